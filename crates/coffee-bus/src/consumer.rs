@@ -1,0 +1,129 @@
+//! Consumers: a named handler, the rule that selects its events, and the one way every
+//! transport runs a handler (decide, then commit with the inbox mark, deciding again if a
+//! record changed underneath).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::envelope::Envelope;
+use crate::rule::Rule;
+use crate::store::{Change, Committed, Handled, Store, StoreError};
+
+/// What a consumer does with an event: it reads what it needs and returns the change to
+/// commit. It does not commit itself: the transport adds the inbox mark and commits, so the
+/// effects and the record that the event was handled land together or not at all.
+#[async_trait]
+pub trait Handler: Send + Sync + 'static {
+    async fn handle(&self, event: &Envelope) -> Result<Change, HandlerError>;
+}
+
+/// A handler failed; the message will be redelivered after a backoff.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct HandlerError(pub String);
+
+impl HandlerError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+impl From<StoreError> for HandlerError {
+    fn from(e: StoreError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+impl From<crate::envelope::EnvelopeError> for HandlerError {
+    fn from(e: crate::envelope::EnvelopeError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// A durable consumer: its name is its queue's name.
+#[derive(Clone)]
+pub struct Consumer {
+    pub rule: Rule,
+    pub handler: Arc<dyn Handler>,
+}
+
+impl Consumer {
+    pub fn new(rule: Rule, handler: Arc<dyn Handler>) -> Self {
+        Self { rule, handler }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.rule.consumer
+    }
+}
+
+/// When to try a failed message again, and when to give up on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Deliveries before the message goes to the dead-letter queue.
+    pub max_attempts: u32,
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { max_attempts: 5, first_backoff: Duration::from_millis(200), max_backoff: Duration::from_secs(30) }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after the `attempts`-th failure: doubling from `first_backoff`, capped,
+    /// with up to 20% jitter so that a burst of failures does not retry in lockstep.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let doubling = 2u32.saturating_pow(attempts.saturating_sub(1).min(20));
+        let base = self.first_backoff.saturating_mul(doubling).min(self.max_backoff);
+        let jitter = base.mul_f64(rand::random::<f64>() * 0.2);
+        (base + jitter).min(self.max_backoff)
+    }
+}
+
+/// How many times a handler decides again when its commit conflicts with a concurrent
+/// change to the same record before the attempt counts as failed.
+const CONFLICT_RETRIES: usize = 8;
+
+/// Runs a handler for one delivery and commits its change with the inbox mark.
+pub async fn handle_delivery(
+    store: &dyn Store,
+    consumer: &str,
+    handler: &dyn Handler,
+    event: &Envelope,
+    delivery_seq: Option<i64>,
+) -> Result<Committed, HandlerError> {
+    for _ in 0..CONFLICT_RETRIES {
+        let mut change = handler.handle(event).await?;
+        change.handled = Some(Handled { consumer: consumer.to_owned(), event_id: event.id.clone(), delivery_seq });
+        match store.commit(change).await {
+            Ok(committed) => return Ok(committed),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(HandlerError::new(format!("gave up after {CONFLICT_RETRIES} conflicting concurrent changes")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            first_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(500),
+        };
+        let first = p.backoff(1);
+        assert!(first >= Duration::from_millis(100) && first <= Duration::from_millis(120), "{first:?}");
+        let third = p.backoff(3);
+        assert!(third >= Duration::from_millis(400) && third <= Duration::from_millis(480), "{third:?}");
+        assert_eq!(p.backoff(30), Duration::from_millis(500));
+    }
+}

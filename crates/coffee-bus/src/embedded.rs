@@ -1,0 +1,237 @@
+//! The embedded transport: durable per-consumer queues in the SQLite store, delivered by
+//! an in-process dispatcher per consumer.
+//!
+//! Semantics of an SQS FIFO queue fed by SNS: each message is delivered until handled
+//! (at least once), messages of one order (the event's subject, the FIFO group) are
+//! handled one at a time in publishing order while different orders proceed in parallel,
+//! a failed message is retried with backoff and blocks only its own order, and after the
+//! last attempt it moves to the consumer's dead-letter queue so its order can go on.
+//!
+//! The queue rows are the durable truth; the dispatcher keeps the waiting messages in
+//! memory, loaded at start and then fed by the writer after each commit.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::consumer::{Consumer, RetryPolicy, handle_delivery};
+use crate::sqlite::{Queued, SqliteStore};
+use crate::store::Store;
+
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryOptions {
+    pub retry: RetryPolicy,
+    /// How many orders a consumer works on at once.
+    pub concurrency: usize,
+    /// How long shutdown waits for handlers in flight before abandoning them (their
+    /// messages stay queued and are delivered again on the next start).
+    pub drain_timeout: Duration,
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        Self { retry: RetryPolicy::default(), concurrency: 64, drain_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Starts the dispatcher of one consumer. It runs until `shutdown` is cancelled.
+pub fn start_consumer(
+    store: Arc<SqliteStore>,
+    consumer: Consumer,
+    options: DeliveryOptions,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let name = consumer.name().to_owned();
+        dispatch(store.clone(), consumer, options, shutdown).await;
+        store.unregister_queue(&name);
+    })
+}
+
+enum Outcome {
+    Done,
+    Retry { visible_at: i64, attempts: u32 },
+}
+
+#[derive(Default)]
+struct Groups {
+    /// Waiting messages per order, in publishing order.
+    waiting: HashMap<String, VecDeque<Queued>>,
+    /// Orders whose head message may be handled now.
+    ready: VecDeque<String>,
+    /// Orders whose head is in backoff, by when it becomes visible.
+    timers: BinaryHeap<Reverse<(i64, String)>>,
+}
+
+impl Groups {
+    fn push(&mut self, q: Queued, now: i64) {
+        let subject = q.envelope.subject.clone();
+        let queue = self.waiting.entry(subject.clone()).or_default();
+        let was_idle = queue.is_empty();
+        let visible_at = q.visible_at;
+        queue.push_back(q);
+        if was_idle {
+            self.schedule(subject, visible_at, now);
+        }
+    }
+
+    fn schedule(&mut self, subject: String, visible_at: i64, now: i64) {
+        if visible_at <= now {
+            self.ready.push_back(subject);
+        } else {
+            self.timers.push(Reverse((visible_at, subject)));
+        }
+    }
+
+    fn head(&self, subject: &str) -> Option<&Queued> {
+        self.waiting.get(subject).and_then(|q| q.front())
+    }
+
+    /// The head is handled (or dead): the next message of the order may go.
+    fn advance(&mut self, subject: &str, now: i64) {
+        let Some(queue) = self.waiting.get_mut(subject) else { return };
+        queue.pop_front();
+        match queue.front() {
+            Some(next) => {
+                let visible_at = next.visible_at;
+                self.schedule(subject.to_owned(), visible_at, now);
+            }
+            None => {
+                self.waiting.remove(subject);
+            }
+        }
+    }
+
+    fn release_due_timers(&mut self, now: i64) {
+        while let Some(Reverse((at, _))) = self.timers.peek() {
+            if *at > now {
+                break;
+            }
+            if let Some(Reverse((_, subject))) = self.timers.pop() {
+                self.ready.push_back(subject);
+            }
+        }
+    }
+
+    fn next_timer(&self) -> Option<i64> {
+        self.timers.peek().map(|Reverse((at, _))| *at)
+    }
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+async fn dispatch(store: Arc<SqliteStore>, consumer: Consumer, options: DeliveryOptions, shutdown: CancellationToken) {
+    let name = consumer.name().to_owned();
+    // Register before loading: whatever commits in between arrives on the channel too,
+    // and is recognised by its sequence number.
+    let mut incoming = store.register_queue(&name);
+    let pending = loop {
+        match store.pending(&name).await {
+            Ok(p) => break p,
+            Err(e) => {
+                tracing::error!(consumer = %name, error = %e, "cannot load the queue; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    };
+    let loaded_up_to = pending.iter().map(|q| q.seq).max().unwrap_or(0);
+    if !pending.is_empty() {
+        tracing::info!(consumer = %name, messages = pending.len(), "resuming queued messages");
+    }
+    let mut groups = Groups::default();
+    let now = now_ms();
+    for q in pending {
+        groups.push(q, now);
+    }
+
+    let mut in_flight: JoinSet<(String, Outcome)> = JoinSet::new();
+    loop {
+        while in_flight.len() < options.concurrency {
+            let Some(subject) = groups.ready.pop_front() else { break };
+            let Some(head) = groups.head(&subject).cloned() else { continue };
+            let (store, consumer, name) = (store.clone(), consumer.clone(), name.clone());
+            let retry = options.retry;
+            in_flight.spawn(async move {
+                let outcome = deliver(&store, &consumer, &name, &head, retry).await;
+                (subject, outcome)
+            });
+        }
+        let next_timer = groups.next_timer();
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
+                let now = now_ms();
+                match joined {
+                    Ok((subject, Outcome::Done)) => groups.advance(&subject, now),
+                    Ok((subject, Outcome::Retry { visible_at, attempts })) => {
+                        if let Some(head) = groups.waiting.get_mut(&subject).and_then(|q| q.front_mut()) {
+                            head.attempts = attempts;
+                            head.visible_at = visible_at;
+                        }
+                        groups.schedule(subject, visible_at, now);
+                    }
+                    Err(e) => tracing::error!(consumer = %name, error = %e, "a handler task died"),
+                }
+            }
+            Some(q) = incoming.recv() => {
+                if q.seq > loaded_up_to {
+                    groups.push(q, now_ms());
+                }
+            }
+            _ = sleep_until_ms(next_timer), if next_timer.is_some() => {
+                groups.release_due_timers(now_ms());
+            }
+        }
+    }
+
+    // Finish the work in hand; what does not finish in time stays queued for next start.
+    let drained =
+        tokio::time::timeout(options.drain_timeout, async { while in_flight.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(consumer = %name, "handlers still running at shutdown; their messages will be redelivered");
+        in_flight.abort_all();
+    }
+}
+
+async fn sleep_until_ms(at: Option<i64>) {
+    let wait = at.map_or(0, |at| (at - now_ms()).max(0));
+    tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+}
+
+async fn deliver(store: &Arc<SqliteStore>, consumer: &Consumer, name: &str, q: &Queued, retry: RetryPolicy) -> Outcome {
+    let env = &q.envelope;
+    let result = handle_delivery(store.as_ref() as &dyn Store, name, consumer.handler.as_ref(), env, Some(q.seq)).await;
+    let error = match result {
+        Ok(_) => return Outcome::Done,
+        Err(e) => e.0,
+    };
+    let attempts = q.attempts + 1;
+    if attempts >= retry.max_attempts {
+        tracing::error!(consumer = name, event = %env.id, r#type = %env.event_type, subject = %env.subject,
+            attempts, error = %error, "giving up: message moved to the dead-letter queue");
+        match store.dead_letter(name, q.seq, attempts, &error).await {
+            Ok(()) => return Outcome::Done,
+            Err(e) => {
+                tracing::error!(consumer = name, error = %e, "cannot move the message to the dead-letter queue");
+            }
+        }
+    } else {
+        tracing::warn!(consumer = name, event = %env.id, r#type = %env.event_type, subject = %env.subject,
+            attempts, error = %error, "handler failed; will retry");
+    }
+    let visible_at = now_ms() + retry.backoff(attempts).as_millis() as i64;
+    if let Err(e) = store.record_failure(name, q.seq, attempts, visible_at, &error).await {
+        tracing::error!(consumer = name, error = %e, "cannot record the failed attempt");
+    }
+    Outcome::Retry { visible_at, attempts }
+}

@@ -1,0 +1,25 @@
+//! The event bus of Event Driven Coffee.
+//!
+//! - [`envelope`]: the CloudEvents 1.0 envelope every event travels in.
+//! - [`pattern`] and [`rule`]: EventBridge-style patterns that route events to consumers.
+//! - [`store`]: the transactional store contract (records, outbox, inbox) services write through.
+//! - [`sqlite`]: the embedded store (one SQLite file, group commit).
+//! - [`consumer`] and [`embedded`]: handlers, retries, and the embedded transport's dispatchers.
+
+pub mod consumer;
+pub mod embedded;
+pub mod envelope;
+pub mod migrate;
+pub mod pattern;
+pub mod rule;
+pub mod sqlite;
+pub mod store;
+pub mod trace;
+
+pub use consumer::{Consumer, Handler, HandlerError, RetryPolicy};
+pub use envelope::Envelope;
+pub use migrate::Migration;
+pub use pattern::Pattern;
+pub use rule::{Rule, Rules};
+pub use store::{Change, Committed, Expect, Lookup, Record, RecordKey, Records, Store, StoreError, Table, Versioned};
+pub use trace::TraceContext;

@@ -1,0 +1,233 @@
+//! The transactional store every service writes through.
+//!
+//! A service never writes a record on its own: it builds a [`Change`] (records to put,
+//! events to publish, and, when reacting to an event, the inbox mark saying so) and
+//! commits it in one transaction. That single rule gives the bus its promises: nothing is
+//! published that was not committed, nothing committed goes unpublished (outbox), and a
+//! handler's effects are applied once however often its event is delivered (inbox).
+//!
+//! Records are documents in per-service tables of one uniform shape (key columns for the
+//! lookups the API needs, a version for optimistic concurrency, the JSON body), much like
+//! the DynamoDB tables of the original. Writes say which version they expect; a record
+//! that changed meanwhile makes the commit fail with [`StoreError::Conflict`] and the
+//! caller re-reads and decides again.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::envelope::Envelope;
+use crate::trace::TraceContext;
+
+/// A record table's name. Only compile-time names exist, so they can be put into SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Table(&'static str);
+
+impl Table {
+    /// Panics at start-up on a name that is not a plain identifier: a programming error.
+    pub const fn new(name: &'static str) -> Self {
+        let bytes = name.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            assert!(bytes[i].is_ascii_lowercase() || bytes[i] == b'_', "table names are lowercase identifiers");
+            i += 1;
+        }
+        Self(name)
+    }
+
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+}
+
+/// The columns a record is found by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordKey {
+    pub id: String,
+    pub order_id: String,
+    pub customer_id: String,
+    /// `YYYY-MM-DD`, UTC.
+    pub day: String,
+    pub created_at: i64,
+    pub status: &'static str,
+}
+
+/// A document a service stores.
+pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
+    const TABLE: Table;
+    fn key(&self) -> RecordKey;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned<T> {
+    pub version: i64,
+    pub value: T,
+}
+
+/// A stored row before it is read into a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub version: i64,
+    pub body: String,
+}
+
+/// What a write expects to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// The record is new: an existing id, or a second record for the same order, conflicts.
+    New,
+    /// The record is at this version.
+    Version(i64),
+}
+
+#[derive(Debug, Clone)]
+pub struct Put {
+    pub table: Table,
+    pub key: RecordKey,
+    pub body: String,
+    pub expect: Expect,
+}
+
+/// The inbox mark: this consumer has handled this event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    pub consumer: String,
+    pub event_id: String,
+    /// The embedded queue's delivery this handling acknowledges.
+    pub delivery_seq: Option<i64>,
+}
+
+/// One unit of work: committed whole or not at all.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    pub puts: Vec<Put>,
+    pub events: Vec<Envelope>,
+    pub handled: Option<Handled>,
+}
+
+impl Change {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stores `record`, expecting `expect`.
+    pub fn put<T: Record>(mut self, record: &T, expect: Expect) -> Result<Self, StoreError> {
+        let body = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.puts.push(Put { table: T::TABLE, key: record.key(), body, expect });
+        Ok(self)
+    }
+
+    /// Publishes an event with the change.
+    pub fn emit(mut self, event: &coffee_domain::DomainEvent, trace: &TraceContext) -> Self {
+        self.events.push(Envelope::wrap(event, trace));
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.puts.is_empty() && self.events.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    Applied,
+    /// The inbox already held this event: nothing was applied again.
+    AlreadyHandled,
+}
+
+/// How a list of records is selected.
+#[derive(Debug, Clone, Copy)]
+pub enum Lookup<'a> {
+    /// The newest `limit` records created on a day, oldest first.
+    Day(&'a str),
+    /// The newest `limit` records of a customer, oldest first.
+    Customer(&'a str),
+    /// The oldest `limit` records in a status, oldest first (a queue: first come, first served).
+    Status(&'a str),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A record changed since it was read, or a record that must be unique exists.
+    #[error("the record was changed by someone else; read it again")]
+    Conflict,
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+    #[error("the store is shutting down")]
+    Closed,
+}
+
+/// A dead letter: a message a consumer failed to handle on every attempt.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetter {
+    pub consumer: String,
+    /// Where the message sits in its transport (queue sequence or stream sequence).
+    pub seq: i64,
+    pub attempts: u32,
+    pub last_error: String,
+    /// Milliseconds since the epoch.
+    pub died_at: i64,
+    pub event: Envelope,
+}
+
+/// The store's operations, the same for every backend.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn get(&self, table: Table, id: &str) -> Result<Option<Row>, StoreError>;
+    async fn get_by_order(&self, table: Table, order_id: &str) -> Result<Option<Row>, StoreError>;
+    async fn find(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<Row>, StoreError>;
+    async fn commit(&self, change: Change) -> Result<Committed, StoreError>;
+    /// Every event this store published about one order, oldest first.
+    async fn events_about(&self, subject: &str) -> Result<Vec<Envelope>, StoreError>;
+}
+
+/// Typed access to one record table.
+pub struct Records<T> {
+    store: Arc<dyn Store>,
+    _record: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Records<T> {
+    fn clone(&self) -> Self {
+        Self { store: self.store.clone(), _record: PhantomData }
+    }
+}
+
+impl<T: Record> Records<T> {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store, _record: PhantomData }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<Versioned<T>>, StoreError> {
+        self.store.get(T::TABLE, id).await?.map(decode).transpose()
+    }
+
+    pub async fn by_order(&self, order_id: &str) -> Result<Option<Versioned<T>>, StoreError> {
+        self.store.get_by_order(T::TABLE, order_id).await?.map(decode).transpose()
+    }
+
+    pub async fn find(&self, lookup: Lookup<'_>, limit: u32) -> Result<Vec<T>, StoreError> {
+        let rows = self.store.find(T::TABLE, lookup, limit).await?;
+        rows.into_iter().map(|r| decode(r).map(|v| v.value)).collect()
+    }
+
+    pub async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
+        self.store.commit(change).await
+    }
+}
+
+fn decode<T: Record>(row: Row) -> Result<Versioned<T>, StoreError> {
+    let value =
+        serde_json::from_str(&row.body).map_err(|e| StoreError::Corrupt(format!("{} record: {e}", T::TABLE.name())))?;
+    Ok(Versioned { version: row.version, value })
+}

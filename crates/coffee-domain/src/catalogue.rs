@@ -1,0 +1,101 @@
+//! The menu. Prices live here and only here: an order's price always comes from the
+//! catalogue, never from a client.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::InvalidInput;
+
+/// An amount of money in the smallest unit of the currency (Australian cents, as in the
+/// original).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cents(pub u32);
+
+/// The currency every price is in.
+pub const CURRENCY: &str = "AUD";
+
+/// The id of a coffee on the menu. Only ids that name a coffee on the menu parse.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CoffeeId(String);
+
+impl CoffeeId {
+    /// Parses an id from a client and finds its coffee: an unknown coffee is invalid input.
+    pub fn parse(input: &str) -> Result<Coffee, InvalidInput> {
+        let id = input.trim();
+        if id.is_empty() {
+            return Err(InvalidInput::new("coffeeId", "must not be empty"));
+        }
+        catalogue()
+            .iter()
+            .find(|c| c.id.0 == id)
+            .cloned()
+            .ok_or_else(|| InvalidInput::new("coffeeId", format!("there is no coffee with id '{id}' on the menu")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CoffeeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A coffee as it was on the menu when it was ordered. Orders keep this snapshot, so a
+/// later price change does not rewrite history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coffee {
+    pub id: CoffeeId,
+    pub name: String,
+    pub description: String,
+    /// In cents.
+    pub price: Cents,
+}
+
+/// The menu, as in the original (prices in Australian cents).
+pub fn catalogue() -> &'static [Coffee] {
+    use std::sync::OnceLock;
+    static MENU: OnceLock<Vec<Coffee>> = OnceLock::new();
+    MENU.get_or_init(|| {
+        let coffee = |id: &str, name: &str, description: &str, price| Coffee {
+            id: CoffeeId(id.to_owned()),
+            name: name.to_owned(),
+            description: description.to_owned(),
+            price: Cents(price),
+        };
+        vec![
+            coffee(
+                "1",
+                "Cappuccino",
+                "Espresso with steamed milk and a deep layer of foam, dusted with chocolate.",
+                370,
+            ),
+            coffee("2", "Latte", "Espresso with plenty of steamed milk and a thin layer of foam.", 400),
+            coffee("3", "Mocha", "Espresso with chocolate and steamed milk.", 450),
+        ]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_known_id_finds_its_coffee_and_price() {
+        let latte = CoffeeId::parse(" 2 ").expect("latte is on the menu");
+        assert_eq!(latte.name, "Latte");
+        assert_eq!(latte.price, Cents(400));
+    }
+
+    #[test]
+    fn an_unknown_or_empty_id_is_refused() {
+        assert_eq!(CoffeeId::parse("42").unwrap_err().field, "coffeeId");
+        assert!(CoffeeId::parse("").is_err());
+        assert!(CoffeeId::parse("   ").is_err());
+    }
+}

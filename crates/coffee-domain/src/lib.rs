@@ -1,0 +1,25 @@
+//! The language of Event Driven Coffee.
+//!
+//! Everything here is pure: no I/O, no clock, no randomness. Callers pass in the time
+//! and freshly generated ids; the domain decides what changes. Values that cross the
+//! system's boundary (a coffee id, a customer name, a card number) are parsed once into
+//! types that can only hold valid values, so the rest of the code never re-checks them.
+
+pub mod catalogue;
+pub mod error;
+pub mod event;
+pub mod fulfilment;
+pub mod ids;
+pub mod order;
+pub mod payment;
+pub mod status;
+pub mod time;
+
+pub use catalogue::{Cents, Coffee, CoffeeId, catalogue};
+pub use error::{IllegalTransition, InvalidInput};
+pub use event::{DomainEvent, EventType, Source};
+pub use fulfilment::{Fulfilment, FulfilmentStatus};
+pub use ids::{CardNumber, CustomerId, CustomerName, FulfilmentId, Note, OrderId, PaymentId};
+pub use order::{Order, OrderStatus};
+pub use payment::{Payment, PaymentStatus};
+pub use time::{Day, Millis};
