@@ -143,14 +143,21 @@ async fn dispatch(store: Arc<SqliteStore>, consumer: Consumer, options: Delivery
             }
         }
     };
-    let loaded_up_to = pending.iter().map(|q| q.seq).max().unwrap_or(0);
     if !pending.is_empty() {
         tracing::info!(consumer = %name, messages = pending.len(), "resuming queued messages");
     }
+    let loaded: std::collections::HashSet<i64> = pending.iter().map(|q| q.seq).collect();
     let mut groups = Groups::default();
     let now = now_ms();
     for q in pending {
         groups.push(q, now);
+    }
+    // What committed between registering and loading is in both; drop the channel's copies.
+    // (Should one slip through, the inbox makes its second handling a no-op.)
+    while let Ok(q) = incoming.try_recv() {
+        if !loaded.contains(&q.seq) {
+            groups.push(q, now);
+        }
     }
 
     let mut in_flight: JoinSet<(String, Outcome)> = JoinSet::new();
@@ -183,11 +190,7 @@ async fn dispatch(store: Arc<SqliteStore>, consumer: Consumer, options: Delivery
                     Err(e) => tracing::error!(consumer = %name, error = %e, "a handler task died"),
                 }
             }
-            Some(q) = incoming.recv() => {
-                if q.seq > loaded_up_to {
-                    groups.push(q, now_ms());
-                }
-            }
+            Some(q) = incoming.recv() => groups.push(q, now_ms()),
             _ = sleep_until_ms(next_timer), if next_timer.is_some() => {
                 groups.release_due_timers(now_ms());
             }

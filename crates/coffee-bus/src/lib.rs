@@ -21,5 +21,8 @@ pub use envelope::Envelope;
 pub use migrate::Migration;
 pub use pattern::Pattern;
 pub use rule::{Rule, Rules};
-pub use store::{Change, Committed, Expect, Lookup, Record, RecordKey, Records, Store, StoreError, Table, Versioned};
+pub use store::{
+    Change, Committed, DeadLetter, DeadLetters, Expect, Kind, Lookup, RecordKey, Records, Store, StoreError, Table,
+    Versioned,
+};
 pub use trace::TraceContext;

@@ -27,7 +27,7 @@ use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
 use crate::envelope::Envelope;
 use crate::migrate::{MIGRATIONS_TABLE, Migration};
 use crate::rule::Rules;
-use crate::store::{Change, Committed, DeadLetter, Expect, Lookup, Row, Store, StoreError, Table};
+use crate::store::{Change, Committed, DeadLetter, DeadLetters, Expect, Lookup, Row, Store, StoreError, Table};
 
 /// How hard a commit pushes to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -257,7 +257,7 @@ impl SqliteStore {
         .map(|_| ())
     }
 
-    pub async fn dead_letters(&self, consumer: Option<&str>) -> Result<Vec<DeadLetter>, StoreError> {
+    async fn list_dead_letters(&self, consumer: Option<&str>) -> Result<Vec<DeadLetter>, StoreError> {
         let consumer = consumer.map(str::to_owned);
         self.readers
             .with(move |c| {
@@ -297,7 +297,7 @@ impl SqliteStore {
     }
 
     /// Puts dead letters back on their queues, with their attempts reset. Returns how many.
-    pub async fn redrive(&self, consumer: Option<&str>) -> Result<usize, StoreError> {
+    async fn redrive_dead_letters(&self, consumer: Option<&str>) -> Result<usize, StoreError> {
         let consumer = consumer.map(str::to_owned);
         self.submit_admin(Box::new(move |c| {
             let mut stmt = c
@@ -468,6 +468,17 @@ impl Store for SqliteStore {
                 .collect()
             })
             .await
+    }
+}
+
+#[async_trait]
+impl DeadLetters for SqliteStore {
+    async fn dead_letters(&self, consumer: Option<&str>) -> Result<Vec<DeadLetter>, StoreError> {
+        self.list_dead_letters(consumer).await
+    }
+
+    async fn redrive(&self, consumer: Option<&str>) -> Result<usize, StoreError> {
+        self.redrive_dead_letters(consumer).await
     }
 }
 

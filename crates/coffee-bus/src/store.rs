@@ -55,11 +55,26 @@ pub struct RecordKey {
     pub status: &'static str,
 }
 
-/// A document a service stores.
-pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
-    const TABLE: Table;
-    fn key(&self) -> RecordKey;
+/// A kind of document a service stores: its table, and how to find its key columns.
+/// (A value rather than a trait, so a service can store the domain's types as they are.)
+pub struct Kind<T> {
+    pub table: Table,
+    pub key: fn(&T) -> RecordKey,
 }
+
+impl<T> Kind<T> {
+    pub const fn new(table: Table, key: fn(&T) -> RecordKey) -> Self {
+        Self { table, key }
+    }
+}
+
+impl<T> Clone for Kind<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Kind<T> {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versioned<T> {
@@ -114,9 +129,9 @@ impl Change {
     }
 
     /// Stores `record`, expecting `expect`.
-    pub fn put<T: Record>(mut self, record: &T, expect: Expect) -> Result<Self, StoreError> {
+    pub fn put<T: Serialize>(mut self, kind: Kind<T>, record: &T, expect: Expect) -> Result<Self, StoreError> {
         let body = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.puts.push(Put { table: T::TABLE, key: record.key(), body, expect });
+        self.puts.push(Put { table: kind.table, key: (kind.key)(record), body, expect });
         Ok(self)
     }
 
@@ -190,18 +205,23 @@ pub trait Store: Send + Sync + 'static {
 /// Typed access to one record table.
 pub struct Records<T> {
     store: Arc<dyn Store>,
+    kind: Kind<T>,
     _record: PhantomData<fn() -> T>,
 }
 
 impl<T> Clone for Records<T> {
     fn clone(&self) -> Self {
-        Self { store: self.store.clone(), _record: PhantomData }
+        Self { store: self.store.clone(), kind: self.kind, _record: PhantomData }
     }
 }
 
-impl<T: Record> Records<T> {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, _record: PhantomData }
+impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Records<T> {
+    pub fn new(store: Arc<dyn Store>, kind: Kind<T>) -> Self {
+        Self { store, kind, _record: PhantomData }
+    }
+
+    pub fn kind(&self) -> Kind<T> {
+        self.kind
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -209,16 +229,16 @@ impl<T: Record> Records<T> {
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Versioned<T>>, StoreError> {
-        self.store.get(T::TABLE, id).await?.map(decode).transpose()
+        self.store.get(self.kind.table, id).await?.map(|r| decode(self.kind.table, r)).transpose()
     }
 
     pub async fn by_order(&self, order_id: &str) -> Result<Option<Versioned<T>>, StoreError> {
-        self.store.get_by_order(T::TABLE, order_id).await?.map(decode).transpose()
+        self.store.get_by_order(self.kind.table, order_id).await?.map(|r| decode(self.kind.table, r)).transpose()
     }
 
     pub async fn find(&self, lookup: Lookup<'_>, limit: u32) -> Result<Vec<T>, StoreError> {
-        let rows = self.store.find(T::TABLE, lookup, limit).await?;
-        rows.into_iter().map(|r| decode(r).map(|v| v.value)).collect()
+        let rows = self.store.find(self.kind.table, lookup, limit).await?;
+        rows.into_iter().map(|r| decode(self.kind.table, r).map(|v: Versioned<T>| v.value)).collect()
     }
 
     pub async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
@@ -226,8 +246,17 @@ impl<T: Record> Records<T> {
     }
 }
 
-fn decode<T: Record>(row: Row) -> Result<Versioned<T>, StoreError> {
+fn decode<T: DeserializeOwned>(table: Table, row: Row) -> Result<Versioned<T>, StoreError> {
     let value =
-        serde_json::from_str(&row.body).map_err(|e| StoreError::Corrupt(format!("{} record: {e}", T::TABLE.name())))?;
+        serde_json::from_str(&row.body).map_err(|e| StoreError::Corrupt(format!("{} record: {e}", table.name())))?;
     Ok(Versioned { version: row.version, value })
+}
+
+/// A transport's dead-letter queues, as `coffee dlq` and the admin API see them.
+#[async_trait]
+pub trait DeadLetters: Send + Sync + 'static {
+    /// Dead letters, of one consumer or of all.
+    async fn dead_letters(&self, consumer: Option<&str>) -> Result<Vec<DeadLetter>, StoreError>;
+    /// Puts dead letters back on their consumers' queues; returns how many.
+    async fn redrive(&self, consumer: Option<&str>) -> Result<usize, StoreError>;
 }

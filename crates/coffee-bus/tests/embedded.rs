@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use coffee_bus::embedded::{DeliveryOptions, start_consumer};
 use coffee_bus::sqlite::{Durability, Publishing, SqliteOptions, SqliteStore};
 use coffee_bus::{
-    Change, Committed, Consumer, Envelope, Expect, Handler, HandlerError, Lookup, Migration, Pattern, Record,
-    RecordKey, Records, RetryPolicy, Rule, Rules, Store, StoreError, Table, TraceContext,
+    Change, Committed, Consumer, DeadLetters, Envelope, Expect, Handler, HandlerError, Kind, Lookup, Migration,
+    Pattern, RecordKey, Records, RetryPolicy, Rule, Rules, Store, StoreError, Table, TraceContext,
 };
 use coffee_domain::{CoffeeId, CustomerId, CustomerName, DomainEvent, Millis, Order, OrderId};
 use serde::{Deserialize, Serialize};
@@ -24,19 +24,14 @@ struct Note {
     text: String,
 }
 
-impl Record for Note {
-    const TABLE: Table = Table::new("notes");
-    fn key(&self) -> RecordKey {
-        RecordKey {
-            id: self.id.clone(),
-            order_id: self.order_id.clone(),
-            customer_id: "c".into(),
-            day: "2026-11-25".into(),
-            created_at: 0,
-            status: "OPEN",
-        }
-    }
-}
+const NOTES: Kind<Note> = Kind::new(Table::new("notes"), |n| RecordKey {
+    id: n.id.clone(),
+    order_id: n.order_id.clone(),
+    customer_id: "c".into(),
+    day: "2026-11-25".into(),
+    created_at: 0,
+    status: "OPEN",
+});
 
 const MIGRATIONS: &[Migration] =
     &[Migration { owner: "test", version: 1, name: "notes", sql: coffee_bus::record_table_sql!("notes") }];
@@ -129,10 +124,10 @@ async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 async fn a_change_commits_records_and_events_together_and_versions_guard_updates() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = open(&dir);
-    let notes = Records::<Note>::new(store.clone());
+    let notes = Records::new(store.clone(), NOTES);
     let note = Note { id: "n1".into(), order_id: "o1".into(), text: "first".into() };
     let trace = TraceContext::new_root();
-    let change = Change::new().put(&note, Expect::New).expect("put").emit(&order_event(1), &trace);
+    let change = Change::new().put(NOTES, &note, Expect::New).expect("put").emit(&order_event(1), &trace);
     assert_eq!(store.commit(change).await, Ok(Committed::Applied));
     let stored = notes.get("n1").await.expect("read").expect("exists");
     assert_eq!(stored.version, 1);
@@ -140,14 +135,14 @@ async fn a_change_commits_records_and_events_together_and_versions_guard_updates
 
     // A second record for the same order conflicts (one payment, one fulfilment per order).
     let twin = Note { id: "n2".into(), ..note.clone() };
-    let twin_change = Change::new().put(&twin, Expect::New).expect("put").emit(&order_event(1), &trace);
+    let twin_change = Change::new().put(NOTES, &twin, Expect::New).expect("put").emit(&order_event(1), &trace);
     assert_eq!(store.commit(twin_change).await, Err(StoreError::Conflict));
 
     // An update at a stale version conflicts and publishes nothing.
     let edited = Note { text: "second".into(), ..note.clone() };
-    let ok = Change::new().put(&edited, Expect::Version(1)).expect("put");
+    let ok = Change::new().put(NOTES, &edited, Expect::Version(1)).expect("put");
     assert_eq!(store.commit(ok).await, Ok(Committed::Applied));
-    let stale = Change::new().put(&edited, Expect::Version(1)).expect("put").emit(&order_event(1), &trace);
+    let stale = Change::new().put(NOTES, &edited, Expect::Version(1)).expect("put").emit(&order_event(1), &trace);
     assert_eq!(store.commit(stale).await, Err(StoreError::Conflict));
 
     let subject = uuid::Uuid::from_u128(1).to_string();
@@ -167,12 +162,13 @@ async fn an_inbox_mark_makes_a_second_handling_a_no_op() {
         handled: Some(coffee_bus::store::Handled { consumer: "c".into(), event_id: "e1".into(), delivery_seq: None }),
         ..change
     };
-    let first = handled(Change::new().put(&note, Expect::New).expect("put"));
+    let first = handled(Change::new().put(NOTES, &note, Expect::New).expect("put"));
     assert_eq!(store.commit(first).await, Ok(Committed::Applied));
-    let again =
-        handled(Change::new().put(&Note { id: "n9".into(), order_id: "o9".into(), ..note }, Expect::New).expect("put"));
+    let again = handled(
+        Change::new().put(NOTES, &Note { id: "n9".into(), order_id: "o9".into(), ..note }, Expect::New).expect("put"),
+    );
     assert_eq!(store.commit(again).await, Ok(Committed::AlreadyHandled));
-    assert!(Records::<Note>::new(store.clone()).get("n9").await.expect("read").is_none(), "nothing applied twice");
+    assert!(Records::new(store.clone(), NOTES).get("n9").await.expect("read").is_none(), "nothing applied twice");
     store.close().await;
 }
 

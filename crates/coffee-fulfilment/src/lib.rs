@@ -1,0 +1,18 @@
+//! The fulfilment service: when a payment succeeds there is a coffee to make; the barista
+//! completes or rejects it; a cancelled order or a refunded payment closes it. It owns the
+//! `fulfilments` table and nothing else.
+//!
+//! - [`model`], [`store`], [`service`], [`handlers`], [`api`], [`client`]: as in every service.
+
+pub mod api;
+pub mod client;
+pub mod handlers;
+pub mod model;
+pub mod service;
+pub mod store;
+
+pub use client::{FulfilmentClient, FulfilmentFilter, HttpFulfilmentClient};
+pub use service::FulfilmentService;
+
+/// The consumer name of the fulfilment service's queue, and the `source` of its events.
+pub const SERVICE: &str = "fulfilment-service";

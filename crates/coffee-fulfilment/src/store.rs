@@ -1,0 +1,6 @@
+//! The fulfilment service's tables. The SQL is portable between SQLite and PostgreSQL.
+
+use coffee_bus::{Migration, record_table_sql};
+
+pub const MIGRATIONS: &[Migration] =
+    &[Migration { owner: crate::SERVICE, version: 1, name: "fulfilments", sql: record_table_sql!("fulfilments") }];

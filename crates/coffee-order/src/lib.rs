@@ -1,0 +1,22 @@
+//! The order service: takes orders, lets the customer cancel, and moves each order along
+//! as payments and fulfilments report back. It owns the `orders` table and nothing else.
+//!
+//! - [`model`]: how an order is stored and the shapes of its requests.
+//! - [`store`]: its migrations.
+//! - [`service`]: its operations (what the REST API and the gateway call).
+//! - [`handlers`]: its reactions to other services' events, and the rule that selects them.
+//! - [`api`]: its REST routes.
+//! - [`client`]: the typed client others use, in-process or over HTTP.
+
+pub mod api;
+pub mod client;
+pub mod handlers;
+pub mod model;
+pub mod service;
+pub mod store;
+
+pub use client::{HttpOrderClient, OrderClient, OrderFilter};
+pub use service::OrderService;
+
+/// The consumer name of the order service's queue, and the `source` of its events.
+pub const SERVICE: &str = "order-service";

@@ -1,0 +1,282 @@
+//! The simulated payment provider, the default: a stand-in for Stripe that follows its
+//! contract, including Stripe's test cards, so the whole saga runs here without a network.
+//!
+//! Its intents live in its own table, as Stripe's would live at Stripe: they survive a
+//! restart, and cancelling an intent that was already captured fails as it would there.
+//! `confirm` plays the card form: it decides the outcome from the card number, records it
+//! on the intent, and returns the signed webhook delivery that reports it. The payment
+//! service then feeds that delivery to the same entry point the HTTP webhook uses.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use coffee_bus::{Change, Expect, Kind, RecordKey, Records, Store, StoreError, Table};
+use coffee_domain::{CardNumber, Millis, Payment};
+use serde::{Deserialize, Serialize};
+
+use super::{CancelOutcome, Intent, PaymentProvider, ProviderError};
+use crate::webhook::{
+    INTENT_FAILED, INTENT_SUCCEEDED, IntentMetadata, PaymentError, PaymentIntentObject, WebhookData, WebhookEvent, sign,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntentStatus {
+    RequiresPaymentMethod,
+    Succeeded,
+    Canceled,
+    Refunded,
+}
+
+impl IntentStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            IntentStatus::RequiresPaymentMethod => "requires_payment_method",
+            IntentStatus::Succeeded => "succeeded",
+            IntentStatus::Canceled => "canceled",
+            IntentStatus::Refunded => "refunded",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimulatedIntent {
+    pub id: String,
+    pub payment_id: String,
+    pub order_id: String,
+    pub customer_id: String,
+    pub amount: u32,
+    pub currency: String,
+    pub status: IntentStatus,
+    pub client_secret: String,
+    pub created_at: i64,
+    #[serde(default)]
+    pub last_payment_error: Option<PaymentError>,
+}
+
+pub const INTENTS: Kind<SimulatedIntent> = Kind::new(Table::new("simulated_payment_intents"), |i| RecordKey {
+    id: i.id.clone(),
+    order_id: i.order_id.clone(),
+    customer_id: i.customer_id.clone(),
+    day: Millis(i.created_at).day().to_string(),
+    created_at: i.created_at,
+    status: i.status.as_str(),
+});
+
+/// Stripe's test cards that the simulated provider knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestCard {
+    Succeeds,
+    Declined,
+    InsufficientFunds,
+}
+
+impl TestCard {
+    pub fn of(card: &CardNumber) -> Result<Self, ProviderError> {
+        match card.digits() {
+            "4242424242424242" => Ok(TestCard::Succeeds),
+            "4000000000000002" => Ok(TestCard::Declined),
+            "4000000000009995" => Ok(TestCard::InsufficientFunds),
+            _ => Err(ProviderError::Refused(format!(
+                "card ending {} is not a test card of the simulated provider; use 4242 4242 4242 4242 (succeeds), \
+                 4000 0000 0000 0002 (declined) or 4000 0000 0000 9995 (insufficient funds)",
+                card.last4()
+            ))),
+        }
+    }
+
+    fn error(self) -> Option<PaymentError> {
+        match self {
+            TestCard::Succeeds => None,
+            TestCard::Declined => Some(PaymentError {
+                code: "card_declined".into(),
+                decline_code: Some("generic_decline".into()),
+                message: "Your card was declined.".into(),
+            }),
+            TestCard::InsufficientFunds => Some(PaymentError {
+                code: "card_declined".into(),
+                decline_code: Some("insufficient_funds".into()),
+                message: "Your card has insufficient funds.".into(),
+            }),
+        }
+    }
+}
+
+/// A webhook delivery: the raw body and its signature header, as they go over the wire.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub signature: String,
+    pub body: Vec<u8>,
+}
+
+pub struct SimulatedProvider {
+    intents: Records<SimulatedIntent>,
+    webhook_secret: Vec<u8>,
+}
+
+const RETRIES: usize = 8;
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+fn store_err(e: StoreError) -> ProviderError {
+    ProviderError::Unavailable(e.to_string())
+}
+
+impl SimulatedProvider {
+    pub fn new(store: Arc<dyn Store>, webhook_secret: Vec<u8>) -> Self {
+        Self { intents: Records::new(store, INTENTS), webhook_secret }
+    }
+
+    async fn load(&self, intent_id: &str) -> Result<coffee_bus::Versioned<SimulatedIntent>, ProviderError> {
+        self.intents
+            .get(intent_id)
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| ProviderError::UnknownIntent(intent_id.to_owned()))
+    }
+
+    /// Moves an intent from one status to another, re-reading on a concurrent change.
+    async fn transition(
+        &self,
+        intent_id: &str,
+        decide: impl Fn(&SimulatedIntent) -> Result<Option<SimulatedIntent>, ProviderError>,
+    ) -> Result<SimulatedIntent, ProviderError> {
+        for _ in 0..RETRIES {
+            let current = self.load(intent_id).await?;
+            let Some(next) = decide(&current.value)? else { return Ok(current.value) };
+            let change = Change::new().put(INTENTS, &next, Expect::Version(current.version)).map_err(store_err)?;
+            match self.intents.commit(change).await {
+                Ok(_) => return Ok(next),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(store_err(e)),
+            }
+        }
+        Err(ProviderError::Unavailable("the intent is changing too often".into()))
+    }
+
+    /// The card form: pays the intent with `card` and returns the signed webhook delivery
+    /// that reports the outcome.
+    pub async fn confirm(&self, intent_id: &str, card: &CardNumber) -> Result<Delivery, ProviderError> {
+        let test_card = TestCard::of(card)?;
+        let intent = self
+            .transition(intent_id, |i| match i.status {
+                IntentStatus::RequiresPaymentMethod => Ok(Some(SimulatedIntent {
+                    status: if test_card == TestCard::Succeeds { IntentStatus::Succeeded } else { i.status },
+                    last_payment_error: test_card.error(),
+                    ..i.clone()
+                })),
+                other => Err(ProviderError::Refused(format!(
+                    "payment intent {} cannot be paid: it is {}",
+                    i.id,
+                    other.as_str()
+                ))),
+            })
+            .await?;
+        let event = WebhookEvent {
+            id: format!("evt_sim_{}", uuid::Uuid::now_v7().simple()),
+            event_type: if test_card == TestCard::Succeeds { INTENT_SUCCEEDED } else { INTENT_FAILED }.to_owned(),
+            created: now_ms() / 1000,
+            data: WebhookData {
+                object: PaymentIntentObject {
+                    id: intent.id.clone(),
+                    amount: intent.amount,
+                    currency: intent.currency.to_lowercase(),
+                    status: intent.status.as_str().to_owned(),
+                    metadata: IntentMetadata {
+                        payment_id: intent.payment_id.clone(),
+                        order_id: intent.order_id.clone(),
+                    },
+                    last_payment_error: intent.last_payment_error.clone(),
+                },
+            },
+        };
+        let body = serde_json::to_vec(&event).map_err(|e| ProviderError::Unavailable(e.to_string()))?;
+        let signature = sign(&self.webhook_secret, event.created, &body);
+        Ok(Delivery { signature, body })
+    }
+}
+
+#[async_trait]
+impl PaymentProvider for SimulatedProvider {
+    async fn create_intent(&self, payment: &Payment) -> Result<Intent, ProviderError> {
+        let order_id = payment.order_id.to_string();
+        for _ in 0..RETRIES {
+            // Idempotent per payment (one payment per order): a retry gets the same intent.
+            if let Some(existing) = self.intents.by_order(&order_id).await.map_err(store_err)? {
+                return Ok(Intent { id: existing.value.id, client_secret: existing.value.client_secret });
+            }
+            let id = format!("pi_sim_{}", uuid::Uuid::now_v7().simple());
+            let mut secret = [0u8; 12];
+            rand_fill(&mut secret);
+            let intent = SimulatedIntent {
+                client_secret: format!("{id}_secret_{}", hex::encode(secret)),
+                id,
+                payment_id: payment.id.to_string(),
+                order_id: order_id.clone(),
+                customer_id: payment.customer_id.to_string(),
+                amount: payment.amount.0,
+                currency: payment.currency.clone(),
+                status: IntentStatus::RequiresPaymentMethod,
+                created_at: now_ms(),
+                last_payment_error: None,
+            };
+            let change = Change::new().put(INTENTS, &intent, Expect::New).map_err(store_err)?;
+            match self.intents.commit(change).await {
+                Ok(_) => return Ok(Intent { id: intent.id, client_secret: intent.client_secret }),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(store_err(e)),
+            }
+        }
+        Err(ProviderError::Unavailable("could not create the intent".into()))
+    }
+
+    async fn client_secret(&self, intent_id: &str) -> Result<String, ProviderError> {
+        Ok(self.load(intent_id).await?.value.client_secret)
+    }
+
+    async fn cancel_intent(&self, intent_id: &str) -> Result<CancelOutcome, ProviderError> {
+        let after = self
+            .transition(intent_id, |i| {
+                Ok(match i.status {
+                    IntentStatus::RequiresPaymentMethod => {
+                        Some(SimulatedIntent { status: IntentStatus::Canceled, ..i.clone() })
+                    }
+                    _ => None,
+                })
+            })
+            .await?;
+        Ok(match after.status {
+            IntentStatus::Canceled | IntentStatus::RequiresPaymentMethod => CancelOutcome::Cancelled,
+            IntentStatus::Succeeded | IntentStatus::Refunded => CancelOutcome::AlreadyCaptured,
+        })
+    }
+
+    async fn refund(&self, intent_id: &str) -> Result<(), ProviderError> {
+        let after = self
+            .transition(intent_id, |i| {
+                Ok(match i.status {
+                    IntentStatus::Succeeded => Some(SimulatedIntent { status: IntentStatus::Refunded, ..i.clone() }),
+                    _ => None,
+                })
+            })
+            .await?;
+        match after.status {
+            IntentStatus::Refunded => Ok(()),
+            other => Err(ProviderError::Refused(format!(
+                "intent {intent_id} is {} and has nothing to refund",
+                other.as_str()
+            ))),
+        }
+    }
+}
+
+fn rand_fill(buf: &mut [u8]) {
+    // The client secret only has to be unguessable; uuid's v4 randomness serves.
+    for chunk in buf.chunks_mut(16) {
+        let bytes = uuid::Uuid::new_v4().into_bytes();
+        chunk.copy_from_slice(&bytes[..chunk.len()]);
+    }
+}

@@ -1,0 +1,164 @@
+//! Starting and stopping the system. `main` and the integration tests start it the same
+//! way: [`Application::start`] binds the listener, opens the store, starts the consumers
+//! and serves; [`Application::stop`] shuts down in order (stop taking requests, finish the
+//! ones in flight, let consumers finish the message in hand, flush the store).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use coffee_bus::embedded::start_consumer;
+use coffee_bus::sqlite::{Publishing, SqliteOptions, SqliteStore};
+use coffee_bus::{Consumer, DeadLetters, Migration, Rules, Store};
+use coffee_fulfilment::FulfilmentService;
+use coffee_fulfilment::handlers::FulfilmentHandlers;
+use coffee_order::OrderService;
+use coffee_order::handlers::OrderHandlers;
+use coffee_payment::PaymentService;
+use coffee_payment::handlers::PaymentHandlers;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::admin;
+use crate::config::ServeConfig;
+
+/// The name of the database file inside the data directory.
+pub const DATABASE_FILE: &str = "coffee.db";
+
+/// How long inbox marks are kept. Deliveries are retried for minutes, not days; a week
+/// is far beyond any redelivery the queues make.
+const INBOX_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+pub struct Application {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    server: JoinHandle<std::io::Result<()>>,
+    consumers: Vec<JoinHandle<()>>,
+    housekeeping: JoinHandle<()>,
+    store: Arc<SqliteStore>,
+}
+
+/// Every rule on the embedded bus: one per consuming service.
+pub fn rules() -> Rules {
+    Rules::new(vec![
+        coffee_order::handlers::rule(),
+        coffee_payment::handlers::rule(),
+        coffee_fulfilment::handlers::rule(),
+    ])
+}
+
+fn migrations() -> Vec<Migration> {
+    [coffee_order::store::MIGRATIONS, coffee_payment::store::MIGRATIONS, coffee_fulfilment::store::MIGRATIONS].concat()
+}
+
+impl Application {
+    /// Starts the whole system in this process on the embedded store and bus.
+    pub async fn start(config: ServeConfig) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+        let path = config.data_dir.join(DATABASE_FILE);
+        let options = SqliteOptions {
+            path: path.clone(),
+            durability: config.durability(),
+            publishing: Publishing::Queues(rules()),
+            readers: 4,
+        };
+        let store = SqliteStore::open(options, &migrations())
+            .with_context(|| format!("cannot open the database {}", path.display()))?;
+        let shared: Arc<dyn Store> = store.clone();
+
+        let orders = OrderService::new(shared.clone());
+        let payments = PaymentService::simulated(shared.clone(), config.webhook_secret());
+        let fulfilments = FulfilmentService::new(shared.clone());
+
+        let shutdown = CancellationToken::new();
+        let consumers = [
+            Consumer::new(coffee_order::handlers::rule(), Arc::new(OrderHandlers::new(orders.records().clone()))),
+            Consumer::new(coffee_payment::handlers::rule(), Arc::new(PaymentHandlers::new(payments.clone()))),
+            Consumer::new(
+                coffee_fulfilment::handlers::rule(),
+                Arc::new(FulfilmentHandlers::new(fulfilments.records().clone())),
+            ),
+        ]
+        .into_iter()
+        .map(|c| start_consumer(store.clone(), c, config.delivery(), shutdown.clone()))
+        .collect();
+
+        let dead_letters: Arc<dyn DeadLetters> = store.clone();
+        let router = Router::new()
+            .merge(coffee_order::api::routes(orders))
+            .merge(coffee_payment::api::routes(payments))
+            .merge(coffee_fulfilment::api::routes(fulfilments))
+            .merge(admin::routes(shared.clone(), dead_letters));
+        let router = finish(router);
+
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr().context("the listener has no address")?;
+        let stop = shutdown.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await }).await
+        });
+        let housekeeping = tokio::spawn(prune_inbox(store.clone(), shutdown.clone()));
+        Ok(Self { addr, shutdown, server, consumers, housekeeping, store })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A token that stops the application when cancelled (e.g. on Ctrl-C).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Waits until the application is told to stop, then stops it in order.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.shutdown.cancelled().await;
+        self.stop().await
+    }
+
+    /// Stops in order: HTTP first (in-flight requests finish), then consumers (the
+    /// message in hand finishes or stays queued), then the store (the last batch commits).
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        let served = self.server.await.context("the HTTP server task failed")?;
+        for consumer in self.consumers {
+            let _ = consumer.await;
+        }
+        let _ = self.housekeeping.await;
+        self.store.close().await;
+        served.context("the HTTP server failed")
+    }
+}
+
+/// The layers and fallbacks every router gets.
+pub fn finish(router: Router) -> Router {
+    router
+        .fallback(coffee_http::fallback)
+        .method_not_allowed_fallback(coffee_http::method_not_allowed)
+        .layer(CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(coffee_http::ServiceError::Internal(
+                "a request handler panicked".to_owned(),
+            ))
+        }))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn prune_inbox(store: Arc<SqliteStore>, shutdown: CancellationToken) {
+    loop {
+        let cutoff = jiff::Timestamp::now().as_millisecond() - INBOX_RETENTION.as_millis() as i64;
+        if let Err(e) = store.prune_inbox(cutoff).await {
+            tracing::warn!(error = %e, "could not prune the inbox");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
+    }
+}

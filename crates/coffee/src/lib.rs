@@ -1,0 +1,9 @@
+//! The `coffee` binary's library: configuration, wiring, and the commands beyond serving
+//! (bench, dlq). The integration tests start the system through the same
+//! [`app::Application`] that `main` uses.
+
+pub mod admin;
+pub mod app;
+pub mod bench;
+pub mod config;
+pub mod dlq;

@@ -1,0 +1,184 @@
+//! Crash recovery: SIGKILL the server in the middle of a stream of orders, restart it on
+//! the same data directory, and every order the clients were told about reaches its end
+//! with each event published exactly once.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{GOOD_CARD, ServerProcess};
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).timeout(Duration::from_secs(10));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let value: Value = resp.json().await.map_err(|e| e.to_string())?;
+        assert_ne!(status.as_u16(), 500, "{path}: {value}");
+        if status.is_success() { Ok(value) } else { Err(format!("{status}: {value}")) }
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, String> {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> Result<Value, String> {
+        self.call(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    async fn until(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..2000 {
+            if let Ok(v) = self.get(path).await
+                && done(&v)
+            {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out on {path}");
+    }
+
+    /// Walks an order from wherever it stands to ORDER_COMPLETED.
+    async fn finish(&self, order_id: &str) {
+        let payment = self
+            .until(&format!("/api/payment?orderId={order_id}"), |v| v.as_array().is_some_and(|a| !a.is_empty()))
+            .await;
+        let status = payment[0]["paymentStatus"].as_str().unwrap_or_default().to_owned();
+        if status == "PAYMENT_PENDING" || status == "PAYMENT_CREATED" {
+            let created = self.post("/api/payment", json!({"orderId": order_id})).await.expect("payment");
+            let id = created["paymentId"].as_str().expect("id").to_owned();
+            let paid =
+                self.post(&format!("/api/payment/{id}/confirm"), json!({"cardNumber": GOOD_CARD})).await.expect("pays");
+            assert_eq!(paid["paymentStatus"], "PAYMENT_SUCCESSFUL");
+        }
+        let found = self
+            .until(&format!("/api/fulfilment?orderId={order_id}"), |v| v.as_array().is_some_and(|a| !a.is_empty()))
+            .await;
+        if found[0]["fulfilmentStatus"] == "FULFILMENT_CREATED" {
+            let id = found[0]["fulfilmentId"].as_str().expect("id");
+            self.patch(&format!("/api/fulfilment/{id}"), json!({"status": "FULFILMENT_COMPLETED"}))
+                .await
+                .expect("completes");
+        }
+        self.until(&format!("/api/order/{order_id}"), |o| o["orderStatus"] == "ORDER_COMPLETED").await;
+    }
+}
+
+/// One customer's saga until the stop flag or the first error (the server dying).
+async fn customer(client: Arc<Client>, n: usize, orders: Arc<Mutex<Vec<String>>>, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Relaxed) {
+        let coffee = ["1", "2", "3"][n % 3];
+        let body = json!({"coffeeId": coffee, "customerId": format!("crash-{n}"), "customerName": "Kit"});
+        let Ok(order) = client.post("/api/order", body).await else { return };
+        let order_id = order["orderId"].as_str().expect("id").to_owned();
+        orders.lock().expect("lock").push(order_id.clone());
+        if client.finish_quietly(&order_id).await.is_err() {
+            return;
+        }
+    }
+}
+
+impl Client {
+    async fn finish_quietly(&self, order_id: &str) -> Result<(), String> {
+        let payment = self.post("/api/payment", json!({"orderId": order_id})).await?;
+        let id = payment["paymentId"].as_str().unwrap_or_default().to_owned();
+        self.post(&format!("/api/payment/{id}/confirm"), json!({"cardNumber": GOOD_CARD})).await?;
+        for _ in 0..200 {
+            let found = self.get(&format!("/api/fulfilment?orderId={order_id}")).await?;
+            if let Some(f) = found.as_array().and_then(|a| a.first()) {
+                let id = f["fulfilmentId"].as_str().unwrap_or_default();
+                self.patch(&format!("/api/fulfilment/{id}"), json!({"status": "FULFILMENT_COMPLETED"})).await?;
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Err("no fulfilment".into())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_stream_finishes_every_order_after_restart_with_each_event_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = ServerProcess::start(dir.path(), &[]).await;
+    let client = Arc::new(Client { http: reqwest::Client::new(), base: server.base.clone() });
+    let orders = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let customers: Vec<_> =
+        (0..16).map(|n| tokio::spawn(customer(client.clone(), n, orders.clone(), stop.clone()))).collect();
+
+    // Kill once a good number of orders are in every stage of the saga.
+    for _ in 0..3000 {
+        if orders.lock().expect("lock").len() >= 150 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill().await;
+    stop.store(true, Ordering::Relaxed);
+    for c in customers {
+        c.await.expect("customer task");
+    }
+    let placed = orders.lock().expect("lock").clone();
+    assert!(placed.len() >= 150, "only {} orders before the kill", placed.len());
+
+    let server = ServerProcess::start(dir.path(), &[]).await;
+    let client = Client { http: reqwest::Client::new(), base: server.base.clone() };
+    let mut unfinished = 0;
+    for order_id in &placed {
+        let order = client.get(&format!("/api/order/{order_id}")).await.expect("every acknowledged order survived");
+        if order["orderStatus"] != "ORDER_COMPLETED" {
+            unfinished += 1;
+        }
+        client.finish(order_id).await;
+    }
+    eprintln!("{} orders placed before the kill, {unfinished} of them unfinished at restart", placed.len());
+
+    let mut seen: HashMap<Vec<String>, usize> = HashMap::new();
+    for order_id in &placed {
+        let mut types = Vec::new();
+        for service in ["order", "payment", "fulfilment"] {
+            let events = client.get(&format!("/api/{service}/events?orderId={order_id}")).await.expect("events");
+            let ids: Vec<&str> = events.as_array().expect("list").iter().filter_map(|e| e["id"].as_str()).collect();
+            let mut unique = ids.clone();
+            unique.dedup();
+            assert_eq!(ids.len(), unique.len(), "an event id repeats for {order_id}");
+            types.extend(events.as_array().expect("list").iter().map(|e| e["type"].as_str().unwrap_or("?").to_owned()));
+        }
+        assert_eq!(
+            types,
+            [
+                "coffee.order.created",
+                "coffee.order.started",
+                "coffee.order.completed",
+                "coffee.payment.pending",
+                "coffee.payment.created",
+                "coffee.payment.succeeded",
+                "coffee.fulfilment.created",
+                "coffee.fulfilment.completed"
+            ],
+            "order {order_id}: every step exactly once"
+        );
+        *seen.entry(types).or_default() += 1;
+    }
+    let letters = client.get("/api/admin/dead-letters").await.expect("dead letters");
+    assert_eq!(letters, json!([]), "nothing was dead-lettered");
+    let status = server.terminate().await;
+    assert!(status.success(), "a clean stop on SIGTERM exits 0, got {status}");
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+    assert!(log.contains("stopped cleanly"), "{log}");
+}

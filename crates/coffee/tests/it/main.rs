@@ -1,0 +1,8 @@
+//! Integration tests: the real server on an ephemeral port with a temporary data
+//! directory, driven over HTTP the way clients drive it. One test binary, a module per area.
+
+mod crash;
+mod dlq;
+mod errors;
+mod helpers;
+mod saga;
