@@ -17,6 +17,10 @@ use crate::store::{Change, Committed, Handled, Store, StoreError};
 #[async_trait]
 pub trait Handler: Send + Sync + 'static {
     async fn handle(&self, event: &Envelope) -> Result<Change, HandlerError>;
+
+    /// Called after the change for `event` committed, for in-process wake-ups of whoever
+    /// waits on its effects. Not called when the event had already been handled.
+    fn committed(&self, _event: &Envelope) {}
 }
 
 /// A handler failed; the message will be redelivered after a backoff.
@@ -101,7 +105,12 @@ pub async fn handle_delivery(
         let mut change = handler.handle(event).await?;
         change.handled = Some(Handled { consumer: consumer.to_owned(), event_id: event.id.clone(), delivery_seq });
         match store.commit(change).await {
-            Ok(committed) => return Ok(committed),
+            Ok(committed) => {
+                if committed == Committed::Applied {
+                    handler.committed(event);
+                }
+                return Ok(committed);
+            }
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }

@@ -22,38 +22,19 @@ pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations
     PRIMARY KEY (owner, version)
 )";
 
-/// The DDL of a record table (see [`crate::store`]): portable SQL.
-#[macro_export]
-macro_rules! record_table_sql {
-    ($table:literal) => {
-        concat!(
-            "CREATE TABLE ",
-            $table,
-            " (
-    id TEXT PRIMARY KEY,
-    order_id TEXT NOT NULL UNIQUE,
+/// A record table (see [`crate::store`]) has these columns; each service adds the indexes
+/// its lookups need (by day, by customer, by status; a UNIQUE order_id where one record per
+/// order is a rule). The SQL is portable between SQLite and PostgreSQL.
+///
+/// ```sql
+/// id TEXT PRIMARY KEY, order_id TEXT NOT NULL, customer_id TEXT NOT NULL, day TEXT NOT NULL,
+/// created_at BIGINT NOT NULL, status TEXT NOT NULL, version BIGINT NOT NULL, body TEXT NOT NULL
+/// ```
+pub const RECORD_COLUMNS: &str = "id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL,
     customer_id TEXT NOT NULL,
     day TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     status TEXT NOT NULL,
     version BIGINT NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX ",
-            $table,
-            "_by_day ON ",
-            $table,
-            " (day, created_at);
-CREATE INDEX ",
-            $table,
-            "_by_customer ON ",
-            $table,
-            " (customer_id, created_at);
-CREATE INDEX ",
-            $table,
-            "_by_status ON ",
-            $table,
-            " (status, created_at);"
-        )
-    };
-}
+    body TEXT NOT NULL";

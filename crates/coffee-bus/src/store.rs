@@ -115,11 +115,26 @@ pub struct Handled {
     pub delivery_seq: Option<i64>,
 }
 
+/// An event ready to publish: the envelope, and its JSON made by the caller, so that the
+/// store's single writer spends its time writing rather than serializing.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub envelope: Arc<Envelope>,
+    pub json: String,
+}
+
+impl Outgoing {
+    pub fn new(envelope: Envelope) -> Self {
+        let json = String::from_utf8(envelope.to_bytes()).unwrap_or_default();
+        Self { envelope: Arc::new(envelope), json }
+    }
+}
+
 /// One unit of work: committed whole or not at all.
 #[derive(Debug, Clone, Default)]
 pub struct Change {
     pub puts: Vec<Put>,
-    pub events: Vec<Envelope>,
+    pub events: Vec<Outgoing>,
     pub handled: Option<Handled>,
 }
 
@@ -136,8 +151,13 @@ impl Change {
     }
 
     /// Publishes an event with the change.
-    pub fn emit(mut self, event: &coffee_domain::DomainEvent, trace: &TraceContext) -> Self {
-        self.events.push(Envelope::wrap(event, trace));
+    pub fn emit(self, event: &coffee_domain::DomainEvent, trace: &TraceContext) -> Self {
+        self.publish(Envelope::wrap(event, trace))
+    }
+
+    /// Publishes an envelope as it is.
+    pub fn publish(mut self, envelope: Envelope) -> Self {
+        self.events.push(Outgoing::new(envelope));
         self
     }
 
@@ -200,6 +220,8 @@ pub trait Store: Send + Sync + 'static {
     async fn commit(&self, change: Change) -> Result<Committed, StoreError>;
     /// Every event this store published about one order, oldest first.
     async fn events_about(&self, subject: &str) -> Result<Vec<Envelope>, StoreError>;
+    /// Whether the database answers (for readiness probes).
+    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// Typed access to one record table.

@@ -33,8 +33,15 @@ const NOTES: Kind<Note> = Kind::new(Table::new("notes"), |n| RecordKey {
     status: "OPEN",
 });
 
-const MIGRATIONS: &[Migration] =
-    &[Migration { owner: "test", version: 1, name: "notes", sql: coffee_bus::record_table_sql!("notes") }];
+const MIGRATIONS: &[Migration] = &[Migration {
+    owner: "test",
+    version: 1,
+    name: "notes",
+    sql: "CREATE TABLE notes (id TEXT PRIMARY KEY, order_id TEXT NOT NULL UNIQUE, customer_id TEXT NOT NULL,
+              day TEXT NOT NULL, created_at BIGINT NOT NULL, status TEXT NOT NULL, version BIGINT NOT NULL,
+              body TEXT NOT NULL);
+              CREATE INDEX notes_by_status ON notes (status, created_at);",
+}];
 
 fn rules() -> Rules {
     Rules::new(vec![
@@ -217,9 +224,7 @@ async fn one_order_is_handled_in_publishing_order_even_when_a_message_is_retried
         for order in 0..4u128 {
             let env = Envelope::wrap(&order_event(order), &trace);
             published.entry(env.subject.clone()).or_default().push(env.id.clone());
-            let mut change = Change::new();
-            change.events.push(env);
-            store.commit(change).await.expect("commit");
+            store.commit(Change::new().publish(env)).await.expect("commit");
         }
         let _ = round;
     }
@@ -244,9 +249,7 @@ async fn after_five_failures_a_message_is_dead_lettered_and_redrive_delivers_it_
     let stop = CancellationToken::new();
     let rule = rules().iter().next().cloned().expect("rule");
     let task = start_consumer(store.clone(), Consumer::new(rule, recorder.clone()), fast_retries(), stop.clone());
-    let mut first = Change::new();
-    first.events.push(poisoned);
-    store.commit(first).await.expect("commit");
+    store.commit(Change::new().publish(poisoned)).await.expect("commit");
     // The next message of the same order is not blocked for ever by the poisoned one.
     store.commit(Change::new().emit(&order_event(7), &trace)).await.expect("commit");
 

@@ -103,4 +103,10 @@ impl Handler for PaymentHandlers {
             _ => Ok(Change::new()),
         }
     }
+
+    fn committed(&self, event: &Envelope) {
+        if event.event_type == EventType::OrderCreated.as_str() {
+            self.service.payment_recorded();
+        }
+    }
 }

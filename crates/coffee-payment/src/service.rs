@@ -35,6 +35,8 @@ pub struct PaymentService {
     /// The card form, when the provider is the simulated one.
     simulated: Option<Arc<SimulatedProvider>>,
     webhook_secret: Arc<Vec<u8>>,
+    /// Woken when this process records a new pending payment.
+    arrivals: Arc<tokio::sync::Notify>,
 }
 
 impl PaymentService {
@@ -46,6 +48,7 @@ impl PaymentService {
             provider: provider.clone(),
             simulated: Some(provider),
             webhook_secret: Arc::new(webhook_secret),
+            arrivals: Arc::default(),
         }
     }
 
@@ -56,6 +59,7 @@ impl PaymentService {
             provider,
             simulated: None,
             webhook_secret: Arc::new(webhook_secret),
+            arrivals: Arc::default(),
         }
     }
 
@@ -73,19 +77,32 @@ impl PaymentService {
         self.payments.get(&parsed.to_string()).await?.ok_or_else(not_found)
     }
 
-    /// The payment of an order, waiting a little for the order's event to arrive.
+    /// Wakes requests waiting for an order's payment to be recorded (see [`Self::of_order`]).
+    pub(crate) fn payment_recorded(&self) {
+        self.arrivals.notify_waiters();
+    }
+
+    /// The payment of an order, waiting a little for the order's event to arrive. In this
+    /// process the handler wakes the wait when it records a payment; another replica's
+    /// handler cannot, so the wait also looks again every 50 ms.
     async fn of_order(&self, order_id: &OrderId) -> Result<Versioned<Payment>, ServiceError> {
         let deadline = tokio::time::Instant::now() + ORDER_ARRIVAL_WAIT;
-        let mut pause = Duration::from_millis(2);
         loop {
+            let recorded = self.arrivals.notified();
+            tokio::pin!(recorded);
+            recorded.as_mut().enable();
             if let Some(p) = self.payments.by_order(&order_id.to_string()).await? {
                 return Ok(p);
             }
-            if tokio::time::Instant::now() + pause > deadline {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
                 return Err(ServiceError::NotFound(format!("no order '{order_id}' is known to the payment service")));
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(100));
+            let pause = (deadline - now).min(Duration::from_millis(50));
+            tokio::select! {
+                _ = recorded => {}
+                _ = tokio::time::sleep(pause) => {}
+            }
         }
     }
 

@@ -6,24 +6,33 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use coffee_bus::{DeadLetter, DeadLetters, Lookup, Store, Table};
+use coffee_bus::{DeadLetter, DeadLetters, Store};
 use coffee_http::{ApiQuery, ServiceError};
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+/// Counters of the process's work, as JSON.
+pub type Metrics = Arc<dyn Fn() -> Value + Send + Sync>;
 
 #[derive(Clone)]
 struct Admin {
     store: Arc<dyn Store>,
     dead_letters: Arc<dyn DeadLetters>,
+    metrics: Metrics,
 }
 
-pub fn routes(store: Arc<dyn Store>, dead_letters: Arc<dyn DeadLetters>) -> Router {
+pub fn routes(store: Arc<dyn Store>, dead_letters: Arc<dyn DeadLetters>, metrics: Metrics) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/api/admin/metrics", get(metrics_of))
         .route("/api/admin/dead-letters", get(list))
         .route("/api/admin/dead-letters/redrive", post(redrive))
-        .with_state(Admin { store, dead_letters })
+        .with_state(Admin { store, dead_letters, metrics })
+}
+
+async fn metrics_of(State(a): State<Admin>) -> Json<Value> {
+    Json((a.metrics)())
 }
 
 /// Alive: the process answers.
@@ -33,7 +42,7 @@ async fn healthz() -> Json<Value> {
 
 /// Ready: the database answers a query.
 async fn readyz(State(a): State<Admin>) -> (StatusCode, Json<Value>) {
-    match a.store.find(Table::new("orders"), Lookup::Status("ORDER_CREATED"), 1).await {
+    match a.store.ping().await {
         Ok(_) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": e.to_string() }))),
     }

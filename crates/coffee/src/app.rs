@@ -25,6 +25,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::admin;
 use crate::config::ServeConfig;
+use crate::live::{self, Subscribe};
 
 /// The name of the database file inside the data directory.
 pub const DATABASE_FILE: &str = "coffee.db";
@@ -93,7 +94,8 @@ impl Application {
             .merge(coffee_order::api::routes(orders))
             .merge(coffee_payment::api::routes(payments))
             .merge(coffee_fulfilment::api::routes(fulfilments))
-            .merge(admin::routes(shared.clone(), dead_letters));
+            .merge(admin::routes(shared.clone(), dead_letters, writer_metrics(&store)))
+            .merge(live::routes(live_feed(&store), shutdown.clone()));
         let router = finish(router);
 
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -135,6 +137,16 @@ impl Application {
         self.store.close().await;
         served.context("the HTTP server failed")
     }
+}
+
+fn writer_metrics(store: &Arc<SqliteStore>) -> admin::Metrics {
+    let store = store.clone();
+    Arc::new(move || serde_json::json!({ "sqliteWriter": store.writer_stats() }))
+}
+
+fn live_feed(store: &Arc<SqliteStore>) -> Subscribe {
+    let store = store.clone();
+    Arc::new(move || store.subscribe_live())
 }
 
 /// The layers and fallbacks every router gets.

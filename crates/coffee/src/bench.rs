@@ -8,8 +8,10 @@
 //! transactions (one row, one commit, one writer) on the disk of `--data-dir`, with the
 //! same fsync setting: the ceiling a store without group commit would have.
 //!
-//! Waiting is done by polling the REST API (1 ms, doubling to 16 ms), so the latencies
-//! include up to one polling interval; that is said with every result.
+//! The bench learns that a fulfilment was created and that an order was completed the way
+//! a live dashboard would: from the server's event stream (`GET /api/events`, Server-Sent
+//! Events), so it adds no polling load and its latencies have no polling error. They do
+//! include the time the event takes to reach the bench.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -125,6 +127,8 @@ pub struct SagaReport {
     pub first_error: Option<String>,
     pub order_to_fulfilment: Latency,
     pub order_to_completed: Latency,
+    /// Each step of the saga on its own: the HTTP calls, and the waits for events.
+    pub steps: Vec<(String, Latency)>,
 }
 
 impl SagaReport {
@@ -145,7 +149,11 @@ impl SagaReport {
             "  order placed -> order completed:    p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
             c.p50_ms, c.p90_ms, c.p99_ms, c.max_ms
         );
-        println!("  (waits are polled every 1-16 ms; latencies include up to one polling interval)");
+        println!("  (events observed on the server's live event stream, /api/events)");
+        println!("  steps:");
+        for (name, l) in &self.steps {
+            println!("    {name:<44} p50 {:>7.2} ms  p99 {:>7.2} ms", l.p50_ms, l.p99_ms);
+        }
         if let Some(e) = &self.first_error {
             println!("  first error: {e}");
         }
@@ -153,15 +161,26 @@ impl SagaReport {
     }
 }
 
+const STEPS: [&str; 6] = [
+    "POST /api/order",
+    "POST /api/payment",
+    "POST /api/payment/:id/confirm",
+    "then wait for coffee.fulfilment.created",
+    "PATCH /api/fulfilment/:id",
+    "then wait for coffee.order.completed",
+];
+
 #[derive(Default)]
 struct Samples {
     to_fulfilment: Vec<u64>,
     to_completed: Vec<u64>,
+    steps: [Vec<u64>; 6],
     first_error: Option<String>,
 }
 
 struct Shared {
     client: reqwest::Client,
+    feed: Feed,
     base: String,
     measuring: std::sync::atomic::AtomicBool,
     completed: AtomicU64,
@@ -183,7 +202,19 @@ async fn sagas(args: &BenchArgs) -> anyhow::Result<SagaReport> {
         Ok(r) => bail!("{base}/api/coffees answered {}: is this a coffee server?", r.status()),
         Err(e) => bail!("cannot reach {base}: {e} (start one with `coffee serve`, or pass --url)"),
     }
+    let feed = Feed::default();
+    let stream = client
+        .get(format!("{base}/api/events"))
+        .query(&[("pattern", FEED_PATTERN)])
+        .timeout(Duration::from_secs(24 * 3600))
+        .send()
+        .await
+        .context("cannot open the live event stream /api/events")?;
+    if !stream.status().is_success() {
+        bail!("{base}/api/events answered {}", stream.status());
+    }
     let shared = Arc::new(Shared {
+        feed,
         client,
         base: base.clone(),
         measuring: false.into(),
@@ -202,6 +233,7 @@ async fn sagas(args: &BenchArgs) -> anyhow::Result<SagaReport> {
         args.duration.as_secs_f64()
     );
 
+    let reader = tokio::spawn(read_feed(stream, shared.clone()));
     let end = Instant::now() + args.warmup + args.duration;
     let load = {
         let shared = shared.clone();
@@ -236,6 +268,7 @@ async fn sagas(args: &BenchArgs) -> anyhow::Result<SagaReport> {
     let errors = shared.errors.load(Ordering::SeqCst);
     // Let the sagas in flight finish so the server is left quiet.
     let _ = tokio::time::timeout(Duration::from_secs(15), load).await;
+    reader.abort();
     let mut samples = shared.samples.lock().map_err(|_| anyhow::anyhow!("bench state poisoned"))?;
     let first_error = samples.first_error.clone();
     Ok(SagaReport {
@@ -248,6 +281,7 @@ async fn sagas(args: &BenchArgs) -> anyhow::Result<SagaReport> {
         first_error,
         order_to_fulfilment: Latency::of(&mut samples.to_fulfilment),
         order_to_completed: Latency::of(&mut samples.to_completed),
+        steps: STEPS.iter().zip(samples.steps.iter_mut()).map(|(n, s)| (n.to_string(), Latency::of(s))).collect(),
     })
 }
 
@@ -288,11 +322,14 @@ async fn one_saga(shared: &Shared, started: Instant) {
     let result = walk_saga(shared, started).await;
     let measuring = shared.measuring.load(Ordering::Relaxed);
     match result {
-        Ok((to_fulfilment, to_completed)) if measuring => {
+        Ok(times) if measuring => {
             shared.completed.fetch_add(1, Ordering::Relaxed);
             if let Ok(mut s) = shared.samples.lock() {
-                s.to_fulfilment.push(to_fulfilment.as_micros() as u64);
-                s.to_completed.push(to_completed.as_micros() as u64);
+                s.to_fulfilment.push(times.to_fulfilment.as_micros() as u64);
+                s.to_completed.push(times.to_completed.as_micros() as u64);
+                for (i, step) in times.steps.iter().enumerate() {
+                    s.steps[i].push(step.as_micros() as u64);
+                }
             }
         }
         Ok(_) => {}
@@ -320,20 +357,76 @@ async fn call(shared: &Shared, method: reqwest::Method, path: &str, body: Option
     Ok(value)
 }
 
-/// Polls `path` until `done` says the answer is the awaited state.
-async fn await_state(shared: &Shared, path: &str, done: impl Fn(&Value) -> bool) -> Result<Value, String> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut pause = Duration::from_millis(1);
-    loop {
-        let value = call(shared, reqwest::Method::GET, path, None).await?;
-        if done(&value) {
-            return Ok(value);
+const FULFILMENT_CREATED: &str = "coffee.fulfilment.created";
+const ORDER_COMPLETED: &str = "coffee.order.completed";
+const FEED_PATTERN: &str = r#"{"type": ["coffee.fulfilment.created", "coffee.order.completed"]}"#;
+
+/// Events from the live stream, matched to the sagas waiting for them. An event may come
+/// before its saga starts waiting (the saga is still reading an HTTP answer): it is kept.
+#[derive(Default)]
+struct Feed {
+    slots: Mutex<std::collections::HashMap<(String, &'static str), Slot>>,
+}
+
+enum Slot {
+    Waiting(tokio::sync::oneshot::Sender<Value>),
+    Arrived(Value),
+}
+
+impl Feed {
+    fn arrive(&self, subject: String, kind: &'static str, data: Value) {
+        let Ok(mut slots) = self.slots.lock() else { return };
+        match slots.remove(&(subject.clone(), kind)) {
+            Some(Slot::Waiting(tx)) => {
+                let _ = tx.send(data);
+            }
+            _ => {
+                slots.insert((subject, kind), Slot::Arrived(data));
+            }
         }
-        if Instant::now() > deadline {
-            return Err(format!("timed out waiting on {path}: last {value}"));
+    }
+
+    async fn wait(&self, subject: &str, kind: &'static str) -> Result<Value, String> {
+        let rx = {
+            let mut slots = self.slots.lock().map_err(|_| "bench state poisoned".to_owned())?;
+            if let Some(Slot::Arrived(data)) = slots.remove(&(subject.to_owned(), kind)) {
+                return Ok(data);
+            }
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            slots.insert((subject.to_owned(), kind), Slot::Waiting(tx));
+            rx
+        };
+        match tokio::time::timeout(Duration::from_secs(20), rx).await {
+            Ok(Ok(data)) => Ok(data),
+            _ => Err(format!("no {kind} event for order {subject} within 20 s")),
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(16));
+    }
+}
+
+/// Reads the Server-Sent Events stream and hands each event to the feed.
+async fn read_feed(response: reqwest::Response, shared: Arc<Shared>) {
+    use futures::StreamExt;
+    let mut bytes = response.bytes_stream();
+    let mut buffer = String::new();
+    while let Some(Ok(chunk)) = bytes.next().await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let message: String = buffer.drain(..end + 2).collect();
+            let data: String = message
+                .lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .map(str::trim_start)
+                .collect::<Vec<_>>()
+                .join("\n");
+            let Ok(envelope) = serde_json::from_str::<Value>(&data) else { continue };
+            let kind = match envelope["type"].as_str() {
+                Some(FULFILMENT_CREATED) => FULFILMENT_CREATED,
+                Some(ORDER_COMPLETED) => ORDER_COMPLETED,
+                _ => continue,
+            };
+            let subject = envelope["subject"].as_str().unwrap_or_default().to_owned();
+            shared.feed.arrive(subject, kind, envelope["data"].clone());
+        }
     }
 }
 
@@ -341,8 +434,21 @@ fn text(v: &Value, key: &str) -> Result<String, String> {
     v[key].as_str().map(str::to_owned).ok_or_else(|| format!("answer has no {key}: {v}"))
 }
 
-async fn walk_saga(shared: &Shared, started: Instant) -> Result<(Duration, Duration), String> {
+struct SagaTimes {
+    to_fulfilment: Duration,
+    to_completed: Duration,
+    steps: [Duration; 6],
+}
+
+async fn walk_saga(shared: &Shared, started: Instant) -> Result<SagaTimes, String> {
     use reqwest::Method;
+    let mut steps = [Duration::ZERO; 6];
+    let mut mark = Instant::now();
+    let mut lap = |i: usize| {
+        let now = Instant::now();
+        steps[i] = now - mark;
+        mark = now;
+    };
     let n = shared.next_customer.fetch_add(1, Ordering::Relaxed);
     let coffee = ["1", "2", "3"][(n % 3) as usize];
     let order = call(
@@ -353,7 +459,9 @@ async fn walk_saga(shared: &Shared, started: Instant) -> Result<(Duration, Durat
     )
     .await?;
     let order_id = text(&order, "orderId")?;
+    lap(0);
     let payment = call(shared, Method::POST, "/api/payment", Some(json!({"orderId": order_id}))).await?;
+    lap(1);
     let payment_id = text(&payment, "paymentId")?;
     let paid = call(
         shared,
@@ -365,12 +473,11 @@ async fn walk_saga(shared: &Shared, started: Instant) -> Result<(Duration, Durat
     if paid["paymentStatus"] != "PAYMENT_SUCCESSFUL" {
         return Err(format!("payment did not succeed: {paid}"));
     }
-    let found = await_state(shared, &format!("/api/fulfilment?orderId={order_id}"), |v| {
-        v.as_array().is_some_and(|a| !a.is_empty())
-    })
-    .await?;
+    lap(2);
+    let fulfilment = shared.feed.wait(&order_id, FULFILMENT_CREATED).await?;
     let to_fulfilment = started.elapsed();
-    let fulfilment_id = text(&found[0], "fulfilmentId")?;
+    lap(3);
+    let fulfilment_id = text(&fulfilment, "fulfilmentId")?;
     call(
         shared,
         Method::PATCH,
@@ -378,8 +485,10 @@ async fn walk_saga(shared: &Shared, started: Instant) -> Result<(Duration, Durat
         Some(json!({"status": "FULFILMENT_COMPLETED"})),
     )
     .await?;
-    await_state(shared, &format!("/api/order/{order_id}"), |v| v["orderStatus"] == "ORDER_COMPLETED").await?;
-    Ok((to_fulfilment, started.elapsed()))
+    lap(4);
+    shared.feed.wait(&order_id, ORDER_COMPLETED).await?;
+    lap(5);
+    Ok(SagaTimes { to_fulfilment, to_completed: started.elapsed(), steps })
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -7,3 +7,4 @@ pub mod app;
 pub mod bench;
 pub mod config;
 pub mod dlq;
+pub mod live;

@@ -1,0 +1,80 @@
+//! `GET /api/events`: the bus as it happens, as Server-Sent Events. Each committed event
+//! is sent as one SSE message (`event:` its type, `id:` its id, `data:` the CloudEvents
+//! envelope). `?pattern=` takes an EventBridge pattern (JSON) to receive only the events it
+//! matches. It is a live tail, not a queue: a subscriber sees what commits while it is
+//! connected; a subscriber too slow to keep up gets an `event: lagged` message saying how
+//! many it missed.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use coffee_bus::{Envelope, Pattern};
+use coffee_http::{ApiQuery, ServiceError};
+use futures::Stream;
+use serde::Deserialize;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+/// Subscribes to every event as it commits.
+pub type Subscribe = Arc<dyn Fn() -> broadcast::Receiver<Arc<Envelope>> + Send + Sync>;
+
+#[derive(Clone)]
+struct Live {
+    subscribe: Subscribe,
+    shutdown: CancellationToken,
+}
+
+/// `shutdown` ends open streams, so a clean stop does not wait for subscribers to leave.
+pub fn routes(subscribe: Subscribe, shutdown: CancellationToken) -> Router {
+    Router::new().route("/api/events", get(events)).with_state(Live { subscribe, shutdown })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    pattern: Option<String>,
+}
+
+async fn events(
+    State(live): State<Live>,
+    ApiQuery(p): ApiQuery<Params>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ServiceError> {
+    let pattern = p
+        .pattern
+        .map(|text| Pattern::parse(&text))
+        .transpose()
+        .map_err(|e| ServiceError::BadInput(format!("pattern: {e}")))?;
+    let receiver = (live.subscribe)();
+    let stream = futures::stream::unfold((receiver, pattern, live.shutdown), |(mut rx, pattern, stop)| async move {
+        loop {
+            let received = tokio::select! {
+                _ = stop.cancelled() => return None,
+                r = rx.recv() => r,
+            };
+            match received {
+                Ok(env) => {
+                    let wanted = pattern.as_ref().is_none_or(|p| p.matches_fields(&|name: &str| env.attribute(name)));
+                    if !wanted {
+                        continue;
+                    }
+                    let event = Event::default()
+                        .event(&env.event_type)
+                        .id(&env.id)
+                        .json_data(&*env)
+                        .unwrap_or_else(|_| Event::default().event("error").data("unserializable event"));
+                    return Some((Ok(event), (rx, pattern, stop)));
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    let event = Event::default().event("lagged").data(missed.to_string());
+                    return Some((Ok(event), (rx, pattern, stop)));
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
