@@ -5,10 +5,12 @@
 //! - [`store`]: the transactional store contract (records, outbox, inbox) services write through.
 //! - [`sqlite`]: the embedded store (one SQLite file, group commit).
 //! - [`consumer`] and [`embedded`]: handlers, retries, and the embedded transport's dispatchers.
+//! - [`live`]: every event as it commits, for watchers (not durable).
 
 pub mod consumer;
 pub mod embedded;
 pub mod envelope;
+pub mod live;
 pub mod migrate;
 pub mod pattern;
 pub mod rule;
@@ -18,6 +20,7 @@ pub mod trace;
 
 pub use consumer::{Consumer, Handler, HandlerError, RetryPolicy};
 pub use envelope::Envelope;
+pub use live::LiveFeed;
 pub use migrate::Migration;
 pub use pattern::Pattern;
 pub use rule::{Rule, Rules};

@@ -11,7 +11,7 @@ use anyhow::Context;
 use axum::Router;
 use coffee_bus::embedded::start_consumer;
 use coffee_bus::sqlite::{Publishing, SqliteOptions, SqliteStore};
-use coffee_bus::{Consumer, DeadLetters, Migration, Rules, Store};
+use coffee_bus::{Consumer, DeadLetters, LiveFeed, Migration, Rules, Store};
 use coffee_fulfilment::FulfilmentService;
 use coffee_fulfilment::handlers::FulfilmentHandlers;
 use coffee_order::OrderService;
@@ -25,7 +25,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::admin;
 use crate::config::ServeConfig;
-use crate::live::{self, Subscribe};
+use crate::live;
 
 /// The name of the database file inside the data directory.
 pub const DATABASE_FILE: &str = "coffee.db";
@@ -144,7 +144,7 @@ fn writer_metrics(store: &Arc<SqliteStore>) -> admin::Metrics {
     Arc::new(move || serde_json::json!({ "sqliteWriter": store.writer_stats() }))
 }
 
-fn live_feed(store: &Arc<SqliteStore>) -> Subscribe {
+fn live_feed(store: &Arc<SqliteStore>) -> LiveFeed {
     let store = store.clone();
     Arc::new(move || store.subscribe_live())
 }

@@ -6,30 +6,26 @@
 //! many it missed.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
-use coffee_bus::{Envelope, Pattern};
+use coffee_bus::{LiveFeed, Pattern};
 use coffee_http::{ApiQuery, ServiceError};
 use futures::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-/// Subscribes to every event as it commits.
-pub type Subscribe = Arc<dyn Fn() -> broadcast::Receiver<Arc<Envelope>> + Send + Sync>;
-
 #[derive(Clone)]
 struct Live {
-    subscribe: Subscribe,
+    subscribe: LiveFeed,
     shutdown: CancellationToken,
 }
 
 /// `shutdown` ends open streams, so a clean stop does not wait for subscribers to leave.
-pub fn routes(subscribe: Subscribe, shutdown: CancellationToken) -> Router {
+pub fn routes(subscribe: LiveFeed, shutdown: CancellationToken) -> Router {
     Router::new().route("/api/events", get(events)).with_state(Live { subscribe, shutdown })
 }
 
