@@ -496,4 +496,69 @@ mod tests {
         assert!(!wildcard_matches("ab*ba", "aba"));
         assert!(wildcard_matches("ab*ba", "abba"));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+        use serde_json::{Map, Value, json};
+
+        use super::super::Pattern;
+
+        fn matches(pattern: Value, event: Value) -> bool {
+            Pattern::from_value(pattern).expect("valid pattern").matches(&event)
+        }
+
+        proptest! {
+            #[test]
+            fn an_event_matches_the_pattern_of_its_own_values_and_not_a_changed_one(
+                fields in proptest::collection::btree_map("[a-z]{1,6}", "[a-zA-Z0-9 .-]{0,12}", 1..6),
+                pick in any::<proptest::sample::Index>(),
+            ) {
+                let event: Map<String, Value> = fields.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+                let pattern: Map<String, Value> = fields.iter().map(|(k, v)| (k.clone(), json!([v]))).collect();
+                prop_assert!(matches(Value::Object(pattern.clone()), Value::Object(event.clone())));
+                let key = fields.keys().nth(pick.index(fields.len())).expect("a key").clone();
+                let mut changed = event.clone();
+                changed.insert(key.clone(), json!(format!("{}~", fields[&key])));
+                prop_assert!(!matches(Value::Object(pattern), Value::Object(changed)));
+            }
+
+            #[test]
+            fn text_operators_agree_with_their_string_definitions(s in "[a-zA-Z.]{0,10}", p in "[a-zA-Z.]{0,4}") {
+                let event = json!({"k": s});
+                prop_assert_eq!(matches(json!({"k": [{"prefix": p}]}), event.clone()), s.starts_with(&p));
+                prop_assert_eq!(matches(json!({"k": [{"suffix": p}]}), event.clone()), s.ends_with(&p));
+                prop_assert_eq!(
+                    matches(json!({"k": [{"equals-ignore-case": p}]}), event.clone()),
+                    s.to_lowercase() == p.to_lowercase()
+                );
+                prop_assert_eq!(matches(json!({"k": [{"anything-but": p}]}), event.clone()), s != p);
+                prop_assert_eq!(
+                    matches(json!({"k": [{"anything-but": {"prefix": p}}]}), event.clone()),
+                    !s.starts_with(&p)
+                );
+                prop_assert_eq!(matches(json!({"k": [{"wildcard": format!("{p}*")}]}), event.clone()), s.starts_with(&p));
+                // "**" is refused (as EventBridge does), so only a non-empty middle is tried.
+                if !p.is_empty() {
+                    prop_assert_eq!(matches(json!({"k": [{"wildcard": format!("*{p}*")}]}), event), s.contains(&p));
+                }
+            }
+
+            #[test]
+            fn numeric_ranges_agree_with_comparisons(x in -1000i64..1000, a in -1000i64..1000, b in -1000i64..1000) {
+                let event = json!({"n": x});
+                prop_assert_eq!(matches(json!({"n": [{"numeric": [">", a, "<=", b]}]}), event.clone()), a < x && x <= b);
+                prop_assert_eq!(matches(json!({"n": [{"numeric": [">=", a]}]}), event.clone()), x >= a);
+                prop_assert_eq!(matches(json!({"n": [{"numeric": ["=", a]}]}), event), x == a);
+            }
+
+            #[test]
+            fn exists_true_and_false_are_complements(present in any::<bool>(), v in "[a-z]{0,5}") {
+                let event = if present { json!({"k": v}) } else { json!({"other": v}) };
+                let yes = matches(json!({"k": [{"exists": true}]}), event.clone());
+                let no = matches(json!({"k": [{"exists": false}]}), event);
+                prop_assert_eq!(yes, present);
+                prop_assert_eq!(no, !present);
+            }
+        }
+    }
 }
