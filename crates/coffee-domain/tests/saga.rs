@@ -175,11 +175,11 @@ impl World {
                 }
             }
             // The payment service.
-            (Consumer::Payment, DomainEvent::Order(o)) if o.status == OrderStatus::Created => {
-                if self.payment.is_none() {
-                    let p = Payment::on_order_created(PaymentId::from_uuid(uuid::Uuid::from_u128(2)), o, now);
-                    self.set_payment(p);
-                }
+            (Consumer::Payment, DomainEvent::Order(o))
+                if o.status == OrderStatus::Created && self.payment.is_none() =>
+            {
+                let p = Payment::on_order_created(PaymentId::from_uuid(uuid::Uuid::from_u128(2)), o, now);
+                self.set_payment(p);
             }
             (Consumer::Payment, DomainEvent::Order(o)) if o.status == OrderStatus::Cancelled => {
                 let Some(p) = self.payment.clone() else {
@@ -206,13 +206,13 @@ impl World {
                 }
             }
             // The fulfilment service.
-            (Consumer::Fulfilment, DomainEvent::Payment(p)) if p.status == PaymentStatus::Successful => {
-                if self.fulfilment.is_none() {
-                    let f = Fulfilment::on_payment_succeeded(FulfilmentId::from_uuid(uuid::Uuid::from_u128(3)), p, now);
-                    self.fulfilments_created += 1;
-                    self.fulfilment = Some(f.clone());
-                    self.publish(DomainEvent::Fulfilment(f));
-                }
+            (Consumer::Fulfilment, DomainEvent::Payment(p))
+                if p.status == PaymentStatus::Successful && self.fulfilment.is_none() =>
+            {
+                let f = Fulfilment::on_payment_succeeded(FulfilmentId::from_uuid(uuid::Uuid::from_u128(3)), p, now);
+                self.fulfilments_created += 1;
+                self.fulfilment = Some(f.clone());
+                self.publish(DomainEvent::Fulfilment(f));
             }
             (Consumer::Fulfilment, DomainEvent::Payment(p)) if p.status == PaymentStatus::Refunded => {
                 self.close_fulfilment(p.note.clone(), now);
