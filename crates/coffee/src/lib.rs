@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod app;
 pub mod bench;
+pub mod catalogue;
 pub mod config;
 pub mod dlq;
 pub mod live;

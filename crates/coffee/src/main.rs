@@ -27,6 +27,8 @@ enum Command {
     Bench(BenchArgs),
     /// Show or replay the dead-letter queues of a running system.
     Dlq(DlqArgs),
+    /// Print the event catalogue (docs/events.md): every event, its producer and consumers.
+    Events,
 }
 
 #[tokio::main]
@@ -43,6 +45,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(config) => serve(config).await,
         Command::Bench(args) => coffee::bench::run(args).await,
         Command::Dlq(args) => coffee::dlq::run(args).await,
+        Command::Events => {
+            print!("{}", coffee::catalogue::markdown());
+            Ok(())
+        }
     }
 }
 

@@ -1,0 +1,108 @@
+//! The event catalogue (`docs/events.md`), generated from the code: every event type with
+//! its producer, the consumers whose rules select it, what it means, and the shape of its
+//! data. `coffee events` prints it; a test fails when the file and the code differ.
+
+use std::fmt::Write as _;
+
+use coffee_bus::{Envelope, TraceContext};
+use coffee_domain::{
+    CoffeeId, CustomerId, CustomerName, DomainEvent, EventType, Fulfilment, FulfilmentId, Millis, Order, OrderId, Payment,
+    PaymentId, Source,
+};
+
+use crate::app::rules;
+
+/// An example of each entity, with fixed ids and times so the catalogue is stable.
+fn examples() -> (Order, Payment, Fulfilment) {
+    let at = Millis(1_764_000_000_000);
+    let order = Order::place(
+        OrderId::from_uuid(uuid::Uuid::from_u128(0x0193_f5a0_0000_7000_8000_0000_0000_0001)),
+        CoffeeId::parse("2").unwrap_or_else(|e| panic!("the menu has a latte: {e}")),
+        CustomerId::parse("customer-1").unwrap_or_else(|e| panic!("{e}")),
+        CustomerName::parse("Ada").unwrap_or_else(|e| panic!("{e}")),
+        at,
+    );
+    let payment = Payment::on_order_created(
+        PaymentId::from_uuid(uuid::Uuid::from_u128(0x0193_f5a0_0000_7000_8000_0000_0000_0002)),
+        &order,
+        at,
+    );
+    let fulfilment = Fulfilment::on_payment_succeeded(
+        FulfilmentId::from_uuid(uuid::Uuid::from_u128(0x0193_f5a0_0000_7000_8000_0000_0000_0003)),
+        &payment,
+        at,
+    );
+    (order, payment, fulfilment)
+}
+
+/// The consumers whose rules select events of this type.
+fn consumers_of(event_type: EventType) -> Vec<String> {
+    let (order, payment, fulfilment) = examples();
+    let example = match event_type.source() {
+        Source::Order => DomainEvent::Order(order),
+        Source::Payment => DomainEvent::Payment(payment),
+        Source::Fulfilment => DomainEvent::Fulfilment(fulfilment),
+    };
+    let mut envelope = Envelope::wrap(&example, &TraceContext::new_root());
+    envelope.event_type = event_type.as_str().to_owned();
+    rules().consumers_for(&envelope).map(str::to_owned).collect()
+}
+
+pub fn markdown() -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Event catalogue\n");
+    let _ = writeln!(
+        out,
+        "Generated from the code by `coffee events`; a test fails when this file and the code differ \
+         (regenerate with `cargo run -p coffee -- events > docs/events.md`).\n"
+    );
+    let _ = writeln!(
+        out,
+        "Every event travels in a CloudEvents 1.0 envelope (JSON structured mode): `specversion`, `id` (UUIDv7), \
+         `source` (the producing service), `type`, `subject` (the order id: the FIFO group), `time` (RFC 3339, UTC), \
+         `datacontenttype`, `traceparent` (W3C trace context) and `data`, the entity as it is after the change.\n"
+    );
+    let _ = writeln!(out, "| type | producer | consumers | meaning |");
+    let _ = writeln!(out, "|---|---|---|---|");
+    for t in EventType::ALL {
+        let consumers = consumers_of(*t);
+        let consumers = if consumers.is_empty() { "(none)".to_owned() } else { consumers.join(", ") };
+        let _ = writeln!(out, "| `{}` | {} | {} | {} |", t.as_str(), t.source(), consumers, t.meaning());
+    }
+    let _ = writeln!(out, "\nLive watchers (GraphQL subscriptions, `GET /api/events`) see every event as it commits.\n");
+    let _ = writeln!(out, "## Rules\n");
+    let _ = writeln!(out, "Each consumer's durable queue receives the events its EventBridge pattern matches.\n");
+    for rule in rules().iter() {
+        let _ = writeln!(out, "- `{}`: `{}`", rule.consumer, rule.pattern.as_json());
+    }
+    let (order, payment, fulfilment) = examples();
+    let _ = writeln!(out, "\n## Data\n");
+    for (title, json) in [
+        ("Order events (`coffee.order.*`)", serde_json::to_string_pretty(&order)),
+        ("Payment events (`coffee.payment.*`)", serde_json::to_string_pretty(&payment)),
+        ("Fulfilment events (`coffee.fulfilment.*`)", serde_json::to_string_pretty(&fulfilment)),
+    ] {
+        let _ = writeln!(out, "### {title}\n\n```json\n{}\n```\n", json.unwrap_or_default());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn docs_events_md_is_the_generated_catalogue() {
+        let on_disk = include_str!("../../../docs/events.md");
+        assert!(
+            on_disk == super::markdown(),
+            "docs/events.md is out of date: run `cargo run -p coffee -- events > docs/events.md`"
+        );
+    }
+
+    #[test]
+    fn every_consumed_event_has_a_consumer_and_every_service_consumes_something() {
+        use coffee_domain::EventType as T;
+        assert_eq!(super::consumers_of(T::PaymentSucceeded), ["order-service", "fulfilment-service"]);
+        assert_eq!(super::consumers_of(T::OrderCancelled), ["payment-service", "fulfilment-service"]);
+        assert!(super::consumers_of(T::FulfilmentPending).is_empty());
+    }
+}
