@@ -1,0 +1,40 @@
+import { CARDS, orderCoffee, orderStatus, payWith } from './customer';
+import { expect, test } from './fixtures';
+
+test('a paid order is made by the barista and shows ready to the customer and on the display', async ({
+	app
+}) => {
+	const customer = await app.open('/');
+	const barista = await app.open('/barista');
+	const display = await app.open('/display');
+	await expect(display.getByTestId('display-ready')).toBeVisible();
+
+	const orderId = await orderCoffee(customer, 'Alice');
+	await app.screenshot(customer, '1-card-form');
+	await payWith(customer, CARDS.good);
+	await expect(customer.getByTestId('payment-status')).toHaveAttribute('data-status', 'PAYMENT_SUCCESSFUL');
+	await expect(orderStatus(customer)).toHaveAttribute('data-status', 'ORDER_IN_PROGRESS');
+	await expect(orderStatus(customer)).toHaveText('Being made');
+	await app.screenshot(customer, '2-being-made');
+
+	// The barista's queue and the display were open before the order existed: it arrives live.
+	const card = barista.locator(`[data-testid="fulfilment-card"][data-order-id="${orderId}"]`);
+	await expect(card).toBeVisible();
+	await expect(card.getByTestId('customer-name')).toHaveText('Alice');
+	await expect(card.getByTestId('order-number')).toHaveText(`#${orderId.replace(/-/g, '').slice(0, 6).toUpperCase()}`);
+	const onDisplay = (column: string) =>
+		display.getByTestId(column).locator(`[data-testid="display-order"][data-order-id="${orderId}"]`);
+	await expect(onDisplay('display-preparing')).toContainText('Alice');
+	await app.screenshot(barista, '3-barista-queue');
+	await app.screenshot(display, '4-display-preparing');
+
+	await card.getByTestId('complete-button').click();
+	await expect(card).toHaveCount(0);
+
+	await expect(orderStatus(customer)).toHaveAttribute('data-status', 'ORDER_COMPLETED');
+	await expect(orderStatus(customer)).toContainText(/ready/i);
+	await expect(onDisplay('display-ready')).toContainText('Alice');
+	await expect(onDisplay('display-preparing')).toHaveCount(0);
+	await app.screenshot(customer, '5-ready');
+	await app.screenshot(display, '6-display-ready');
+});

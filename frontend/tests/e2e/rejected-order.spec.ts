@@ -1,0 +1,22 @@
+import { CARDS, orderCoffee, orderStatus, payWith } from './customer';
+import { expect, test } from './fixtures';
+
+test('a rejected order is cancelled with the barista’s note and refunded', async ({ app }) => {
+	const customer = await app.open('/');
+	const barista = await app.open('/barista');
+	const orderId = await orderCoffee(customer, 'Carol');
+	await payWith(customer, CARDS.good);
+	await expect(orderStatus(customer)).toHaveAttribute('data-status', 'ORDER_IN_PROGRESS');
+
+	const card = barista.locator(`[data-testid="fulfilment-card"][data-order-id="${orderId}"]`);
+	await card.getByTestId('reject-button').click();
+	await card.getByTestId('reject-note').fill('Out of oat milk');
+	await app.screenshot(barista, '1-rejecting');
+	await card.getByTestId('reject-confirm').click();
+	await expect(card).toHaveCount(0);
+
+	await expect(orderStatus(customer)).toHaveAttribute('data-status', 'ORDER_CANCELLED');
+	await expect(orderStatus(customer)).toContainText('Out of oat milk');
+	await expect(customer.getByTestId('payment-status')).toHaveAttribute('data-status', 'PAYMENT_REFUNDED');
+	await app.screenshot(customer, '2-cancelled');
+});
