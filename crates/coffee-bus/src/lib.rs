@@ -4,6 +4,8 @@
 //! - [`pattern`] and [`rule`]: EventBridge-style patterns that route events to consumers.
 //! - [`store`]: the transactional store contract (records, outbox, inbox) services write through.
 //! - [`sqlite`]: the embedded store (one SQLite file, group commit).
+//! - [`postgres`]: the PostgreSQL store (a schema per service), for separate processes.
+//! - [`nats`]: the NATS JetStream transport (outbox relay, durable consumers, dead letters).
 //! - [`consumer`] and [`embedded`]: handlers, retries, and the embedded transport's dispatchers.
 //! - [`live`]: every event as it commits, for watchers (not durable).
 
@@ -12,7 +14,9 @@ pub mod embedded;
 pub mod envelope;
 pub mod live;
 pub mod migrate;
+pub mod nats;
 pub mod pattern;
+pub mod postgres;
 pub mod rule;
 pub mod sqlite;
 pub mod store;

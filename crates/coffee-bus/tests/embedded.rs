@@ -1,21 +1,16 @@
-//! The embedded transport against a real SQLite file: the store's transaction rules, and
-//! delivery (fan-out, FIFO per order, retries, dead letters, redrive, restart).
+//! The SQLite store's transaction rules against a real file. Delivery behaviour is in
+//! transport.rs, shared with the NATS transport.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use async_trait::async_trait;
-use coffee_bus::embedded::{DeliveryOptions, start_consumer};
 use coffee_bus::sqlite::{Durability, Publishing, SqliteOptions, SqliteStore};
 use coffee_bus::{
-    Change, Committed, Consumer, DeadLetters, Envelope, Expect, Handler, HandlerError, Kind, Lookup, Migration,
-    Pattern, RecordKey, Records, RetryPolicy, Rule, Rules, Store, StoreError, Table, TraceContext,
+    Change, Committed, Expect, Kind, Lookup, Migration, Pattern, RecordKey, Records, Rule, Rules, Store, StoreError,
+    Table, TraceContext,
 };
 use coffee_domain::{CoffeeId, CustomerId, CustomerName, DomainEvent, Millis, Order, OrderId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Note {
@@ -73,60 +68,6 @@ fn order_event(order: u128) -> DomainEvent {
     ))
 }
 
-fn fast_retries() -> DeliveryOptions {
-    DeliveryOptions {
-        retry: RetryPolicy {
-            max_attempts: 5,
-            first_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(20),
-        },
-        concurrency: 8,
-        drain_timeout: Duration::from_secs(5),
-    }
-}
-
-/// Records what it saw; fails the first `fail_first` deliveries of each event (or only of
-/// the event `poison`, when set).
-#[derive(Default)]
-struct Recorder {
-    seen: Mutex<Vec<(String, String)>>,
-    attempts: Mutex<HashMap<String, u32>>,
-    fail_first: u32,
-    poison: Option<String>,
-    delay: Duration,
-}
-
-#[async_trait]
-impl Handler for Recorder {
-    async fn handle(&self, event: &Envelope) -> Result<Change, HandlerError> {
-        if !self.delay.is_zero() {
-            tokio::time::sleep(self.delay).await;
-        }
-        let n = {
-            let mut attempts = self.attempts.lock().expect("lock");
-            let n = attempts.entry(event.id.clone()).or_default();
-            *n += 1;
-            *n
-        };
-        let targeted = self.poison.as_ref().is_none_or(|p| *p == event.id);
-        if targeted && n <= self.fail_first {
-            return Err(HandlerError::new(format!("failing on purpose, attempt {n}")));
-        }
-        self.seen.lock().expect("lock").push((event.subject.clone(), event.id.clone()));
-        Ok(Change::new())
-    }
-}
-
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..500 {
-        if done() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 #[tokio::test]
 async fn a_change_commits_records_and_events_together_and_versions_guard_updates() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -176,123 +117,6 @@ async fn an_inbox_mark_makes_a_second_handling_a_no_op() {
     );
     assert_eq!(store.commit(again).await, Ok(Committed::AlreadyHandled));
     assert!(Records::new(store.clone(), NOTES).get("n9").await.expect("read").is_none(), "nothing applied twice");
-    store.close().await;
-}
-
-#[tokio::test]
-async fn events_fan_out_only_to_consumers_whose_rule_matches() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = open(&dir);
-    let created = Arc::new(Recorder::default());
-    let cancelled = Arc::new(Recorder::default());
-    let stop = CancellationToken::new();
-    let rules = rules();
-    let mut rule_iter = rules.iter().cloned();
-    let created_rule = rule_iter.next().expect("rule");
-    let cancelled_rule = rule_iter.next().expect("rule");
-    let tasks = [
-        start_consumer(store.clone(), Consumer::new(created_rule, created.clone()), fast_retries(), stop.clone()),
-        start_consumer(store.clone(), Consumer::new(cancelled_rule, cancelled.clone()), fast_retries(), stop.clone()),
-    ];
-    let trace = TraceContext::new_root();
-    for i in 0..20 {
-        store.commit(Change::new().emit(&order_event(i), &trace)).await.expect("commit");
-    }
-    wait_for("20 deliveries", || created.seen.lock().expect("lock").len() == 20).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(created.seen.lock().expect("lock").len(), 20, "each event exactly once");
-    assert!(cancelled.seen.lock().expect("lock").is_empty(), "no cancellations were published");
-    stop.cancel();
-    for t in tasks {
-        t.await.expect("consumer stops");
-    }
-    assert!(store.pending("created-watcher").await.expect("queue").is_empty());
-    store.close().await;
-}
-
-#[tokio::test]
-async fn one_order_is_handled_in_publishing_order_even_when_a_message_is_retried() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = open(&dir);
-    let recorder = Arc::new(Recorder { fail_first: 2, delay: Duration::from_millis(1), ..Recorder::default() });
-    let stop = CancellationToken::new();
-    let rule = rules().iter().next().cloned().expect("rule");
-    let task = start_consumer(store.clone(), Consumer::new(rule, recorder.clone()), fast_retries(), stop.clone());
-    let trace = TraceContext::new_root();
-    let mut published: HashMap<String, Vec<String>> = HashMap::new();
-    for round in 0..5 {
-        for order in 0..4u128 {
-            let env = Envelope::wrap(&order_event(order), &trace);
-            published.entry(env.subject.clone()).or_default().push(env.id.clone());
-            store.commit(Change::new().publish(env)).await.expect("commit");
-        }
-        let _ = round;
-    }
-    wait_for("all 20", || recorder.seen.lock().expect("lock").len() == 20).await;
-    let seen = recorder.seen.lock().expect("lock").clone();
-    for (subject, ids) in published {
-        let handled: Vec<String> = seen.iter().filter(|(s, _)| *s == subject).map(|(_, id)| id.clone()).collect();
-        assert_eq!(handled, ids, "order {subject} handled out of order");
-    }
-    stop.cancel();
-    task.await.expect("stops");
-    store.close().await;
-}
-
-#[tokio::test]
-async fn after_five_failures_a_message_is_dead_lettered_and_redrive_delivers_it_again() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = open(&dir);
-    let trace = TraceContext::new_root();
-    let poisoned = Envelope::wrap(&order_event(7), &trace);
-    let recorder = Arc::new(Recorder { fail_first: 5, poison: Some(poisoned.id.clone()), ..Recorder::default() });
-    let stop = CancellationToken::new();
-    let rule = rules().iter().next().cloned().expect("rule");
-    let task = start_consumer(store.clone(), Consumer::new(rule, recorder.clone()), fast_retries(), stop.clone());
-    store.commit(Change::new().publish(poisoned)).await.expect("commit");
-    // The next message of the same order is not blocked for ever by the poisoned one.
-    store.commit(Change::new().emit(&order_event(7), &trace)).await.expect("commit");
-
-    let s = store.clone();
-    wait_for("a dead letter", || {
-        let s = s.clone();
-        futures::executor::block_on(async move { s.dead_letters(None).await.expect("list").len() == 1 })
-    })
-    .await;
-    let dead = store.dead_letters(Some("created-watcher")).await.expect("list");
-    assert_eq!(dead[0].attempts, 5);
-    assert!(dead[0].last_error.contains("failing on purpose"), "{}", dead[0].last_error);
-    assert_eq!(dead[0].event.event_type, "coffee.order.created");
-    wait_for("the second message", || recorder.seen.lock().expect("lock").len() == 1).await;
-
-    assert_eq!(store.redrive(Some("created-watcher")).await, Ok(1));
-    wait_for("the redriven message", || recorder.seen.lock().expect("lock").len() == 2).await;
-    assert!(store.dead_letters(None).await.expect("list").is_empty());
-    stop.cancel();
-    task.await.expect("stops");
-    store.close().await;
-}
-
-#[tokio::test]
-async fn messages_left_in_a_queue_are_delivered_after_a_restart() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let trace = TraceContext::new_root();
-    {
-        let store = open(&dir);
-        for i in 0..10 {
-            store.commit(Change::new().emit(&order_event(i), &trace)).await.expect("commit");
-        }
-        assert_eq!(store.pending("created-watcher").await.expect("queue").len(), 10);
-        store.close().await;
-    }
-    let store = open(&dir);
-    let recorder = Arc::new(Recorder::default());
-    let stop = CancellationToken::new();
-    let rule = rules().iter().next().cloned().expect("rule");
-    let task = start_consumer(store.clone(), Consumer::new(rule, recorder.clone()), fast_retries(), stop.clone());
-    wait_for("10 resumed", || recorder.seen.lock().expect("lock").len() == 10).await;
-    stop.cancel();
-    task.await.expect("stops");
     store.close().await;
 }
 

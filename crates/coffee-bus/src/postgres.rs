@@ -1,0 +1,369 @@
+//! The PostgreSQL store, for services that run as their own processes (and replicas).
+//!
+//! Each service owns one schema (`coffee_order`, `coffee_payment`, `coffee_fulfilment`): its
+//! record tables, its outbox and its inbox; no service reads another's schema. A commit is
+//! one PostgreSQL transaction holding the unit of work (records, journal + outbox rows, the
+//! inbox mark), so the promises are those of the embedded store; PostgreSQL does its own
+//! group commit across connections. Published events wait in `bus_outbox` until the relay
+//! (see [`crate::nats`]) has them acknowledged by the broker.
+//!
+//! Migrations run in one transaction under an advisory lock, so replicas starting together
+//! apply them once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Executor, PgPool, Row as _};
+
+use crate::envelope::Envelope;
+use crate::migrate::{MIGRATIONS_TABLE, Migration};
+use crate::store::{Change, Committed, Expect, Lookup, Row, Store, StoreError, Table};
+
+pub struct PgStore {
+    pool: PgPool,
+    schema: String,
+    outbox: tokio::sync::Notify,
+}
+
+fn db_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::PoolClosed => StoreError::Closed,
+        sqlx::Error::PoolTimedOut => StoreError::Database("the database did not answer in time".into()),
+        other => StoreError::Database(other.to_string()),
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// A schema name goes into SQL text, so only plain identifiers are accepted.
+fn check_schema(schema: &str) -> Result<(), StoreError> {
+    let ok = !schema.is_empty()
+        && schema.len() <= 63
+        && schema.starts_with(|c: char| c.is_ascii_lowercase())
+        && schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok { Ok(()) } else { Err(StoreError::Database(format!("'{schema}' is not a valid schema name"))) }
+}
+
+const BUS_MIGRATIONS: &[Migration] = &[Migration {
+    owner: "bus",
+    version: 1,
+    name: "journal, outbox, inbox",
+    sql: "CREATE TABLE bus_events (
+            seq BIGSERIAL PRIMARY KEY,
+            id TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            type TEXT NOT NULL,
+            source TEXT NOT NULL,
+            time TEXT NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX bus_events_by_subject ON bus_events (subject, seq);
+        CREATE TABLE bus_outbox (seq BIGINT PRIMARY KEY);
+        CREATE TABLE bus_inbox (
+            consumer TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            handled_at BIGINT NOT NULL,
+            PRIMARY KEY (consumer, event_id)
+        );",
+}];
+
+impl PgStore {
+    /// Connects to `url`, creates `schema` and applies the migrations there.
+    pub async fn connect(
+        url: &str,
+        schema: &str,
+        migrations: &[Migration],
+        max_connections: u32,
+    ) -> Result<Arc<Self>, StoreError> {
+        check_schema(schema)?;
+        let options: PgConnectOptions =
+            url.parse().map_err(|e| StoreError::Database(format!("bad database URL: {e}")))?;
+        let options = options.application_name("coffee");
+        let search_path = format!("SET search_path TO {schema}");
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                let sql = search_path.clone();
+                Box::pin(async move {
+                    sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))?;
+        let store = Self { pool, schema: schema.to_owned(), outbox: tokio::sync::Notify::new() };
+        store.migrate(BUS_MIGRATIONS).await?;
+        store.migrate(migrations).await?;
+        Ok(Arc::new(store))
+    }
+
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn migrate(&self, migrations: &[Migration]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // One migrator at a time per schema, across processes.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(format!("coffee-migrations:{}", self.schema))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        // The schema name was checked to be a plain identifier.
+        let schema_sql = format!("CREATE SCHEMA IF NOT EXISTS {0}; SET LOCAL search_path TO {0}", self.schema);
+        sqlx::raw_sql(AssertSqlSafe(schema_sql)).execute(&mut *tx).await.map_err(db_err)?;
+        tx.execute(MIGRATIONS_TABLE).await.map_err(db_err)?;
+        for m in migrations {
+            let done: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE owner = $1 AND version = $2)")
+                    .bind(m.owner)
+                    .bind(i64::from(m.version))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            if done {
+                continue;
+            }
+            tx.execute(m.sql).await.map_err(|e| {
+                StoreError::Database(format!("migration {} {} ({}) failed: {e}", m.owner, m.version, m.name))
+            })?;
+            sqlx::query("INSERT INTO schema_migrations (owner, version, name, applied_at) VALUES ($1, $2, $3, $4)")
+                .bind(m.owner)
+                .bind(i64::from(m.version))
+                .bind(m.name)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            tracing::info!(schema = %self.schema, owner = m.owner, version = m.version, name = m.name, "applied migration");
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Woken when this process commits events: the relay need not wait for its next poll.
+    pub fn outbox_notify(&self) -> &tokio::sync::Notify {
+        &self.outbox
+    }
+
+    /// Outbox rows not yet relayed, oldest first, as (seq, envelope JSON).
+    pub async fn outbox_batch(&self, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.seq, e.body FROM bus_outbox o JOIN bus_events e ON e.seq = o.seq ORDER BY o.seq LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1))).collect())
+    }
+
+    pub async fn outbox_done(&self, seqs: &[i64]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM bus_outbox WHERE seq = ANY($1)")
+            .bind(seqs)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// How many events wait in the outbox (for metrics and tests).
+    pub async fn outbox_len(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT count(*) FROM bus_outbox").fetch_one(&self.pool).await.map_err(db_err)
+    }
+
+    pub async fn prune_inbox(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM bus_inbox WHERE handled_at < $1")
+            .bind(cutoff_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn apply(&self, change: &Change) -> Result<Committed, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        if let Some(h) = &change.handled {
+            let fresh = sqlx::query(
+                "INSERT INTO bus_inbox (consumer, event_id, handled_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(&h.consumer)
+            .bind(&h.event_id)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if fresh.rows_affected() == 0 {
+                tx.rollback().await.map_err(db_err)?;
+                return Ok(Committed::AlreadyHandled);
+            }
+        }
+        for put in &change.puts {
+            let t = put.table.name();
+            let k = &put.key;
+            let written =
+                match put.expect {
+                    Expect::New => {
+                        sqlx::query(AssertSqlSafe(format!(
+                            "INSERT INTO {t} (id, order_id, customer_id, day, created_at, status, version, body)
+                     VALUES ($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT DO NOTHING"
+                        )))
+                        .bind(&k.id)
+                        .bind(&k.order_id)
+                        .bind(&k.customer_id)
+                        .bind(&k.day)
+                        .bind(k.created_at)
+                        .bind(k.status)
+                        .bind(&put.body)
+                        .execute(&mut *tx)
+                        .await
+                    }
+                    Expect::Version(v) => sqlx::query(AssertSqlSafe(format!(
+                        "UPDATE {t} SET status = $2, body = $3, version = version + 1 WHERE id = $1 AND version = $4"
+                    )))
+                    .bind(&k.id)
+                    .bind(k.status)
+                    .bind(&put.body)
+                    .bind(v)
+                    .execute(&mut *tx)
+                    .await,
+                };
+            match written {
+                Ok(done) if done.rows_affected() == 1 => {}
+                Ok(_) => return Err(StoreError::Conflict),
+                Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict),
+                Err(e) => return Err(db_err(e)),
+            }
+        }
+        for out in &change.events {
+            let env = &out.envelope;
+            sqlx::query(
+                "WITH journal AS (
+                    INSERT INTO bus_events (id, subject, type, source, time, body) VALUES ($1, $2, $3, $4, $5, $6)
+                    RETURNING seq
+                 ) INSERT INTO bus_outbox (seq) SELECT seq FROM journal",
+            )
+            .bind(&env.id)
+            .bind(&env.subject)
+            .bind(&env.event_type)
+            .bind(&env.source)
+            .bind(&env.time)
+            .bind(&out.json)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        if !change.events.is_empty() {
+            // Wakes the relay replica that leads, wherever it runs.
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(self.notify_channel())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(Committed::Applied)
+    }
+
+    /// The channel on which commits announce new outbox rows.
+    pub fn notify_channel(&self) -> String {
+        format!("coffee_outbox_{}", self.schema)
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn get(&self, table: Table, id: &str) -> Result<Option<Row>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT version, body FROM {} WHERE id = $1", table.name())))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(|r| Row { version: r.get(0), body: r.get(1) }))
+    }
+
+    async fn get_by_order(&self, table: Table, order_id: &str) -> Result<Option<Row>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT version, body FROM {} WHERE order_id = $1", table.name())))
+            .bind(order_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(|r| Row { version: r.get(0), body: r.get(1) }))
+    }
+
+    async fn find(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<Row>, StoreError> {
+        let t = table.name();
+        let (sql, arg, newest) = match lookup {
+            Lookup::Day(d) => (
+                format!("SELECT version, body FROM {t} WHERE day = $1 ORDER BY created_at DESC, id DESC LIMIT $2"),
+                d,
+                true,
+            ),
+            Lookup::Customer(c) => (
+                format!(
+                    "SELECT version, body FROM {t} WHERE customer_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+                ),
+                c,
+                true,
+            ),
+            Lookup::Status(s) => {
+                (format!("SELECT version, body FROM {t} WHERE status = $1 ORDER BY created_at, id LIMIT $2"), s, false)
+            }
+        };
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(arg)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut rows: Vec<Row> = rows.into_iter().map(|r| Row { version: r.get(0), body: r.get(1) }).collect();
+        if newest {
+            rows.reverse();
+        }
+        Ok(rows)
+    }
+
+    async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
+        let committed = self.apply(&change).await?;
+        if committed == Committed::Applied && !change.events.is_empty() {
+            self.outbox.notify_one();
+        }
+        Ok(committed)
+    }
+
+    async fn events_about(&self, subject: &str) -> Result<Vec<Envelope>, StoreError> {
+        let rows = sqlx::query("SELECT body FROM bus_events WHERE subject = $1 ORDER BY seq")
+            .bind(subject)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter()
+            .map(|r| {
+                let body: String = r.get(0);
+                Envelope::from_bytes(body.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
+        Ok(())
+    }
+}
