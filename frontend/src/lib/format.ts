@@ -6,9 +6,13 @@ const aud = new Intl.NumberFormat('en-AU', { minimumFractionDigits: 2, maximumFr
 /** 400 -> "A$4.00" */
 export const formatPrice = (cents: number): string => `A$${aud.format(cents / 100)}`;
 
-/** The number a customer hears called out: the first 6 hex digits of the order id, uppercase. */
+/**
+ * The number a customer hears called out: the last 6 hex digits of the order id, uppercase.
+ * Order ids are UUIDv7, whose first digits are a timestamp (orders placed close together share
+ * them); the last digits are random.
+ */
 export const shortOrderNumber = (orderId: string): string =>
-	orderId.replace(/[^0-9a-f]/gi, '').slice(0, 6).toUpperCase();
+	orderId.replace(/[^0-9a-f]/gi, '').slice(-6).toUpperCase();
 
 /** Today's date in UTC as YYYY-MM-DD, the server's notion of "a day". */
 export const todayUtc = (): string => new Date().toISOString().slice(0, 10);

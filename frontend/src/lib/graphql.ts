@@ -5,7 +5,7 @@ import { createClient, type Client } from 'graphql-ws';
 
 /**
  * A failed request, with a message meant for people. `code` is the server's `extensions.code`
- * (NOT_FOUND, BAD_USER_INPUT, CONFLICT, INTERNAL_SERVER_ERROR), or NETWORK_ERROR when the
+ * (NOT_FOUND, BAD_USER_INPUT, CONFLICT, UNAVAILABLE, INTERNAL_SERVER_ERROR), or NETWORK_ERROR when the
  * server could not be reached or did not answer in GraphQL.
  */
 export class ApiError extends Error {

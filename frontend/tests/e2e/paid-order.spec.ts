@@ -21,7 +21,8 @@ test('a paid order is made by the barista and shows ready to the customer and on
 	const card = barista.locator(`[data-testid="fulfilment-card"][data-order-id="${orderId}"]`);
 	await expect(card).toBeVisible();
 	await expect(card.getByTestId('customer-name')).toHaveText('Alice');
-	await expect(card.getByTestId('order-number')).toHaveText(`#${orderId.replace(/-/g, '').slice(0, 6).toUpperCase()}`);
+	// The last 6 hex digits: a UUIDv7 starts with a timestamp that orders placed together share.
+	await expect(card.getByTestId('order-number')).toHaveText(`#${orderId.replace(/-/g, '').slice(-6).toUpperCase()}`);
 	const onDisplay = (column: string) =>
 		display.getByTestId(column).locator(`[data-testid="display-order"][data-order-id="${orderId}"]`);
 	await expect(onDisplay('display-preparing')).toContainText('Alice');
