@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use coffee_bus::{Envelope, TraceContext};
 use coffee_domain::{
-    CoffeeId, CustomerId, CustomerName, DomainEvent, EventType, Fulfilment, FulfilmentId, Millis, Order, OrderId, Payment,
-    PaymentId, Source,
+    CoffeeId, CustomerId, CustomerName, DomainEvent, EventType, Fulfilment, FulfilmentId, Millis, Order, OrderId,
+    Payment, PaymentId, Source,
 };
 
 use crate::app::rules;
@@ -69,7 +69,8 @@ pub fn markdown() -> String {
         let consumers = if consumers.is_empty() { "(none)".to_owned() } else { consumers.join(", ") };
         let _ = writeln!(out, "| `{}` | {} | {} | {} |", t.as_str(), t.source(), consumers, t.meaning());
     }
-    let _ = writeln!(out, "\nLive watchers (GraphQL subscriptions, `GET /api/events`) see every event as it commits.\n");
+    let _ =
+        writeln!(out, "\nLive watchers (GraphQL subscriptions, `GET /api/events`) see every event as it commits.\n");
     let _ = writeln!(out, "## Rules\n");
     let _ = writeln!(out, "Each consumer's durable queue receives the events its EventBridge pattern matches.\n");
     for rule in rules().iter() {
