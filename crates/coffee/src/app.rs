@@ -14,6 +14,7 @@ use coffee_bus::sqlite::{Publishing, SqliteOptions, SqliteStore};
 use coffee_bus::{Consumer, DeadLetters, LiveFeed, Migration, Rules, Store};
 use coffee_fulfilment::FulfilmentService;
 use coffee_fulfilment::handlers::FulfilmentHandlers;
+use coffee_gateway::Services;
 use coffee_order::OrderService;
 use coffee_order::handlers::OrderHandlers;
 use coffee_payment::PaymentService;
@@ -90,13 +91,21 @@ impl Application {
         .collect();
 
         let dead_letters: Arc<dyn DeadLetters> = store.clone();
+        let live = live_feed(&store);
+        // The gateway calls the services in-process, through the same client traits that are
+        // HTTP clients in the distributed mode.
+        let services =
+            Services::new(Arc::new(orders.clone()), Arc::new(payments.clone()), Arc::new(fulfilments.clone()));
         let router = Router::new()
             .merge(coffee_order::api::routes(orders))
             .merge(coffee_payment::api::routes(payments))
             .merge(coffee_fulfilment::api::routes(fulfilments))
             .merge(admin::routes(shared.clone(), dead_letters, writer_metrics(&store)))
-            .merge(live::routes(live_feed(&store), shutdown.clone()));
-        let router = finish(router);
+            .merge(live::routes(live.clone(), shutdown.clone()))
+            // GraphQL and the web app. Its fallback serves the app's pages, and the same JSON 404
+            // as `finish` for unknown API paths, so it is the one fallback here.
+            .merge(coffee_gateway::routes(services, live, shutdown.clone()));
+        let router = layers(router);
 
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -151,8 +160,12 @@ fn live_feed(store: &Arc<SqliteStore>) -> LiveFeed {
 
 /// The layers and fallbacks every router gets.
 pub fn finish(router: Router) -> Router {
+    layers(router.fallback(coffee_http::fallback))
+}
+
+/// The layers every router gets, for a router that brings its own fallback (the gateway's).
+pub fn layers(router: Router) -> Router {
     router
-        .fallback(coffee_http::fallback)
         .method_not_allowed_fallback(coffee_http::method_not_allowed)
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(coffee_http::ServiceError::Internal(

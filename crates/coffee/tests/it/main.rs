@@ -4,5 +4,6 @@
 mod crash;
 mod dlq;
 mod errors;
+mod graphql;
 mod helpers;
 mod saga;

@@ -1,0 +1,175 @@
+//! The GraphQL gateway of Event Driven Coffee, and the web app it serves.
+//!
+//! - [`schema`]: the contract's queries, mutations and subscriptions, over the services.
+//! - [`clients`]: the services as the gateway reaches them (in-process or over HTTP).
+//! - [`notifier`]: subscriptions fed by the event bus's live feed.
+//! - [`errors`]: service errors as GraphQL errors with a stable `extensions.code`.
+//! - [`web`]: the SvelteKit app, embedded in the binary.
+//!
+//! [`routes`] is the whole HTTP surface: `POST /graphql` for queries and mutations, `GET /graphql`
+//! for subscriptions over WebSocket (`graphql-transport-ws`, and the older `graphql-ws`) or for
+//! GraphiQL in a browser, and the web app for every other path that is not the API's.
+
+pub mod clients;
+pub mod errors;
+pub mod notifier;
+pub mod schema;
+pub mod web;
+
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use coffee_bus::{LiveFeed, TraceContext};
+use futures::{SinkExt, StreamExt};
+use tokio_util::sync::CancellationToken;
+
+pub use clients::Services;
+pub use notifier::Notifier;
+pub use schema::{CoffeeSchema, sdl};
+
+/// The largest request body `POST /graphql` reads. The app's requests are well under 4 KiB.
+const MAX_BODY: usize = 256 * 1024;
+
+#[derive(Clone)]
+struct Gateway {
+    schema: CoffeeSchema,
+    shutdown: CancellationToken,
+}
+
+/// The gateway's routes, with the web app as the fallback. `live` yields every committed event
+/// (subscriptions watch it); cancelling `shutdown` ends open subscriptions and closes their
+/// WebSockets, so a clean stop does not wait for browsers to leave.
+pub fn routes(services: Services, live: LiveFeed, shutdown: CancellationToken) -> Router {
+    let schema = schema::build(services, Notifier::new(live, shutdown.clone()));
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .with_state(Gateway { schema, shutdown })
+        .fallback(web::fallback)
+}
+
+/// Queries and mutations (one request or a batch), as JSON.
+async fn graphql_post(State(gateway): State<Gateway>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the GraphQL request as JSON ({\"query\": ..., \"variables\": ...}) with Content-Type: application/json",
+        );
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the request body is larger than {MAX_BODY} bytes, or was cut off"),
+        );
+    };
+    let batch: async_graphql::BatchRequest = match serde_json::from_slice(&bytes) {
+        Ok(batch) => batch,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("the body is not a GraphQL request: {e}")),
+    };
+    let trace = parts
+        .headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(TraceContext::parse)
+        .unwrap_or_else(TraceContext::new_root);
+    GraphQLResponse::from(gateway.schema.execute_batch(batch.data(trace)).await).into_response()
+}
+
+/// Subscriptions over WebSocket; GraphiQL for a browser.
+async fn graphql_get(State(gateway): State<Gateway>, request: Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    if is_upgrade(&parts.headers) {
+        let Ok(protocol) = GraphQLProtocol::from_request_parts(&mut parts, &()).await else {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "subscriptions need the WebSocket subprotocol graphql-transport-ws (or the older graphql-ws)",
+            );
+        };
+        return match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+            Ok(upgrade) => upgrade
+                .protocols(ALL_WEBSOCKET_PROTOCOLS)
+                .on_upgrade(move |socket| serve_socket(socket, gateway, protocol))
+                .into_response(),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    let html = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    if html {
+        return Html(GRAPHIQL).into_response();
+    }
+    refuse(
+        StatusCode::BAD_REQUEST,
+        "GET /graphql is for WebSocket subscriptions (graphql-transport-ws) and for GraphiQL in a browser; \
+         send queries and mutations with POST",
+    )
+}
+
+fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.get(header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// One WebSocket connection. When the gateway shuts down, the client's side of the conversation
+/// is cut first (so no subscription is reported `complete`, which would stop a client from
+/// subscribing again), then the socket is closed with 1001 "going away", which graphql-ws
+/// clients answer by reconnecting to the next server.
+async fn serve_socket(socket: WebSocket, gateway: Gateway, protocol: GraphQLProtocol) {
+    let (mut sink, stream) = socket.split();
+    let stream = stream.take_until(gateway.shutdown.clone().cancelled_owned());
+    GraphQLWebSocket::new_with_pair(&mut sink, stream, gateway.schema, protocol).serve().await;
+    if gateway.shutdown.is_cancelled() {
+        let close = CloseFrame { code: 1001, reason: "the server is shutting down".into() };
+        let _ = sink.send(Message::Close(Some(close))).await;
+    }
+}
+
+/// A request the gateway cannot run, answered in GraphQL's error shape.
+fn refuse(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] });
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    response
+}
+
+/// GraphiQL, loaded from a CDN by the browser that opens it (the server downloads nothing).
+const GRAPHIQL: &str = r#"<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta name="robots" content="noindex">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>Event Driven Coffee — GraphiQL</title>
+    <style>body { margin: 0; } #graphiql { height: 100vh; }</style>
+    <script crossorigin src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
+    <script crossorigin src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
+    <link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css">
+  </head>
+  <body>
+    <div id="graphiql">Loading GraphiQL…</div>
+    <script crossorigin src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
+    <script>
+      const http = new URL('/graphql', window.location.origin);
+      const ws = new URL('/graphql', window.location.origin);
+      ws.protocol = ws.protocol === 'https:' ? 'wss:' : 'ws:';
+      ReactDOM.createRoot(document.getElementById('graphiql')).render(
+        React.createElement(GraphiQL, {
+          fetcher: GraphiQL.createFetcher({ url: http.toString(), subscriptionUrl: ws.toString() }),
+          defaultEditorToolsVisibility: true,
+        })
+      );
+    </script>
+  </body>
+</html>
+"#;

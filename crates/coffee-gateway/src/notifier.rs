@@ -1,0 +1,363 @@
+//! Live updates for GraphQL subscriptions, fed by the event bus.
+//!
+//! Every committed event reaches the gateway through the bus's [`LiveFeed`] (a broadcast of
+//! envelopes, pushed as each commit happens: no polling). A subscription is a stream over its own
+//! receiver: it decodes each event of the right service, keeps the ones its filter matches, and
+//! yields the entity's snapshot as the event carries it.
+//!
+//! A subscriber that (re)connects must not miss the latest state, so when it names one entity
+//! (an order, payment or fulfilment id) the stream first yields that entity as the service has it
+//! now, then its changes. The receiver is taken *before* that read, so no change falls between
+//! the two; a change that raced the read may then arrive although the read already showed it, or
+//! showed something newer. Such a change is dropped unless it is newer (`updated_at`) than, or
+//! different from, what was last sent, so the subscriber never steps back to an older state.
+//!
+//! A receiver that falls behind the broadcast skips to the newest event (and, when it watches
+//! one entity, reads its current state again) rather than failing. Streams end when the gateway's
+//! shutdown token is cancelled, so a clean stop does not wait for open WebSockets.
+
+use std::sync::Arc;
+
+use coffee_bus::{Envelope, LiveFeed};
+use coffee_domain::{DomainEvent, Fulfilment, Millis, Order, OrderId, Payment, Source};
+use coffee_http::ServiceError;
+use futures::Stream;
+use futures::future::BoxFuture;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio_util::sync::CancellationToken;
+
+/// Opens subscriptions on the bus's live feed.
+#[derive(Clone)]
+pub struct Notifier {
+    live: LiveFeed,
+    shutdown: CancellationToken,
+}
+
+/// An entity a subscription can watch.
+pub trait Watched: Clone + PartialEq + Send + Sync + 'static {
+    /// The service whose events carry this entity.
+    const SOURCE: Source;
+    fn from_event(event: DomainEvent) -> Option<Self>;
+    fn id_string(&self) -> String;
+    fn customer(&self) -> &str;
+    fn order(&self) -> OrderId;
+    fn updated(&self) -> Millis;
+}
+
+impl Watched for Order {
+    const SOURCE: Source = Source::Order;
+    fn from_event(event: DomainEvent) -> Option<Self> {
+        match event {
+            DomainEvent::Order(o) => Some(o),
+            _ => None,
+        }
+    }
+    fn id_string(&self) -> String {
+        self.id.to_string()
+    }
+    fn customer(&self) -> &str {
+        self.customer_id.as_str()
+    }
+    fn order(&self) -> OrderId {
+        self.id
+    }
+    fn updated(&self) -> Millis {
+        self.updated_at
+    }
+}
+
+impl Watched for Payment {
+    const SOURCE: Source = Source::Payment;
+    fn from_event(event: DomainEvent) -> Option<Self> {
+        match event {
+            DomainEvent::Payment(p) => Some(p),
+            _ => None,
+        }
+    }
+    fn id_string(&self) -> String {
+        self.id.to_string()
+    }
+    fn customer(&self) -> &str {
+        self.customer_id.as_str()
+    }
+    fn order(&self) -> OrderId {
+        self.order_id
+    }
+    fn updated(&self) -> Millis {
+        self.updated_at
+    }
+}
+
+impl Watched for Fulfilment {
+    const SOURCE: Source = Source::Fulfilment;
+    fn from_event(event: DomainEvent) -> Option<Self> {
+        match event {
+            DomainEvent::Fulfilment(f) => Some(f),
+            _ => None,
+        }
+    }
+    fn id_string(&self) -> String {
+        self.id.to_string()
+    }
+    fn customer(&self) -> &str {
+        self.customer_id.as_str()
+    }
+    fn order(&self) -> OrderId {
+        self.order_id
+    }
+    fn updated(&self) -> Millis {
+        self.updated_at
+    }
+}
+
+/// Which entities a subscription wants. Both `None`: every one. Values are in their canonical
+/// form (the caller parses them), as the entities print them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub id: Option<String>,
+    pub customer_id: Option<String>,
+}
+
+impl Filter {
+    fn matches<T: Watched>(&self, entity: &T) -> bool {
+        self.id.as_ref().is_none_or(|id| *id == entity.id_string())
+            && self.customer_id.as_deref().is_none_or(|c| c == entity.customer())
+    }
+}
+
+/// Reads the watched entity's current state (its service's `NOT_FOUND` when it does not exist).
+pub type Fetch<T> = Arc<dyn Fn() -> BoxFuture<'static, Result<T, ServiceError>> + Send + Sync>;
+
+impl Notifier {
+    pub fn new(live: LiveFeed, shutdown: CancellationToken) -> Self {
+        Self { live, shutdown }
+    }
+
+    /// The changes of the entities `filter` matches, as they commit. With `current` (given when
+    /// the filter names one entity), the entity's current state comes first, and again after
+    /// the receiver lagged. Ends when the gateway shuts down.
+    pub fn watch<T: Watched>(
+        &self,
+        filter: Filter,
+        current: Option<Fetch<T>>,
+    ) -> impl Stream<Item = Result<T, ServiceError>> + Send + use<T> {
+        // Subscribe now, before the stream first reads the current state: a change that
+        // commits in between is then in the receiver.
+        let watch = Watch {
+            rx: (self.live)(),
+            subject: if T::SOURCE == Source::Order { filter.id.clone() } else { None },
+            refetch: current.is_some(),
+            current,
+            filter,
+            shutdown: self.shutdown.clone(),
+            last: None,
+        };
+        futures::stream::unfold(watch, Watch::next)
+    }
+}
+
+struct Watch<T> {
+    rx: broadcast::Receiver<Arc<Envelope>>,
+    filter: Filter,
+    current: Option<Fetch<T>>,
+    shutdown: CancellationToken,
+    /// The newest version sent, when watching one entity.
+    last: Option<T>,
+    /// Read the current state before the next change (at the start, and after a lag).
+    refetch: bool,
+    /// The order the watched entity belongs to, once known: events about other orders are
+    /// skipped without decoding them.
+    subject: Option<String>,
+}
+
+impl<T: Watched> Watch<T> {
+    async fn next(mut self) -> Option<(Result<T, ServiceError>, Self)> {
+        loop {
+            if self.refetch {
+                self.refetch = false;
+                if let Some(fetch) = self.current.clone() {
+                    let read = tokio::select! {
+                        _ = self.shutdown.cancelled() => return None,
+                        read = fetch() => read,
+                    };
+                    match read {
+                        Ok(entity) => {
+                            if let Some(entity) = self.consider(entity) {
+                                return Some((Ok(entity), self));
+                            }
+                        }
+                        // Not there yet: its first change will be.
+                        Err(ServiceError::NotFound(_)) => {}
+                        Err(e) => return Some((Err(e), self)),
+                    }
+                }
+            }
+            let received = tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => return None,
+                received = self.rx.recv() => received,
+            };
+            match received {
+                Ok(envelope) => {
+                    if let Some(entity) = self.decode(&envelope).and_then(|e| self.consider(e)) {
+                        return Some((Ok(entity), self));
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "a subscription fell behind the live feed; skipping ahead");
+                    self.refetch = true;
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    fn decode(&self, envelope: &Envelope) -> Option<T> {
+        if envelope.source != T::SOURCE.as_str() {
+            return None;
+        }
+        if self.subject.as_ref().is_some_and(|s| *s != envelope.subject) {
+            return None;
+        }
+        match envelope.domain_event() {
+            Ok(event) => T::from_event(event),
+            Err(e) => {
+                tracing::debug!(error = %e, id = %envelope.id, "an event the gateway cannot read; skipped");
+                None
+            }
+        }
+    }
+
+    /// The entity, if it is one to send: it matches the filter and, when one entity is watched,
+    /// it is not older than (nor the same as) what was last sent.
+    fn consider(&mut self, entity: T) -> Option<T> {
+        if !self.filter.matches(&entity) {
+            return None;
+        }
+        if self.filter.id.is_none() {
+            return Some(entity);
+        }
+        if let Some(last) = &self.last {
+            let older = entity.updated() < last.updated();
+            if older || entity == *last {
+                return None;
+            }
+        }
+        self.subject = Some(entity.order().to_string());
+        self.last = Some(entity.clone());
+        Some(entity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use coffee_bus::TraceContext;
+    use coffee_domain::{CoffeeId, CustomerId, CustomerName, Note};
+    use futures::StreamExt;
+    use tokio::sync::broadcast;
+
+    use super::*;
+
+    fn order(customer: &str, at: i64) -> Order {
+        Order::place(
+            OrderId::from_uuid(uuid::Uuid::now_v7()),
+            CoffeeId::parse("1").expect("menu"),
+            CustomerId::parse(customer).expect("id"),
+            CustomerName::parse("Ada").expect("name"),
+            Millis(at),
+        )
+    }
+
+    fn envelope(order: &Order) -> Arc<Envelope> {
+        Arc::new(Envelope::wrap(&DomainEvent::Order(order.clone()), &TraceContext::new_root()))
+    }
+
+    fn feed() -> (broadcast::Sender<Arc<Envelope>>, LiveFeed) {
+        let (tx, _) = broadcast::channel(4);
+        let sender = tx.clone();
+        (tx, Arc::new(move || sender.subscribe()))
+    }
+
+    fn fetch(order: Order) -> Fetch<Order> {
+        Arc::new(move || {
+            let order = order.clone();
+            Box::pin(async move { Ok(order) })
+        })
+    }
+
+    async fn next<S: Stream<Item = Result<Order, ServiceError>> + Unpin>(stream: &mut S) -> Option<Order> {
+        tokio::time::timeout(Duration::from_millis(200), stream.next()).await.ok().flatten().map(|r| r.expect("ok"))
+    }
+
+    #[tokio::test]
+    async fn the_current_state_comes_first_and_an_older_racing_change_is_dropped() {
+        let (tx, live) = feed();
+        let notifier = Notifier::new(live, CancellationToken::new());
+        let placed = order("c-1", 1_000);
+        let started = placed.on_payment_succeeded(Millis(2_000)).expect("starts");
+        let filter = Filter { id: Some(placed.id.to_string()), customer_id: None };
+        let mut stream = Box::pin(notifier.watch(filter, Some(fetch(started.clone()))));
+        // Both changes commit after the subscription and before its read: the read has the newest.
+        tx.send(envelope(&placed)).expect("a receiver");
+        tx.send(envelope(&started)).expect("a receiver");
+        assert_eq!(next(&mut stream).await, Some(started.clone()), "the current state first");
+        let done = started.on_fulfilment_completed(Millis(3_000)).expect("completes");
+        tx.send(envelope(&done)).expect("a receiver");
+        assert_eq!(next(&mut stream).await, Some(done), "then the next change, without the stale ones");
+    }
+
+    #[tokio::test]
+    async fn a_customer_filter_keeps_only_that_customers_changes() {
+        let (tx, live) = feed();
+        let notifier = Notifier::new(live, CancellationToken::new());
+        let filter = Filter { id: None, customer_id: Some("c-1".into()) };
+        let mut stream = Box::pin(notifier.watch::<Order>(filter, None));
+        let other = order("c-2", 1);
+        let mine = order("c-1", 2);
+        tx.send(envelope(&other)).expect("a receiver");
+        tx.send(envelope(&mine)).expect("a receiver");
+        assert_eq!(next(&mut stream).await, Some(mine));
+        assert_eq!(next(&mut stream).await, None, "nothing else");
+    }
+
+    #[tokio::test]
+    async fn a_lagging_subscriber_skips_ahead_and_rereads_the_entity() {
+        let (tx, live) = feed();
+        let notifier = Notifier::new(live, CancellationToken::new());
+        let placed = order("c-1", 1_000);
+        let now = Arc::new(std::sync::Mutex::new(placed.clone()));
+        let state = now.clone();
+        let current: Fetch<Order> = Arc::new(move || {
+            let order = state.lock().expect("lock").clone();
+            Box::pin(async move { Ok(order) })
+        });
+        let filter = Filter { id: Some(placed.id.to_string()), customer_id: None };
+        let mut stream = Box::pin(notifier.watch(filter, Some(current)));
+        assert_eq!(next(&mut stream).await, Some(placed.clone()));
+
+        // The order is cancelled while the subscriber is flooded with more events than it can hold.
+        let cancelled = placed.cancel_by_customer(Some(Note::system("changed my mind")), Millis(5_000)).expect("ok");
+        *now.lock().expect("lock") = cancelled.clone();
+        for i in 0..10 {
+            tx.send(envelope(&order("c-9", i))).expect("a receiver");
+        }
+        assert_eq!(next(&mut stream).await, Some(cancelled.clone()), "alive, and reread the current state");
+
+        let other = order("c-1", 9_000);
+        tx.send(envelope(&other)).expect("a receiver");
+        assert_eq!(next(&mut stream).await, None, "another order of the same customer is not this one");
+    }
+
+    #[tokio::test]
+    async fn streams_end_on_shutdown() {
+        let (_tx, live) = feed();
+        let shutdown = CancellationToken::new();
+        let notifier = Notifier::new(live, shutdown.clone());
+        let mut stream = Box::pin(notifier.watch::<Order>(Filter::default(), None));
+        shutdown.cancel();
+        let ended = tokio::time::timeout(Duration::from_secs(1), stream.next()).await.expect("ends in time");
+        assert!(ended.is_none());
+    }
+}

@@ -1,0 +1,490 @@
+//! The GraphQL schema: the original's contract (`docs/graphql-contract.md`, exported to
+//! `schema.graphql`) over the services' typed clients.
+//!
+//! The object types are built from the domain types here and nowhere else: times in whole
+//! seconds since the epoch, money in cents. Resolvers are short: parse what the service does
+//! not, call one client (see `clients.rs`), map the answer. Every failure goes through
+//! `errors.rs`, so each carries a stable `extensions.code`.
+//!
+//! Nullability follows the contract exactly (lists of nullable items for the original's
+//! queries, nullable subscription results), so the original web app's operations run unchanged;
+//! a test checks the exported SDL against the contract.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object, Schema, SchemaBuilder, SimpleObject, Subscription};
+use coffee_bus::{Envelope, TraceContext};
+use coffee_domain::{CustomerId, DomainEvent, FulfilmentId, FulfilmentStatus, OrderId, PaymentId};
+use coffee_fulfilment::client::FulfilmentFilter;
+use coffee_http::ServiceError;
+use coffee_order::client::OrderFilter;
+use coffee_payment::client::PaymentFilter;
+use coffee_payment::model::PaymentWithSecret;
+use futures::{Stream, StreamExt};
+
+use crate::clients::Services;
+use crate::errors::{CodeEveryError, GatewayError, bad_input};
+use crate::notifier::{Fetch, Filter, Notifier};
+
+pub type CoffeeSchema = Schema<Query, Mutation, Subscription>;
+
+/// Most aliases and fields one request may ask for: enough for any real page and for GraphiQL's
+/// introspection, not for a request that fans out into thousands of reads.
+const MAX_COMPLEXITY: usize = 1_000;
+
+/// The schema, with the services it calls and the live feed its subscriptions watch.
+pub fn build(services: Services, notifier: Notifier) -> CoffeeSchema {
+    builder().data(services).data(notifier).finish()
+}
+
+/// The schema in SDL, as exported to `schema.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query, Mutation, Subscription).limit_complexity(MAX_COMPLEXITY).extension(CodeEveryError)
+}
+
+// --- object types ------------------------------------------------------------------------------
+
+/// A coffee on the menu.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Coffee {
+    pub id: ID,
+    pub name: String,
+    pub description: String,
+    /// In cents (AUD).
+    pub price: i64,
+}
+
+impl From<&coffee_domain::Coffee> for Coffee {
+    fn from(c: &coffee_domain::Coffee) -> Self {
+        Self {
+            id: ID(c.id.to_string()),
+            name: c.name.clone(),
+            description: c.description.clone(),
+            price: i64::from(c.price.0),
+        }
+    }
+}
+
+/// An order: one coffee for one customer.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct OrderDetail {
+    pub id: ID,
+    pub customer_id: String,
+    pub customer_name: String,
+    pub coffee: Option<Coffee>,
+    /// ORDER_CREATED, ORDER_IN_PROGRESS, ORDER_CANCELLED or ORDER_COMPLETED.
+    pub status: String,
+    pub note: Option<String>,
+    /// Seconds since the epoch.
+    pub created_at: i64,
+    /// Seconds since the epoch.
+    pub updated_at: i64,
+    /// The day the order was placed, YYYY-MM-DD (UTC).
+    pub date: String,
+}
+
+impl From<&coffee_domain::Order> for OrderDetail {
+    fn from(o: &coffee_domain::Order) -> Self {
+        Self {
+            id: ID(o.id.to_string()),
+            customer_id: o.customer_id.to_string(),
+            customer_name: o.customer_name.to_string(),
+            coffee: Some(Coffee::from(&o.coffee)),
+            status: o.status.as_str().to_owned(),
+            note: o.note.as_ref().map(ToString::to_string),
+            created_at: o.created_at.seconds(),
+            updated_at: o.updated_at.seconds(),
+            date: o.date().to_string(),
+        }
+    }
+}
+
+/// The payment of an order.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct PaymentDetail {
+    pub id: ID,
+    pub order_id: ID,
+    /// PAYMENT_PENDING, PAYMENT_CREATED, PAYMENT_SUCCESSFUL, PAYMENT_FAILED or PAYMENT_REFUNDED.
+    pub status: String,
+    pub payment_intent_id: Option<String>,
+    /// What the customer's browser needs to pay: only in the answer to `makePayment`.
+    pub client_secret: Option<String>,
+    pub note: Option<String>,
+    /// Seconds since the epoch.
+    pub created_at: i64,
+    /// In cents.
+    pub amount: i64,
+    pub currency: String,
+    pub customer_id: String,
+    pub customer_name: String,
+    /// Seconds since the epoch.
+    pub updated_at: i64,
+}
+
+impl From<&coffee_domain::Payment> for PaymentDetail {
+    fn from(p: &coffee_domain::Payment) -> Self {
+        Self {
+            id: ID(p.id.to_string()),
+            order_id: ID(p.order_id.to_string()),
+            status: p.status.as_str().to_owned(),
+            payment_intent_id: p.payment_intent_id.clone(),
+            client_secret: None,
+            note: p.note.as_ref().map(ToString::to_string),
+            created_at: p.created_at.seconds(),
+            amount: i64::from(p.amount.0),
+            currency: p.currency.clone(),
+            customer_id: p.customer_id.to_string(),
+            customer_name: p.customer_name.to_string(),
+            updated_at: p.updated_at.seconds(),
+        }
+    }
+}
+
+impl From<&PaymentWithSecret> for PaymentDetail {
+    fn from(p: &PaymentWithSecret) -> Self {
+        Self { client_secret: Some(p.client_secret.clone()), ..Self::from(&p.payment) }
+    }
+}
+
+/// The barista's job of making one paid coffee.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct FulfilmentDetail {
+    pub id: ID,
+    pub order_id: ID,
+    /// FULFILMENT_CREATED, FULFILMENT_COMPLETED or FULFILMENT_REJECTED.
+    pub status: String,
+    pub note: Option<String>,
+    /// Seconds since the epoch.
+    pub created_at: i64,
+    pub customer_id: String,
+    pub customer_name: String,
+    pub coffee: Option<Coffee>,
+    /// Seconds since the epoch.
+    pub updated_at: i64,
+}
+
+impl From<&coffee_domain::Fulfilment> for FulfilmentDetail {
+    fn from(f: &coffee_domain::Fulfilment) -> Self {
+        Self {
+            id: ID(f.id.to_string()),
+            order_id: ID(f.order_id.to_string()),
+            status: f.status.as_str().to_owned(),
+            note: f.note.as_ref().map(ToString::to_string),
+            created_at: f.created_at.seconds(),
+            customer_id: f.customer_id.to_string(),
+            customer_name: f.customer_name.to_string(),
+            coffee: Some(Coffee::from(&f.coffee)),
+            updated_at: f.updated_at.seconds(),
+        }
+    }
+}
+
+/// One event the system recorded about an order.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct TimelineEvent {
+    /// The event's id (a UUIDv7).
+    pub id: ID,
+    /// The CloudEvents type, e.g. `coffee.payment.succeeded`.
+    #[graphql(name = "type")]
+    pub event_type: String,
+    /// The service that published it: order-service, payment-service or fulfilment-service.
+    pub source: String,
+    /// When it was published, RFC 3339.
+    pub time: String,
+    /// The status the entity entered.
+    pub status: String,
+    pub note: Option<String>,
+    /// The event's data: the entity's JSON snapshot.
+    pub data: String,
+}
+
+impl From<&Envelope> for TimelineEvent {
+    fn from(e: &Envelope) -> Self {
+        let (status, note) = match e.domain_event() {
+            Ok(DomainEvent::Order(o)) => (o.status.as_str().to_owned(), o.note.map(|n| n.to_string())),
+            Ok(DomainEvent::Payment(p)) => (p.status.as_str().to_owned(), p.note.map(|n| n.to_string())),
+            Ok(DomainEvent::Fulfilment(f)) => (f.status.as_str().to_owned(), f.note.map(|n| n.to_string())),
+            // An event this version cannot read is still part of the history.
+            Err(_) => ("UNKNOWN".to_owned(), None),
+        };
+        Self {
+            id: ID(e.id.clone()),
+            event_type: e.event_type.clone(),
+            source: e.source.clone(),
+            time: e.time.clone(),
+            status,
+            note,
+            data: e.data.to_string(),
+        }
+    }
+}
+
+// --- resolvers ---------------------------------------------------------------------------------
+
+type Res<T> = Result<T, GatewayError>;
+
+fn services<'a>(ctx: &Context<'a>) -> Res<&'a Services> {
+    ctx.data::<Services>().map_err(|_| GatewayError(ServiceError::Internal("the gateway has no services".to_owned())))
+}
+
+/// The trace a request belongs to: the caller's `traceparent` (put in the request's data by the
+/// HTTP handler), or a new one.
+fn trace(ctx: &Context<'_>) -> TraceContext {
+    ctx.data_opt::<TraceContext>().cloned().unwrap_or_else(TraceContext::new_root)
+}
+
+/// The original's list shape: a nullable list of nullable items.
+fn list<T, D: for<'a> From<&'a T>>(items: &[T]) -> Option<Vec<Option<D>>> {
+    Some(items.iter().map(|i| Some(D::from(i))).collect())
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The menu.
+    async fn get_coffees(&self, ctx: &Context<'_>) -> Res<Option<Vec<Option<Coffee>>>> {
+        let coffees = services(ctx)?.orders.coffees().await?;
+        Ok(list(&coffees))
+    }
+
+    /// The orders of a day (YYYY-MM-DD; today, UTC, when both arguments are absent) or of a
+    /// customer; not both.
+    async fn get_order_list(
+        &self,
+        ctx: &Context<'_>,
+        date: Option<String>,
+        customer_id: Option<String>,
+    ) -> Res<Option<Vec<Option<OrderDetail>>>> {
+        let filter = OrderFilter { date, customer_id, limit: None };
+        let orders = services(ctx)?.orders.orders(&filter).await?;
+        Ok(list(&orders))
+    }
+
+    /// The payments of a day (today, UTC, by default).
+    async fn get_payment_list(
+        &self,
+        ctx: &Context<'_>,
+        date: Option<String>,
+    ) -> Res<Option<Vec<Option<PaymentDetail>>>> {
+        let filter = PaymentFilter { date, ..PaymentFilter::default() };
+        let payments = services(ctx)?.payments.payments(&filter).await?;
+        Ok(list(&payments))
+    }
+
+    /// The fulfilments of a day (today, UTC, by default).
+    async fn get_fulfilment_list(
+        &self,
+        ctx: &Context<'_>,
+        date: Option<String>,
+    ) -> Res<Option<Vec<Option<FulfilmentDetail>>>> {
+        let filter = FulfilmentFilter { date, ..FulfilmentFilter::default() };
+        let fulfilments = services(ctx)?.fulfilments.fulfilments(&filter).await?;
+        Ok(list(&fulfilments))
+    }
+
+    /// An order; null when there is none with this id.
+    async fn get_order(&self, ctx: &Context<'_>, order_id: ID) -> Res<Option<OrderDetail>> {
+        Ok(services(ctx)?.find_order(&order_id).await?.as_ref().map(OrderDetail::from))
+    }
+
+    /// The payment of an order; null while it has none. Never carries the client secret.
+    async fn get_payment_for_order(&self, ctx: &Context<'_>, order_id: ID) -> Res<Option<PaymentDetail>> {
+        Ok(services(ctx)?.payment_for_order(&order_id).await?.as_ref().map(PaymentDetail::from))
+    }
+
+    /// The fulfilment of an order; null while it has none (it is created once the order is paid).
+    async fn get_fulfilment_for_order(&self, ctx: &Context<'_>, order_id: ID) -> Res<Option<FulfilmentDetail>> {
+        Ok(services(ctx)?.fulfilment_for_order(&order_id).await?.as_ref().map(FulfilmentDetail::from))
+    }
+
+    /// The barista's queue: open fulfilments (FULFILMENT_CREATED) of any day, oldest first.
+    async fn get_fulfilment_queue(&self, ctx: &Context<'_>) -> Res<Vec<FulfilmentDetail>> {
+        Ok(services(ctx)?.fulfilment_queue().await?.iter().map(FulfilmentDetail::from).collect())
+    }
+
+    /// Every event the three services published about an order, in time order.
+    async fn get_order_timeline(&self, ctx: &Context<'_>, order_id: ID) -> Res<Vec<TimelineEvent>> {
+        Ok(services(ctx)?.order_timeline(&order_id).await?.iter().map(TimelineEvent::from).collect())
+    }
+}
+
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Orders a coffee from the menu; the price comes from the menu.
+    async fn create_order(
+        &self,
+        ctx: &Context<'_>,
+        coffee_id: ID,
+        customer_id: String,
+        customer_name: String,
+    ) -> Res<OrderDetail> {
+        let order = services(ctx)?.orders.place_order(&coffee_id, &customer_id, &customer_name, &trace(ctx)).await?;
+        Ok(OrderDetail::from(&order))
+    }
+
+    /// Starts paying an order: the payment, PAYMENT_CREATED, with the client secret the card
+    /// form needs. Asking again returns the same payment.
+    async fn make_payment(&self, ctx: &Context<'_>, order_id: ID) -> Res<PaymentDetail> {
+        let services = services(ctx)?;
+        // The payment service would wait a moment for an order it has not heard of yet; an
+        // order that does not exist at all is answered at once.
+        let order = services.orders.order(&order_id).await?;
+        let payment = services.payments.create_payment(&order.id.to_string(), &trace(ctx)).await?;
+        Ok(PaymentDetail::from(&payment))
+    }
+
+    /// The customer cancels, until the coffee is made. A paid order is refunded.
+    async fn cancel_order(&self, ctx: &Context<'_>, order_id: ID, note: Option<String>) -> Res<OrderDetail> {
+        let order = services(ctx)?.cancel_order(&order_id, note.as_deref(), &trace(ctx)).await?;
+        Ok(OrderDetail::from(&order))
+    }
+
+    /// The barista cannot make the coffee: the order is cancelled and refunded.
+    async fn reject_fulfilment(
+        &self,
+        ctx: &Context<'_>,
+        fulfilment_id: ID,
+        note: Option<String>,
+    ) -> Res<FulfilmentDetail> {
+        let (to, trace) = (FulfilmentStatus::Rejected.as_str(), trace(ctx));
+        let rejected =
+            services(ctx)?.fulfilments.change_fulfilment(&fulfilment_id, to, note.as_deref(), &trace).await?;
+        Ok(FulfilmentDetail::from(&rejected))
+    }
+
+    /// The barista made the coffee: the order is ready to collect.
+    async fn complete_fulfilment(
+        &self,
+        ctx: &Context<'_>,
+        fulfilment_id: ID,
+        note: Option<String>,
+    ) -> Res<FulfilmentDetail> {
+        let (to, trace) = (FulfilmentStatus::Completed.as_str(), trace(ctx));
+        let completed =
+            services(ctx)?.fulfilments.change_fulfilment(&fulfilment_id, to, note.as_deref(), &trace).await?;
+        Ok(FulfilmentDetail::from(&completed))
+    }
+
+    /// The simulated provider's card form. Returns the payment after the outcome:
+    /// PAYMENT_SUCCESSFUL, or PAYMENT_FAILED with a note saying why. Test cards:
+    /// 4242424242424242 succeeds; 4000000000000002 is declined; 4000000000009995 has
+    /// insufficient funds; any other number is refused (BAD_USER_INPUT).
+    async fn confirm_payment(&self, ctx: &Context<'_>, payment_id: ID, card_number: String) -> Res<PaymentDetail> {
+        let payment = services(ctx)?.payments.confirm_payment(&payment_id, &card_number, &trace(ctx)).await?;
+        Ok(PaymentDetail::from(&payment))
+    }
+}
+
+pub struct Subscription;
+
+/// The stream a subscription resolver returns: the contract's nullable result, or an error
+/// (reading the current state failed) that does not end the subscription.
+type Updates<T> = Result<Option<T>, GatewayError>;
+
+#[Subscription]
+impl Subscription {
+    /// Changes of orders: of one order (its current state first), of one customer's orders, or
+    /// of every order.
+    async fn order_updated(
+        &self,
+        ctx: &Context<'_>,
+        order_id: Option<String>,
+        customer_id: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = Updates<OrderDetail>> + use<>> {
+        let id = order_id.map(|id| parse_id(OrderId::parse, &id)).transpose()?;
+        let orders = services(ctx)?.orders.clone();
+        let current = id.clone().map(|id| {
+            fetch(move || {
+                let (orders, id) = (orders.clone(), id.clone());
+                async move { orders.order(&id).await }
+            })
+        });
+        let filter = Filter { id, customer_id: customer_id.map(|c| parse_customer(&c)).transpose()? };
+        Ok(updates(ctx, filter, current)?)
+    }
+
+    /// Changes of payments: of one payment (its current state first), of one customer's
+    /// payments, or of every payment. Never carries the client secret.
+    async fn payment_updated(
+        &self,
+        ctx: &Context<'_>,
+        payment_id: Option<String>,
+        customer_id: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = Updates<PaymentDetail>> + use<>> {
+        let id = payment_id.map(|id| parse_id(PaymentId::parse, &id)).transpose()?;
+        let payments = services(ctx)?.payments.clone();
+        let current = id.clone().map(|id| {
+            fetch(move || {
+                let (payments, id) = (payments.clone(), id.clone());
+                async move { payments.payment(&id).await }
+            })
+        });
+        let filter = Filter { id, customer_id: customer_id.map(|c| parse_customer(&c)).transpose()? };
+        Ok(updates(ctx, filter, current)?)
+    }
+
+    /// Changes of fulfilments: of one fulfilment (its current state first), of one customer's
+    /// fulfilments, or of every fulfilment.
+    async fn fulfilment_updated(
+        &self,
+        ctx: &Context<'_>,
+        fulfilment_id: Option<String>,
+        customer_id: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = Updates<FulfilmentDetail>> + use<>> {
+        let id = fulfilment_id.map(|id| parse_id(FulfilmentId::parse, &id)).transpose()?;
+        let fulfilments = services(ctx)?.fulfilments.clone();
+        let current = id.clone().map(|id| {
+            fetch(move || {
+                let (fulfilments, id) = (fulfilments.clone(), id.clone());
+                async move { fulfilments.fulfilment(&id).await }
+            })
+        });
+        let filter = Filter { id, customer_id: customer_id.map(|c| parse_customer(&c)).transpose()? };
+        Ok(updates(ctx, filter, current)?)
+    }
+}
+
+/// An id argument in its canonical form. A malformed id could never match anything, so it is
+/// refused rather than silently watched.
+fn parse_id<T: ToString>(
+    parse: fn(&str) -> Result<T, coffee_domain::InvalidInput>,
+    input: &str,
+) -> Result<String, GatewayError> {
+    parse(input).map(|id| id.to_string()).map_err(|e| bad_input(e.to_string()))
+}
+
+fn parse_customer(input: &str) -> Result<String, GatewayError> {
+    CustomerId::parse(input).map(|c| c.as_str().to_owned()).map_err(|e| bad_input(e.to_string()))
+}
+
+fn fetch<T, F, Fut>(read: F) -> Fetch<T>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, ServiceError>> + Send + 'static,
+{
+    Arc::new(move || Box::pin(read()))
+}
+
+fn updates<T: crate::notifier::Watched, D: for<'a> From<&'a T>>(
+    ctx: &Context<'_>,
+    filter: Filter,
+    current: Option<Fetch<T>>,
+) -> Result<impl Stream<Item = Updates<D>> + use<T, D>, GatewayError> {
+    let notifier = ctx
+        .data::<Notifier>()
+        .map_err(|_| GatewayError(ServiceError::Internal("the gateway has no live feed".into())))?;
+    Ok(notifier.watch(filter, current).map(move |change| match change {
+        Ok(entity) => Ok(Some(D::from(&entity))),
+        Err(e) => Err(GatewayError(e)),
+    }))
+}
+
+#[cfg(test)]
+mod tests;
