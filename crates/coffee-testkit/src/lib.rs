@@ -12,9 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The workspace root (this crate lives in `crates/coffee-testkit`).
+/// The workspace root: the nearest directory above the current one (tests run in their
+/// package's directory) that holds `Cargo.lock`. Found at run time, not baked in at build
+/// time, so a test binary works from whichever checkout runs it.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("."))
+    let here = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    here.ancestors().find(|dir| dir.join("Cargo.lock").is_file()).map(Path::to_path_buf).unwrap_or(here)
 }
 
 /// The nats-server to run: `$NATS_SERVER_BIN`, else the one `scripts/setup` installs, else

@@ -12,27 +12,28 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// Counters of the process's work, as JSON.
-pub type Metrics = Arc<dyn Fn() -> Value + Send + Sync>;
+pub type Metrics = Arc<dyn Fn() -> futures::future::BoxFuture<'static, Value> + Send + Sync>;
 
 #[derive(Clone)]
 struct Admin {
-    store: Arc<dyn Store>,
+    /// The databases this process needs to be ready.
+    stores: Vec<Arc<dyn Store>>,
     dead_letters: Arc<dyn DeadLetters>,
     metrics: Metrics,
 }
 
-pub fn routes(store: Arc<dyn Store>, dead_letters: Arc<dyn DeadLetters>, metrics: Metrics) -> Router {
+pub fn routes(stores: Vec<Arc<dyn Store>>, dead_letters: Arc<dyn DeadLetters>, metrics: Metrics) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/admin/metrics", get(metrics_of))
         .route("/api/admin/dead-letters", get(list))
         .route("/api/admin/dead-letters/redrive", post(redrive))
-        .with_state(Admin { store, dead_letters, metrics })
+        .with_state(Admin { stores, dead_letters, metrics })
 }
 
 async fn metrics_of(State(a): State<Admin>) -> Json<Value> {
-    Json((a.metrics)())
+    Json((a.metrics)().await)
 }
 
 /// Alive: the process answers.
@@ -40,12 +41,17 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready: the database answers a query.
+/// Ready: every database the process uses answers a query.
 async fn readyz(State(a): State<Admin>) -> (StatusCode, Json<Value>) {
-    match a.store.ping().await {
-        Ok(_) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": e.to_string() }))),
+    for store in &a.stores {
+        if let Err(e) = store.ping().await {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "reason": e.to_string() })),
+            );
+        }
     }
+    (StatusCode::OK, Json(json!({ "status": "ready" })))
 }
 
 #[derive(Debug, Deserialize)]

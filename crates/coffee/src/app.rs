@@ -100,7 +100,7 @@ impl Application {
             .merge(coffee_order::api::routes(orders))
             .merge(coffee_payment::api::routes(payments))
             .merge(coffee_fulfilment::api::routes(fulfilments))
-            .merge(admin::routes(shared.clone(), dead_letters, writer_metrics(&store)))
+            .merge(admin::routes(vec![shared.clone()], dead_letters, writer_metrics(&store)))
             .merge(live::routes(live.clone(), shutdown.clone()))
             // GraphQL and the web app. Its fallback serves the app's pages, and the same JSON 404
             // as `finish` for unknown API paths, so it is the one fallback here.
@@ -150,7 +150,10 @@ impl Application {
 
 fn writer_metrics(store: &Arc<SqliteStore>) -> admin::Metrics {
     let store = store.clone();
-    Arc::new(move || serde_json::json!({ "sqliteWriter": store.writer_stats() }))
+    Arc::new(move || {
+        let stats = serde_json::json!({ "sqliteWriter": store.writer_stats() });
+        Box::pin(async move { stats })
+    })
 }
 
 fn live_feed(store: &Arc<SqliteStore>) -> LiveFeed {

@@ -4,9 +4,16 @@
 //! to be completed. It reports completed sagas per second and the latency from "order
 //! placed" to "fulfilment created" (and to "order completed").
 //!
-//! `--baseline sqlite` measures instead the raw rate of small committed SQLite
-//! transactions (one row, one commit, one writer) on the disk of `--data-dir`, with the
-//! same fsync setting: the ceiling a store without group commit would have.
+//! In the distributed mode each service has its own URL (`--order-url`, `--payment-url`,
+//! `--fulfilment-url`; `--url` serves the event stream and defaults the others).
+//!
+//! Baselines, measured by the same tool on the same machine:
+//! - `--baseline sqlite`: small committed SQLite transactions (one row, one commit, one
+//!   writer) on the disk of `--data-dir`, with the same fsync setting: the ceiling of a store
+//!   without group commit.
+//! - `--baseline nats`: synchronous JetStream publishes (each waits for its ack) of messages
+//!   the size of an event, then acknowledged consumes of them, on `--nats`.
+//! - `--baseline postgres`: single-row committed inserts, one at a time, on `--database`.
 //!
 //! The bench learns that a fulfilment was created and that an order was completed the way
 //! a live dashboard would: from the server's event stream (`GET /api/events`, Server-Sent
@@ -27,9 +34,18 @@ use crate::config::Sync;
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// The running system.
+    /// The running system (its event stream, and every service unless given below).
     #[arg(long, env = "COFFEE_URL", default_value = "http://127.0.0.1:8080")]
     pub url: String,
+    /// The order service, when it runs on its own.
+    #[arg(long)]
+    pub order_url: Option<String>,
+    /// The payment service, when it runs on its own.
+    #[arg(long)]
+    pub payment_url: Option<String>,
+    /// The fulfilment service, when it runs on its own.
+    #[arg(long)]
+    pub fulfilment_url: Option<String>,
     /// Sagas in flight at once (closed loop: each worker starts its next saga when one ends).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub concurrency: u32,
@@ -52,6 +68,13 @@ pub struct BenchArgs {
     /// For `--baseline sqlite`: the fsync setting to measure with.
     #[arg(long, value_enum, default_value_t = Sync::Full)]
     pub sync: Sync,
+    /// For `--baseline nats`: the NATS server.
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    pub nats: String,
+    /// For `--baseline postgres`: the database (a table `coffee_bench_baseline` is created
+    /// and dropped in it).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pub database: String,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -61,6 +84,10 @@ pub struct BenchArgs {
 pub enum Baseline {
     /// Small committed SQLite transactions, one at a time.
     Sqlite,
+    /// Synchronous JetStream publishes and acknowledged consumes.
+    Nats,
+    /// Single-row committed PostgreSQL inserts, one at a time.
+    Postgres,
 }
 
 pub fn parse_duration(input: &str) -> Result<Duration, String> {
@@ -85,6 +112,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             let report = sqlite_baseline(&args).await?;
             report.print(args.json)
         }
+        Some(Baseline::Nats) => crate::baseline::nats(&args.nats, args.duration).await?.print(args.json),
+        Some(Baseline::Postgres) => crate::baseline::postgres(&args.database, args.duration).await?.print(args.json),
         None => {
             let report = sagas(&args).await?;
             report.print(args.json)
@@ -102,7 +131,8 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(samples: &mut [u64]) -> Self {
+    /// Percentiles of samples in microseconds.
+    pub fn of(samples: &mut [u64]) -> Self {
         if samples.is_empty() {
             return Self::default();
         }
@@ -181,7 +211,10 @@ struct Samples {
 struct Shared {
     client: reqwest::Client,
     feed: Feed,
-    base: String,
+    /// Base URLs of the order, payment and fulfilment services.
+    order: String,
+    payment: String,
+    fulfilment: String,
     measuring: std::sync::atomic::AtomicBool,
     completed: AtomicU64,
     errors: AtomicU64,
@@ -196,11 +229,11 @@ async fn sagas(args: &BenchArgs) -> anyhow::Result<SagaReport> {
         .build()
         .context("cannot build the HTTP client")?;
     let base = args.url.trim_end_matches('/').to_owned();
-    let probe = client.get(format!("{base}/api/coffees")).send().await;
-    match probe {
+    let menu = format!("{}/api/coffees", args.order_url.as_deref().unwrap_or(&base).trim_end_matches('/'));
+    match client.get(&menu).send().await {
         Ok(r) if r.status().is_success() => {}
-        Ok(r) => bail!("{base}/api/coffees answered {}: is this a coffee server?", r.status()),
-        Err(e) => bail!("cannot reach {base}: {e} (start one with `coffee serve`, or pass --url)"),
+        Ok(r) => bail!("{menu} answered {}: is this a coffee server?", r.status()),
+        Err(e) => bail!("cannot reach {menu}: {e} (start one with `coffee serve`, or pass --url)"),
     }
     let feed = Feed::default();
     let stream = client
@@ -213,10 +246,13 @@ async fn sagas(args: &BenchArgs) -> anyhow::Result<SagaReport> {
     if !stream.status().is_success() {
         bail!("{base}/api/events answered {}", stream.status());
     }
+    let service = |given: &Option<String>| given.as_deref().unwrap_or(&base).trim_end_matches('/').to_owned();
     let shared = Arc::new(Shared {
         feed,
         client,
-        base: base.clone(),
+        order: service(&args.order_url),
+        payment: service(&args.payment_url),
+        fulfilment: service(&args.fulfilment_url),
         measuring: false.into(),
         completed: 0.into(),
         errors: 0.into(),
@@ -344,7 +380,14 @@ async fn one_saga(shared: &Shared, started: Instant) {
 }
 
 async fn call(shared: &Shared, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
-    let mut req = shared.client.request(method.clone(), format!("{}{path}", shared.base));
+    let base = if path.starts_with("/api/payment") {
+        &shared.payment
+    } else if path.starts_with("/api/fulfilment") {
+        &shared.fulfilment
+    } else {
+        &shared.order
+    };
+    let mut req = shared.client.request(method.clone(), format!("{base}{path}"));
     if let Some(b) = body {
         req = req.json(&b);
     }

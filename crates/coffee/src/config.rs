@@ -29,6 +29,16 @@ pub struct ServeConfig {
     /// Directory of the embedded database (created if missing).
     #[arg(long, env = "COFFEE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// The event bus: `embedded` (SQLite queues in the data directory) or a NATS URL
+    /// (`nats://host:4222`, JetStream), which needs `--database postgres://...`.
+    #[arg(long, env = "COFFEE_BUS", default_value = "embedded")]
+    pub bus: String,
+    /// The database: `sqlite` (in the data directory) or a PostgreSQL URL, which needs
+    /// `--bus nats://...`. Each service keeps its tables in its own schema.
+    #[arg(long, env = "COFFEE_DATABASE", default_value = "sqlite")]
+    pub database: String,
+    #[command(flatten)]
+    pub nats: NatsArgs,
     /// Durability of commits: `full` survives power loss, `normal` only a process crash.
     #[arg(long, env = "COFFEE_SYNC", value_enum, default_value_t = Sync::Full)]
     pub sync: Sync,
@@ -53,6 +63,9 @@ impl ServeConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
+            bus: "embedded".to_owned(),
+            database: "sqlite".to_owned(),
+            nats: NatsArgs::default(),
             sync: Sync::Full,
             webhook_secret: Some("whsec_test_secret".to_owned()),
             max_attempts: 5,
@@ -69,25 +82,170 @@ impl ServeConfig {
     }
 
     pub fn delivery(&self) -> DeliveryOptions {
-        DeliveryOptions {
-            retry: RetryPolicy {
-                max_attempts: self.max_attempts,
-                first_backoff: Duration::from_millis(self.retry_backoff_ms),
-                max_backoff: Duration::from_secs(30),
-            },
-            concurrency: self.consumer_concurrency as usize,
-            drain_timeout: Duration::from_secs(10),
-        }
+        delivery(self.max_attempts, self.retry_backoff_ms, self.consumer_concurrency)
     }
 
     pub fn webhook_secret(&self) -> Vec<u8> {
-        match &self.webhook_secret {
-            Some(s) => s.as_bytes().to_vec(),
-            None => {
-                let mut bytes = [0u8; 32];
-                rand::fill(&mut bytes);
-                hex::encode(bytes).into_bytes()
+        webhook_secret(self.webhook_secret.as_deref())
+    }
+}
+
+/// Where a process keeps its data and exchanges its events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in the data directory, with the embedded bus.
+    Embedded,
+    /// PostgreSQL (`database`) and NATS JetStream (`bus`).
+    Distributed { bus: String, database: String },
+}
+
+impl Backend {
+    /// Reads `--bus` and `--database` together: they only make sense in two pairs.
+    pub fn parse(bus: &str, database: &str) -> anyhow::Result<Self> {
+        let nats = bus.starts_with("nats://") || bus.starts_with("tls://");
+        let postgres = database.starts_with("postgres://") || database.starts_with("postgresql://");
+        match (bus, database) {
+            ("embedded", "sqlite") => Ok(Backend::Embedded),
+            _ if nats && postgres => Ok(Backend::Distributed { bus: bus.to_owned(), database: database.to_owned() }),
+            ("embedded", _) if postgres => anyhow::bail!(
+                "the embedded bus keeps its queues in the SQLite file; with --database {database} use --bus nats://HOST:4222"
+            ),
+            (_, "sqlite") if nats => anyhow::bail!(
+                "with --bus {bus}, services keep their outbox and inbox in PostgreSQL: add --database postgres://..."
+            ),
+            _ if !nats && bus != "embedded" => {
+                anyhow::bail!("--bus must be `embedded` or a NATS URL like nats://127.0.0.1:4222, not '{bus}'")
             }
+            _ => anyhow::bail!("--database must be `sqlite` or a URL like postgres://user@host/db, not '{database}'"),
+        }
+    }
+}
+
+/// NATS JetStream settings (used with `--bus nats://...`).
+#[derive(Debug, Clone, Args)]
+pub struct NatsArgs {
+    /// Stream replicas: 1 on a single server, 3 on a three-node cluster.
+    #[arg(long, env = "COFFEE_NATS_REPLICAS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=5))]
+    pub nats_replicas: u32,
+    /// How long a delivered message may stay unacknowledged (say, its replica died) before
+    /// the broker hands it to another replica, in milliseconds.
+    #[arg(long, env = "COFFEE_ACK_WAIT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    pub ack_wait_ms: u64,
+    /// PostgreSQL connections per service.
+    #[arg(long, env = "COFFEE_DB_POOL", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=200))]
+    pub db_pool: u32,
+}
+
+impl Default for NatsArgs {
+    fn default() -> Self {
+        Self { nats_replicas: 1, ack_wait_ms: 30_000, db_pool: 16 }
+    }
+}
+
+impl NatsArgs {
+    pub fn options(&self, url: &str) -> coffee_bus::nats::NatsOptions {
+        coffee_bus::nats::NatsOptions {
+            replicas: self.nats_replicas as usize,
+            ack_wait: Duration::from_millis(self.ack_wait_ms),
+            ..coffee_bus::nats::NatsOptions::new(url)
+        }
+    }
+}
+
+/// `coffee order`, `coffee payment`, `coffee fulfilment`: one service in this process.
+#[derive(Debug, Clone, Args)]
+pub struct ServiceConfig {
+    /// Address to listen on.
+    #[arg(long, env = "COFFEE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// NATS with JetStream, e.g. nats://127.0.0.1:4222.
+    #[arg(long, env = "COFFEE_BUS")]
+    pub bus: String,
+    /// PostgreSQL, e.g. postgres://coffee@127.0.0.1/coffee. The service keeps its tables
+    /// in its own schema (coffee_order, coffee_payment, coffee_fulfilment).
+    #[arg(long, env = "COFFEE_DATABASE")]
+    pub database: String,
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// (payment) Secret that signs and verifies the payment provider's webhooks; set the
+    /// same on every replica when a real provider calls them.
+    #[arg(long, env = "COFFEE_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+    /// Delivery attempts before a message goes to the dead-letter stream.
+    #[arg(long, env = "COFFEE_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+    /// Wait before the first redelivery of a failed message, in milliseconds (doubles each time).
+    #[arg(long, env = "COFFEE_RETRY_BACKOFF_MS", default_value_t = 200)]
+    pub retry_backoff_ms: u64,
+    /// Orders this replica's consumer works on at once.
+    #[arg(long, env = "COFFEE_CONSUMER_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub consumer_concurrency: u32,
+}
+
+/// `coffee gateway`: the GraphQL API and the web app, calling the services over HTTP.
+#[derive(Debug, Clone, Args)]
+pub struct GatewayConfig {
+    /// Address to listen on.
+    #[arg(long, env = "COFFEE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The order service's base URL.
+    #[arg(long, env = "COFFEE_ORDER_URL")]
+    pub order_url: String,
+    /// The payment service's base URL.
+    #[arg(long, env = "COFFEE_PAYMENT_URL")]
+    pub payment_url: String,
+    /// The fulfilment service's base URL.
+    #[arg(long, env = "COFFEE_FULFILMENT_URL")]
+    pub fulfilment_url: String,
+    /// NATS with JetStream, for live subscriptions.
+    #[arg(long, env = "COFFEE_BUS")]
+    pub bus: String,
+}
+
+/// Delivery settings shared by `serve` and the service commands.
+pub fn delivery(max_attempts: u32, retry_backoff_ms: u64, concurrency: u32) -> DeliveryOptions {
+    DeliveryOptions {
+        retry: RetryPolicy {
+            max_attempts,
+            first_backoff: Duration::from_millis(retry_backoff_ms),
+            max_backoff: Duration::from_secs(30),
+        },
+        concurrency: concurrency as usize,
+        drain_timeout: Duration::from_secs(10),
+    }
+}
+
+/// The webhook secret given, or a random one for this process.
+pub fn webhook_secret(given: Option<&str>) -> Vec<u8> {
+    match given {
+        Some(s) => s.as_bytes().to_vec(),
+        None => {
+            let mut bytes = [0u8; 32];
+            rand::fill(&mut bytes);
+            hex::encode(bytes).into_bytes()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Backend;
+
+    #[test]
+    fn bus_and_database_go_in_pairs() {
+        assert_eq!(Backend::parse("embedded", "sqlite").expect("default"), Backend::Embedded);
+        assert!(matches!(
+            Backend::parse("nats://127.0.0.1:4222", "postgres://u@h/db"),
+            Ok(Backend::Distributed { .. })
+        ));
+        for (bus, db, says) in [
+            ("embedded", "postgres://u@h/db", "--bus nats://"),
+            ("nats://h:4222", "sqlite", "--database postgres://"),
+            ("kafka://x", "sqlite", "--bus must be"),
+            ("embedded", "mysql://x", "--database must be"),
+        ] {
+            let err = Backend::parse(bus, db).expect_err("refused").to_string();
+            assert!(err.contains(says), "{bus} + {db}: {err}");
         }
     }
 }

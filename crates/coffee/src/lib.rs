@@ -4,8 +4,11 @@
 
 pub mod admin;
 pub mod app;
+pub mod baseline;
 pub mod bench;
 pub mod catalogue;
+pub mod cli;
 pub mod config;
+pub mod distributed;
 pub mod dlq;
 pub mod live;

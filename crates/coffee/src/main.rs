@@ -1,9 +1,9 @@
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use coffee::app::Application;
-use coffee::bench::BenchArgs;
-use coffee::config::ServeConfig;
-use coffee::dlq::DlqArgs;
+use coffee::cli::{Cli, Command};
+use coffee::config::{self as config, Backend, ServeConfig, ServiceConfig};
+use coffee::distributed::{Node, NodeConfig, Role};
 use tokio_util::sync::CancellationToken;
 
 // The services allocate many small, short-lived strings and JSON values per request;
@@ -11,38 +11,33 @@ use tokio_util::sync::CancellationToken;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Event Driven Coffee: order, pay, make and collect coffee, the event-driven way.
-#[derive(Debug, Parser)]
-#[command(version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run the whole system in this process, on the embedded durable store.
-    Serve(ServeConfig),
-    /// Generate load against a running system and report sagas per second and latency.
-    Bench(BenchArgs),
-    /// Show or replay the dead-letter queues of a running system.
-    Dlq(DlqArgs),
-    /// Print the event catalogue (docs/events.md): every event, its producer and consumers.
-    Events,
-}
-
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() {
+    if let Err(e) = run(Cli::parse()).await {
+        // The whole chain of context, without a backtrace: this is for people.
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                // sqlx reports each "already exists, skipping" of a migration at info.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
         Command::Serve(config) => serve(config).await,
+        Command::Order(config) => service(Role::Order, config).await,
+        Command::Payment(config) => service(Role::Payment, config).await,
+        Command::Fulfilment(config) => service(Role::Fulfilment, config).await,
+        Command::Gateway(config) => {
+            let node = Node::start_gateway(config).await?;
+            run_node(node, "gateway").await
+        }
         Command::Bench(args) => coffee::bench::run(args).await,
         Command::Dlq(args) => coffee::dlq::run(args).await,
         Command::Events => {
@@ -53,6 +48,20 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    if let Backend::Distributed { bus, database } = Backend::parse(&config.bus, &config.database)? {
+        let node = Node::start(NodeConfig {
+            listen: config.listen,
+            bus,
+            database,
+            roles: Role::ALL.to_vec(),
+            gateway: true,
+            nats: config.nats.clone(),
+            webhook_secret: config.webhook_secret(),
+            delivery: config.delivery(),
+        })
+        .await?;
+        return run_node(node, "all services").await;
+    }
     let data_dir = config.data_dir.clone();
     let app = Application::start(config).await?;
     // Scripts and tests read this line to find the port.
@@ -60,6 +69,35 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     tracing::info!(data_dir = %data_dir.display(), "serving; Ctrl-C stops cleanly");
     stop_on_signal(app.shutdown_token());
     app.run_until_stopped().await.context("shutting down")?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn service(role: Role, config: ServiceConfig) -> anyhow::Result<()> {
+    let Backend::Distributed { bus, database } = Backend::parse(&config.bus, &config.database)? else {
+        anyhow::bail!(
+            "a service on its own needs --bus nats://... and --database postgres://... (or use `coffee serve`)"
+        );
+    };
+    let node = Node::start(NodeConfig {
+        listen: config.listen,
+        bus,
+        database,
+        roles: vec![role],
+        gateway: false,
+        nats: config.nats.clone(),
+        webhook_secret: config::webhook_secret(config.webhook_secret.as_deref()),
+        delivery: config::delivery(config.max_attempts, config.retry_backoff_ms, config.consumer_concurrency),
+    })
+    .await?;
+    run_node(node, role.schema()).await
+}
+
+async fn run_node(node: Node, what: &str) -> anyhow::Result<()> {
+    println!("coffee listening on http://{}", node.addr());
+    tracing::info!(serving = what, "serving on NATS JetStream and PostgreSQL; Ctrl-C stops cleanly");
+    stop_on_signal(node.shutdown_token());
+    node.run_until_stopped().await.context("shutting down")?;
     tracing::info!("stopped cleanly");
     Ok(())
 }

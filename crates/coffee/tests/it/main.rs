@@ -2,6 +2,8 @@
 //! directory, driven over HTTP the way clients drive it. One test binary, a module per area.
 
 mod crash;
+mod deploy;
+mod distributed;
 mod dlq;
 mod errors;
 mod graphql;

@@ -1,0 +1,37 @@
+//! The command line: every command and flag of `coffee`. Flags also read environment
+//! variables (named on each); the deployment files are checked against this definition.
+
+use clap::{Parser, Subcommand};
+
+use crate::bench::BenchArgs;
+use crate::config::{GatewayConfig, ServeConfig, ServiceConfig};
+use crate::dlq::DlqArgs;
+
+/// Event Driven Coffee: order, pay, make and collect coffee, the event-driven way.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole system in this process: on the embedded durable store by default, or
+    /// on NATS JetStream and PostgreSQL (--bus nats://... --database postgres://...).
+    Serve(ServeConfig),
+    /// Run the order service alone (NATS JetStream and PostgreSQL).
+    Order(ServiceConfig),
+    /// Run the payment service alone (NATS JetStream and PostgreSQL).
+    Payment(ServiceConfig),
+    /// Run the fulfilment service alone (NATS JetStream and PostgreSQL).
+    Fulfilment(ServiceConfig),
+    /// Run the GraphQL gateway and web app alone, calling the services over HTTP.
+    Gateway(GatewayConfig),
+    /// Generate load against a running system and report sagas per second and latency.
+    Bench(BenchArgs),
+    /// Show or replay the dead-letter queues of a running system.
+    Dlq(DlqArgs),
+    /// Print the event catalogue (docs/events.md): every event, its producer and consumers.
+    Events,
+}

@@ -1,0 +1,410 @@
+//! The distributed mode: every service its own OS process, over a real nats-server (started
+//! and stopped by the test) and a fresh PostgreSQL database.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use coffee_testkit::{NatsServer, TestDatabase};
+use serde_json::{Value, json};
+
+use crate::helpers::GOOD_CARD;
+
+/// A `coffee` process of the distributed mode.
+struct Process {
+    url: String,
+    child: tokio::process::Child,
+}
+
+impl Process {
+    async fn start(args: &[&str], log: &std::path::Path) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_coffee"))
+            .args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "info,sqlx=warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(log_file)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("coffee starts");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let url = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(url) = line.strip_prefix("coffee listening on ") {
+                    return url.trim().to_owned();
+                }
+            }
+            panic!("{args:?} exited before listening; see {}", log.display());
+        })
+        .await
+        .expect("the process listens within 60 s");
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { url, child }
+    }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    async fn kill(mut self) {
+        self.child.kill().await.expect("kill");
+    }
+}
+
+/// Every service in its own process: order, payment, two fulfilment replicas, the gateway.
+struct Cluster {
+    order: Process,
+    payment: Process,
+    fulfilment: Vec<Process>,
+    gateway: Process,
+    logs: tempfile::TempDir,
+}
+
+impl Cluster {
+    async fn start(nats: &NatsServer, db: &TestDatabase) -> Self {
+        let logs = tempfile::tempdir().expect("temp dir");
+        let (bus, database) = (nats.url(), db.url());
+        let common = |service: &'static str| {
+            vec![
+                service.to_owned(),
+                "--bus".to_owned(),
+                bus.clone(),
+                "--database".to_owned(),
+                database.clone(),
+                "--ack-wait-ms".to_owned(),
+                "2000".to_owned(),
+                "--retry-backoff-ms".to_owned(),
+                "50".to_owned(),
+            ]
+        };
+        let start = |args: Vec<String>, name: String| {
+            let log = logs.path().join(format!("{name}.log"));
+            async move {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                Process::start(&args, &log).await
+            }
+        };
+        let order = start(common("order"), "order".into()).await;
+        let payment = start(common("payment"), "payment".into()).await;
+        let f1 = start(common("fulfilment"), "fulfilment-1".into()).await;
+        let f2 = start(common("fulfilment"), "fulfilment-2".into()).await;
+        let gateway = start(
+            vec![
+                "gateway".into(),
+                "--bus".into(),
+                bus.clone(),
+                "--order-url".into(),
+                order.url.clone(),
+                "--payment-url".into(),
+                payment.url.clone(),
+                "--fulfilment-url".into(),
+                f1.url.clone(),
+            ],
+            "gateway".into(),
+        )
+        .await;
+        Self { order, payment, fulfilment: vec![f1, f2], gateway, logs }
+    }
+
+    fn logs(&self) -> String {
+        let mut all = String::new();
+        for entry in std::fs::read_dir(self.logs.path()).into_iter().flatten().flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(15).collect();
+            all.push_str(&format!(
+                "--- {}\n{}\n",
+                entry.path().display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            ));
+        }
+        all
+    }
+}
+
+#[derive(Clone)]
+struct Http(reqwest::Client);
+
+impl Http {
+    async fn call(&self, method: reqwest::Method, url: &str, body: Option<Value>) -> Result<Value, String> {
+        let mut req = self.0.request(method, url).timeout(Duration::from_secs(10));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let value: Value = resp.json().await.map_err(|e| e.to_string())?;
+        assert_ne!(status.as_u16(), 500, "{url}: {value}");
+        if status.is_success() { Ok(value) } else { Err(format!("{status}: {value}")) }
+    }
+
+    async fn get(&self, url: &str) -> Result<Value, String> {
+        self.call(reqwest::Method::GET, url, None).await
+    }
+
+    async fn post(&self, url: &str, body: Value) -> Result<Value, String> {
+        self.call(reqwest::Method::POST, url, Some(body)).await
+    }
+
+    async fn patch(&self, url: &str, body: Value) -> Result<Value, String> {
+        self.call(reqwest::Method::PATCH, url, Some(body)).await
+    }
+
+    async fn until(&self, url: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..3000 {
+            if let Ok(v) = self.get(url).await
+                && done(&v)
+            {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting for {what} at {url}");
+    }
+}
+
+struct Urls {
+    order: String,
+    payment: String,
+    fulfilment: Vec<String>,
+}
+
+impl Urls {
+    fn of(c: &Cluster) -> Self {
+        Self {
+            order: c.order.url.clone(),
+            payment: c.payment.url.clone(),
+            fulfilment: c.fulfilment.iter().map(|f| f.url.clone()).collect(),
+        }
+    }
+
+    fn fulfilment(&self, n: usize) -> &str {
+        &self.fulfilment[n % self.fulfilment.len()]
+    }
+}
+
+/// Walks one order from wherever it stands to ORDER_COMPLETED.
+async fn finish(http: &Http, urls: &Urls, order_id: &str, n: usize) {
+    let payment = http
+        .until(&format!("{}/api/payment?orderId={order_id}", urls.payment), "the payment", |v| {
+            v.as_array().is_some_and(|a| !a.is_empty())
+        })
+        .await;
+    let status = payment[0]["paymentStatus"].as_str().unwrap_or_default().to_owned();
+    if status == "PAYMENT_PENDING" || status == "PAYMENT_CREATED" {
+        let created =
+            http.post(&format!("{}/api/payment", urls.payment), json!({"orderId": order_id})).await.expect("pay");
+        let id = created["paymentId"].as_str().expect("id").to_owned();
+        let paid = http
+            .post(&format!("{}/api/payment/{id}/confirm", urls.payment), json!({"cardNumber": GOOD_CARD}))
+            .await
+            .expect("confirm");
+        assert_eq!(paid["paymentStatus"], "PAYMENT_SUCCESSFUL");
+    }
+    let found = http
+        .until(&format!("{}/api/fulfilment?orderId={order_id}", urls.fulfilment(n)), "the fulfilment", |v| {
+            v.as_array().is_some_and(|a| !a.is_empty())
+        })
+        .await;
+    if found[0]["fulfilmentStatus"] == "FULFILMENT_CREATED" {
+        let id = found[0]["fulfilmentId"].as_str().expect("id");
+        http.patch(
+            &format!("{}/api/fulfilment/{id}", urls.fulfilment(n + 1)),
+            json!({"status": "FULFILMENT_COMPLETED"}),
+        )
+        .await
+        .expect("complete");
+    }
+    http.until(&format!("{}/api/order/{order_id}", urls.order), "ORDER_COMPLETED", |o| {
+        o["orderStatus"] == "ORDER_COMPLETED"
+    })
+    .await;
+}
+
+/// Every event each service published about an order, in each service's journal.
+async fn event_types(http: &Http, urls: &Urls, order_id: &str) -> Vec<String> {
+    let mut types = Vec::new();
+    for (base, service) in [(&urls.order, "order"), (&urls.payment, "payment"), (&urls.fulfilment[0], "fulfilment")] {
+        let events = http.get(&format!("{base}/api/{service}/events?orderId={order_id}")).await.expect("events");
+        types.extend(events.as_array().expect("list").iter().map(|e| e["type"].as_str().unwrap_or("?").to_owned()));
+    }
+    types
+}
+
+const EVERY_STEP_ONCE: [&str; 8] = [
+    "coffee.order.created",
+    "coffee.order.started",
+    "coffee.order.completed",
+    "coffee.payment.pending",
+    "coffee.payment.created",
+    "coffee.payment.succeeded",
+    "coffee.fulfilment.created",
+    "coffee.fulfilment.completed",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_service_in_its_own_process_walks_the_saga_and_the_gateway_sees_it() {
+    let nats = NatsServer::start();
+    let db = TestDatabase::create();
+    let cluster = Cluster::start(&nats, &db).await;
+    let http = Http(reqwest::Client::new());
+    let urls = Urls::of(&cluster);
+
+    let order = http
+        .post(&format!("{}/api/order", urls.order), json!({"coffeeId": "3", "customerId": "d1", "customerName": "Dee"}))
+        .await
+        .expect("order");
+    let order_id = order["orderId"].as_str().expect("id").to_owned();
+    finish(&http, &urls, &order_id, 0).await;
+    assert_eq!(event_types(&http, &urls, &order_id).await, EVERY_STEP_ONCE, "{}", cluster.logs());
+
+    // A declined card, through the gateway's GraphQL over HTTP to the services.
+    let gql = |query: String| {
+        let http = http.clone();
+        let url = format!("{}/graphql", cluster.gateway.url);
+        async move { http.post(&url, json!({ "query": query })).await.expect("graphql") }
+    };
+    let created =
+        gql(r#"mutation { createOrder(coffeeId: "1", customerId: "d2", customerName: "Eve") { id status } }"#.into())
+            .await;
+    let id = created["data"]["createOrder"]["id"].as_str().expect("id").to_owned();
+    let payment = gql(format!(r#"mutation {{ makePayment(orderId: "{id}") {{ id status clientSecret }} }}"#)).await;
+    assert_eq!(payment["data"]["makePayment"]["status"], "PAYMENT_CREATED", "{payment}");
+    let payment_id = payment["data"]["makePayment"]["id"].as_str().expect("id").to_owned();
+    let declined = gql(format!(
+        r#"mutation {{ confirmPayment(paymentId: "{payment_id}", cardNumber: "4000000000000002") {{ status note }} }}"#
+    ))
+    .await;
+    assert_eq!(declined["data"]["confirmPayment"]["status"], "PAYMENT_FAILED", "{declined}");
+    let order = http
+        .until(&format!("{}/api/order/{id}", urls.order), "the cancellation", |o| o["orderStatus"] == "ORDER_CANCELLED")
+        .await;
+    assert_eq!(order["orderNote"], "payment failed: Your card was declined.");
+    let timeline = gql(format!(r#"{{ getOrderTimeline(orderId: "{id}") {{ type source }} }}"#)).await;
+    let sources: Vec<&str> = timeline["data"]["getOrderTimeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|e| e["source"].as_str())
+        .collect();
+    assert!(sources.contains(&"order-service") && sources.contains(&"payment-service"), "{timeline}");
+    let ready = http.get(&format!("{}/readyz", urls.payment)).await.expect("ready");
+    assert_eq!(ready["status"], "ready");
+    drop(cluster);
+}
+
+/// Customers walking sagas until told to stop, remembering every order they placed.
+fn customers(
+    http: &Http,
+    urls: &Arc<Urls>,
+    count: usize,
+    placed: &Arc<Mutex<Vec<String>>>,
+    stop: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..count)
+        .map(|n| {
+            let (http, urls, placed, stop) = (http.clone(), urls.clone(), placed.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let body = json!({"coffeeId": "2", "customerId": format!("load-{n}"), "customerName": "Lu"});
+                    let Ok(order) = http.post(&format!("{}/api/order", urls.order), body).await else {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    };
+                    let id = order["orderId"].as_str().expect("id").to_owned();
+                    placed.lock().expect("lock").push(id.clone());
+                    // Pay and complete when the system lets us; errors (an outage) leave the
+                    // order for the end of the test to finish.
+                    let _ = async {
+                        let p = http.post(&format!("{}/api/payment", urls.payment), json!({"orderId": id})).await?;
+                        let pid = p["paymentId"].as_str().unwrap_or_default().to_owned();
+                        http.post(
+                            &format!("{}/api/payment/{pid}/confirm", urls.payment),
+                            json!({"cardNumber": GOOD_CARD}),
+                        )
+                        .await?;
+                        Ok::<(), String>(())
+                    }
+                    .await;
+                }
+            })
+        })
+        .collect()
+}
+
+async fn wait_until_placed(placed: &Arc<Mutex<Vec<String>>>, n: usize) {
+    for _ in 0..6000 {
+        if placed.lock().expect("lock").len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("fewer than {n} orders were placed");
+}
+
+async fn check_every_order_finishes_once(http: &Http, urls: &Urls, placed: &[String], cluster: &Cluster) {
+    for (n, order_id) in placed.iter().enumerate() {
+        finish(http, urls, order_id, n).await;
+    }
+    let mut shapes: HashMap<Vec<String>, usize> = HashMap::new();
+    for order_id in placed {
+        *shapes.entry(event_types(http, urls, order_id).await).or_default() += 1;
+    }
+    assert_eq!(shapes.len(), 1, "every order published each step exactly once: {shapes:?}\n{}", cluster.logs());
+    assert_eq!(shapes.keys().next().map(Vec::as_slice), Some(EVERY_STEP_ONCE.map(String::from).as_slice()));
+    let letters = http.get(&format!("{}/api/admin/dead-letters", urls.order)).await.expect("dead letters");
+    assert_eq!(letters, json!([]), "nothing was dead-lettered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_nats_mid_stream_loses_nothing_and_applies_nothing_twice() {
+    let mut nats = NatsServer::start();
+    let db = TestDatabase::create();
+    let cluster = Cluster::start(&nats, &db).await;
+    let http = Http(reqwest::Client::new());
+    let urls = Arc::new(Urls::of(&cluster));
+    let placed = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks = customers(&http, &urls, 8, &placed, &stop);
+
+    wait_until_placed(&placed, 40).await;
+    nats.stop();
+    let before = placed.lock().expect("lock").len();
+    // Orders are still accepted with the broker down: their events wait in the outbox.
+    wait_until_placed(&placed, before + 10).await;
+    let metrics = http.get(&format!("{}/api/admin/metrics", urls.order)).await.expect("metrics");
+    assert!(metrics["outbox"]["coffee_order"].as_i64().unwrap_or(0) > 0, "events wait in the outbox: {metrics}");
+    nats.resume();
+    wait_until_placed(&placed, before + 30).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.expect("customer");
+    }
+    let placed = placed.lock().expect("lock").clone();
+    check_every_order_finishes_once(&http, &urls, &placed, &cluster).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_a_fulfilment_replica_mid_stream_leaves_its_work_to_the_survivor() {
+    let nats = NatsServer::start();
+    let db = TestDatabase::create();
+    let mut cluster = Cluster::start(&nats, &db).await;
+    let http = Http(reqwest::Client::new());
+    let placed = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let all = Arc::new(Urls::of(&cluster));
+    let tasks = customers(&http, &all, 8, &placed, &stop);
+
+    wait_until_placed(&placed, 40).await;
+    let victim = cluster.fulfilment.remove(1);
+    victim.kill().await;
+    let before = placed.lock().expect("lock").len();
+    wait_until_placed(&placed, before + 40).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.expect("customer");
+    }
+    let survivors = Urls::of(&cluster);
+    let placed = placed.lock().expect("lock").clone();
+    assert!(placed.len() >= 80, "orders kept coming after the kill");
+    check_every_order_finishes_once(&http, &survivors, &placed, &cluster).await;
+}
