@@ -78,6 +78,7 @@ impl Application {
         let fulfilments = FulfilmentService::new(shared.clone());
 
         let shutdown = CancellationToken::new();
+        let recovering = payments.clone();
         let consumers = [
             Consumer::new(coffee_order::handlers::rule(), Arc::new(OrderHandlers::new(orders.records().clone()))),
             Consumer::new(coffee_payment::handlers::rule(), Arc::new(PaymentHandlers::new(payments.clone()))),
@@ -116,6 +117,7 @@ impl Application {
             axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await }).await
         });
         let housekeeping = tokio::spawn(prune_inbox(store.clone(), shutdown.clone()));
+        tokio::spawn(crate::app::recover_captures(recovering));
         Ok(Self { addr, shutdown, server, consumers, housekeeping, store })
     }
 
@@ -176,6 +178,14 @@ pub fn layers(router: Router) -> Router {
             ))
         }))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Has the webhooks of captures a crash left unrecorded delivered again (see
+/// [`PaymentService::recover_missed_captures`]).
+pub async fn recover_captures(payments: PaymentService) {
+    if let Err(e) = payments.recover_missed_captures().await {
+        tracing::warn!(error = %e, "could not recover captures recorded before a crash");
+    }
 }
 
 async fn prune_inbox(store: Arc<SqliteStore>, shutdown: CancellationToken) {

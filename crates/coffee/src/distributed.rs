@@ -114,6 +114,7 @@ impl Node {
                     let service = PaymentService::simulated(shared.clone(), config.webhook_secret.clone());
                     router = router.merge(coffee_payment::api::routes(service.clone()));
                     let handlers = Arc::new(PaymentHandlers::new(service.clone()));
+                    tokio::spawn(crate::app::recover_captures(service.clone()));
                     payments = Some(service);
                     Consumer::new(coffee_payment::handlers::rule(), handlers)
                 }

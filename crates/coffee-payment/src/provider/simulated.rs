@@ -6,11 +6,16 @@
 //! `confirm` plays the card form: it decides the outcome from the card number, records it
 //! on the intent, and returns the signed webhook delivery that reports it. The payment
 //! service then feeds that delivery to the same entry point the HTTP webhook uses.
+//!
+//! Stripe retries a webhook until it is acknowledged; so does this provider, in its way: a
+//! capture records its webhook event's id, confirming a captured intent again delivers the
+//! same event, and [`SimulatedProvider::captures_on`] lets the payment service find captures
+//! it never heard of (the process died between the capture and the webhook).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use coffee_bus::{Change, Expect, Kind, RecordKey, Records, Store, StoreError, Table};
+use coffee_bus::{Change, Expect, Kind, Lookup, RecordKey, Records, Store, StoreError, Table};
 use coffee_domain::{CardNumber, Millis, Payment};
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +58,10 @@ pub struct SimulatedIntent {
     pub created_at: i64,
     #[serde(default)]
     pub last_payment_error: Option<PaymentError>,
+    /// The id of the webhook event that reports the capture: re-sent as it was, so the
+    /// receiver's inbox applies it once.
+    #[serde(default)]
+    pub capture_event_id: Option<String>,
 }
 
 pub const INTENTS: Kind<SimulatedIntent> = Kind::new(Table::new("simulated_payment_intents"), |i| RecordKey {
@@ -161,13 +170,18 @@ impl SimulatedProvider {
     /// that reports the outcome.
     pub async fn confirm(&self, intent_id: &str, card: &CardNumber) -> Result<Delivery, ProviderError> {
         let test_card = TestCard::of(card)?;
+        let event_id = new_event_id();
         let intent = self
             .transition(intent_id, |i| match i.status {
                 IntentStatus::RequiresPaymentMethod => Ok(Some(SimulatedIntent {
                     status: if test_card == TestCard::Succeeds { IntentStatus::Succeeded } else { i.status },
                     last_payment_error: test_card.error(),
+                    capture_event_id: (test_card == TestCard::Succeeds).then(|| event_id.clone()),
                     ..i.clone()
                 })),
+                // Captured already: the payment service has not heard (it would have refused
+                // this confirmation), so the capture's webhook is sent again.
+                IntentStatus::Succeeded if i.capture_event_id.is_some() => Ok(None),
                 other => Err(ProviderError::Refused(format!(
                     "payment intent {} cannot be paid: it is {}",
                     i.id,
@@ -175,9 +189,28 @@ impl SimulatedProvider {
                 ))),
             })
             .await?;
+        match &intent.capture_event_id {
+            Some(captured) if intent.status == IntentStatus::Succeeded => self.delivery(&intent, captured),
+            _ => self.delivery(&intent, &event_id),
+        }
+    }
+
+    /// Intents created on `day` (UTC) that were captured: the payment service checks each
+    /// against its records and has the webhook of any it missed sent again.
+    pub async fn captures_on(&self, day: &str) -> Result<Vec<SimulatedIntent>, ProviderError> {
+        let intents = self.intents.find(Lookup::Day(day), 5000).await.map_err(store_err)?;
+        Ok(intents
+            .into_iter()
+            .filter(|i| i.status == IntentStatus::Succeeded && i.capture_event_id.is_some())
+            .collect())
+    }
+
+    /// The signed webhook delivery reporting `intent`'s outcome, as event `event_id`.
+    pub fn delivery(&self, intent: &SimulatedIntent, event_id: &str) -> Result<Delivery, ProviderError> {
+        let succeeded = intent.status == IntentStatus::Succeeded;
         let event = WebhookEvent {
-            id: format!("evt_sim_{}", uuid::Uuid::now_v7().simple()),
-            event_type: if test_card == TestCard::Succeeds { INTENT_SUCCEEDED } else { INTENT_FAILED }.to_owned(),
+            id: event_id.to_owned(),
+            event_type: if succeeded { INTENT_SUCCEEDED } else { INTENT_FAILED }.to_owned(),
             created: now_ms() / 1000,
             data: WebhookData {
                 object: PaymentIntentObject {
@@ -222,6 +255,7 @@ impl PaymentProvider for SimulatedProvider {
                 status: IntentStatus::RequiresPaymentMethod,
                 created_at: now_ms(),
                 last_payment_error: None,
+                capture_event_id: None,
             };
             let change = Change::new().put(INTENTS, &intent, Expect::New).map_err(store_err)?;
             match self.intents.commit(change).await {
@@ -271,6 +305,10 @@ impl PaymentProvider for SimulatedProvider {
             ))),
         }
     }
+}
+
+fn new_event_id() -> String {
+    format!("evt_sim_{}", uuid::Uuid::now_v7().simple())
 }
 
 fn rand_fill(buf: &mut [u8]) {
