@@ -130,7 +130,7 @@ impl SqliteStore {
         .map_err(db_err)?;
         apply_migrations(&mut conn, &bus_migrations())?;
         apply_migrations(&mut conn, migrations)?;
-        let checkpoints = Checkpoints::start(&mut conn, &options.path, sync)?;
+        let checkpoints = Checkpoints::start(&mut conn)?;
 
         let mut readers = Vec::new();
         for _ in 0..options.readers.max(1) {
@@ -659,26 +659,26 @@ struct Outcome {
     outbox: bool,
 }
 
-/// Checkpoints: copying the WAL back into the database file.
+/// Checkpoints: copying the WAL back into the database file, on the writer's thread but
+/// after the batch's callers have their answers.
 ///
-/// SQLite's auto-checkpoint runs inside the writer's COMMIT and holds up every caller of
-/// that batch while it copies; measured at saturation it was a third of the writer's time.
-/// So a checkpointer thread copies passively, beside the writer, once the WAL passes
-/// [`Checkpoints::SOFT_FRAMES`]. A passive checkpoint cannot make the WAL start over while the
-/// writer keeps appending (measured: it grew by 110 MB/s at 500 sagas/s), so when the WAL
-/// passes [`Checkpoints::HARD_FRAMES`] the writer itself, between batches, runs a RESTART
-/// checkpoint; most frames are already copied by then, so the pause is short.
+/// SQLite's own auto-checkpoint runs inside COMMIT, so the callers of that batch wait for
+/// the copy. A checkpointer on another thread was tried and measured worse (p50 at 500
+/// sagas/s went from 7 to 12-15 ms, with no gain at saturation): its copying and fsyncs
+/// competed with the writer's, and a passive checkpoint beside a busy writer never caught
+/// up, so the WAL grew without bound unless the writer restarted it anyway. Here the writer
+/// copies between batches, when nothing else writes, so a checkpoint completes and the next
+/// write starts the WAL over; past [`Checkpoints::HARD_FRAMES`] (readers kept old frames
+/// pinned) it waits for them with a RESTART checkpoint.
 struct Checkpoints {
     frames: Arc<std::sync::atomic::AtomicI64>,
-    wake: std::sync::mpsc::SyncSender<()>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl Checkpoints {
     const SOFT_FRAMES: i64 = 1000;
     const HARD_FRAMES: i64 = 16_000;
 
-    fn start(writer: &mut Connection, path: &Path, sync: &str) -> Result<Self, StoreError> {
+    fn start(writer: &mut Connection) -> Result<Self, StoreError> {
         writer.execute_batch("PRAGMA wal_autocheckpoint=0;").map_err(db_err)?;
         let frames = Arc::new(std::sync::atomic::AtomicI64::new(0));
         let seen = frames.clone();
@@ -688,43 +688,20 @@ impl Checkpoints {
                 Ok(())
             }))
             .map_err(db_err)?;
-        let conn = Connection::open(path).map_err(db_err)?;
-        conn.execute_batch(&format!("PRAGMA synchronous={sync}; PRAGMA busy_timeout=5000;")).map_err(db_err)?;
-        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
-        let thread = std::thread::Builder::new()
-            .name("sqlite-checkpoint".into())
-            .spawn(move || {
-                // Runs until the writer drops its end.
-                while woken.recv().is_ok() {
-                    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
-                        tracing::warn!(error = %e, "checkpoint failed; will try again");
-                    }
-                }
-            })
-            .map_err(|e| StoreError::Database(format!("cannot start the checkpoint thread: {e}")))?;
-        Ok(Self { frames, wake, thread: Some(thread) })
+        Ok(Self { frames })
     }
 
-    /// After a batch: wake the checkpointer, or, past the hard limit, restart the WAL here.
+    /// After a batch has been answered: fold the WAL back when it has grown.
     fn after_batch(&self, writer: &Connection) {
         let frames = self.frames.load(std::sync::atomic::Ordering::Relaxed);
-        if frames >= Self::HARD_FRAMES {
-            match writer.query_row("PRAGMA wal_checkpoint(RESTART);", [], |r| r.get::<_, i64>(0)) {
-                Ok(_) => self.frames.store(0, std::sync::atomic::Ordering::Relaxed),
-                Err(e) => tracing::warn!(error = %e, "restart checkpoint failed; will try again"),
-            }
-        } else if frames >= Self::SOFT_FRAMES {
-            // Already awake or about to be: a full channel means a wake-up is pending.
-            let _ = self.wake.try_send(());
-        }
-    }
-
-    /// Stops the checkpointer: closing its channel ends its loop.
-    fn stop(self) {
-        let Self { wake, thread, .. } = self;
-        drop(wake);
-        if let Some(t) = thread {
-            let _ = t.join();
+        let mode = match frames {
+            f if f >= Self::HARD_FRAMES => "RESTART",
+            f if f >= Self::SOFT_FRAMES => "PASSIVE",
+            _ => return,
+        };
+        match writer.query_row(&format!("PRAGMA wal_checkpoint({mode});"), [], |r| r.get::<_, i64>(0)) {
+            Ok(_) => self.frames.store(0, std::sync::atomic::Ordering::Relaxed),
+            Err(e) => tracing::warn!(error = %e, mode, "checkpoint failed; will try again"),
         }
     }
 }
@@ -756,7 +733,6 @@ fn run_writer(
             checkpoints.after_batch(&conn);
         }
     }
-    checkpoints.stop();
     rx.close();
     // Anything still queued after the shutdown request is refused, not silently dropped.
     while let Ok(job) = rx.try_recv() {

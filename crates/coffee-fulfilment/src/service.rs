@@ -88,7 +88,7 @@ impl FulfilmentClient for FulfilmentService {
                 .emit(&DomainEvent::Fulfilment(next.clone()), trace);
             match self.fulfilments.commit(change).await {
                 Ok(_) => {
-                    tracing::info!(fulfilment = %next.id, order = %next.order_id, status = %next.status, "barista finished");
+                    tracing::debug!(fulfilment = %next.id, order = %next.order_id, status = %next.status, "barista finished");
                     return Ok(next);
                 }
                 Err(StoreError::Conflict) => continue,

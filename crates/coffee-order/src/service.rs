@@ -76,7 +76,7 @@ impl OrderClient for OrderService {
         let order = Order::place(OrderId::from_uuid(uuid::Uuid::now_v7()), coffee, customer_id, customer_name, now());
         let change = Change::new().put(ORDERS, &order, Expect::New)?.emit(&DomainEvent::Order(order.clone()), trace);
         self.orders.commit(change).await?;
-        tracing::info!(order = %order.id, coffee = %order.coffee.name, "order placed");
+        tracing::debug!(order = %order.id, coffee = %order.coffee.name, "order placed");
         Ok(order)
     }
 
@@ -118,7 +118,7 @@ impl OrderClient for OrderService {
                 .emit(&DomainEvent::Order(next.clone()), trace);
             match self.orders.commit(change).await {
                 Ok(_) => {
-                    tracing::info!(order = %next.id, status = %next.status, "order changed by the customer");
+                    tracing::debug!(order = %next.id, status = %next.status, "order changed by the customer");
                     return Ok(next);
                 }
                 Err(StoreError::Conflict) => continue,

@@ -165,7 +165,7 @@ impl PaymentService {
             match self.payments.commit(change).await {
                 Ok(_) => {
                     if let Some(p) = next {
-                        tracing::info!(payment = %p.id, order = %p.order_id, status = %p.status, "payment outcome recorded");
+                        tracing::debug!(payment = %p.id, order = %p.order_id, status = %p.status, "payment outcome recorded");
                     }
                     return Ok(());
                 }

@@ -236,16 +236,6 @@ async fn sagas(args: &BenchArgs) -> anyhow::Result<SagaReport> {
         Err(e) => bail!("cannot reach {menu}: {e} (start one with `coffee serve`, or pass --url)"),
     }
     let feed = Feed::default();
-    let stream = client
-        .get(format!("{base}/api/events"))
-        .query(&[("pattern", FEED_PATTERN)])
-        .timeout(Duration::from_secs(24 * 3600))
-        .send()
-        .await
-        .context("cannot open the live event stream /api/events")?;
-    if !stream.status().is_success() {
-        bail!("{base}/api/events answered {}", stream.status());
-    }
     let service = |given: &Option<String>| given.as_deref().unwrap_or(&base).trim_end_matches('/').to_owned();
     let shared = Arc::new(Shared {
         feed,
@@ -269,7 +259,7 @@ async fn sagas(args: &BenchArgs) -> anyhow::Result<SagaReport> {
         args.duration.as_secs_f64()
     );
 
-    let reader = tokio::spawn(read_feed(stream, shared.clone()));
+    let reader = start_feed_reader(&base, shared.clone())?;
     let end = Instant::now() + args.warmup + args.duration;
     let load = {
         let shared = shared.clone();
@@ -304,7 +294,7 @@ async fn sagas(args: &BenchArgs) -> anyhow::Result<SagaReport> {
     let errors = shared.errors.load(Ordering::SeqCst);
     // Let the sagas in flight finish so the server is left quiet.
     let _ = tokio::time::timeout(Duration::from_secs(15), load).await;
-    reader.abort();
+    drop(reader);
     let mut samples = shared.samples.lock().map_err(|_| anyhow::anyhow!("bench state poisoned"))?;
     let first_error = samples.first_error.clone();
     Ok(SagaReport {
@@ -443,6 +433,52 @@ impl Feed {
             Ok(Ok(data)) => Ok(data),
             _ => Err(format!("no {kind} event for order {subject} within 20 s")),
         }
+    }
+}
+
+/// Opens the live event stream on a thread and runtime of its own: read by a task among
+/// hundreds of saga tasks on the bench's runtime, events reached the feed tens of
+/// milliseconds late under load (measured), which the latencies would have counted.
+/// Dropping the returned guard stops the reader.
+fn start_feed_reader(base: &str, shared: Arc<Shared>) -> anyhow::Result<tokio::sync::oneshot::Sender<()>> {
+    let url = format!("{base}/api/events");
+    let (opened_tx, opened_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name("bench-feed".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = opened_tx.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let response = reqwest::Client::new().get(&url).query(&[("pattern", FEED_PATTERN)]).send().await;
+                let response = match response {
+                    Ok(r) if r.status().is_success() => r,
+                    Ok(r) => {
+                        let _ = opened_tx.send(Err(format!("{url} answered {}", r.status())));
+                        return;
+                    }
+                    Err(e) => {
+                        let _ = opened_tx.send(Err(format!("cannot open {url}: {e}")));
+                        return;
+                    }
+                };
+                let _ = opened_tx.send(Ok(()));
+                tokio::select! {
+                    _ = read_feed(response, shared) => {}
+                    _ = stopped => {}
+                }
+            });
+        })
+        .context("cannot start the feed reader")?;
+    match opened_rx.recv_timeout(Duration::from_secs(10)) {
+        Ok(Ok(())) => Ok(stop),
+        Ok(Err(e)) => bail!("the live event stream: {e}"),
+        Err(_) => bail!("the live event stream did not open within 10 s"),
     }
 }
 
