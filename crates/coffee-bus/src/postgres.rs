@@ -189,15 +189,6 @@ impl PgStore {
         sqlx::query_scalar("SELECT count(*) FROM bus_outbox").fetch_one(&self.pool).await.map_err(db_err)
     }
 
-    pub async fn prune_inbox(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM bus_inbox WHERE handled_at < $1")
-            .bind(cutoff_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected())
-    }
-
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -364,6 +355,15 @@ impl Store for PgStore {
                 Envelope::from_bytes(body.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string()))
             })
             .collect()
+    }
+
+    async fn prune_inbox(&self, cutoff_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM bus_inbox WHERE handled_at < $1")
+            .bind(cutoff_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

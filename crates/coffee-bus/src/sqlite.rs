@@ -366,10 +366,9 @@ impl SqliteStore {
         .await
     }
 
-    /// Forgets inbox marks older than `cutoff_ms`. A redelivery older than that is not
-    /// expected: queues hand a message out again only until it is handled or dead. (No
-    /// index on the age: it would cost every handling a write to save an hourly scan.)
-    pub async fn prune_inbox(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
+    /// (No index on the inbox's age: it would cost every handling a write to save an
+    /// hourly scan.)
+    async fn prune_inbox_rows(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
         self.submit_admin(Box::new(move |c| {
             c.prepare_cached("DELETE FROM bus_inbox WHERE handled_at < ?1")
                 .and_then(|mut s| s.execute([cutoff_ms]))
@@ -482,6 +481,10 @@ impl Store for SqliteStore {
         let (tx, rx) = oneshot::channel();
         self.jobs.send(Job::Commit(change, tx)).await.map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn prune_inbox(&self, cutoff_ms: i64) -> Result<(), StoreError> {
+        self.prune_inbox_rows(cutoff_ms).await.map(|_| ())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -222,6 +222,8 @@ pub trait Store: Send + Sync + 'static {
     async fn events_about(&self, subject: &str) -> Result<Vec<Envelope>, StoreError>;
     /// Whether the database answers (for readiness probes).
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Forgets inbox marks older than `cutoff_ms`: redeliveries stop long before.
+    async fn prune_inbox(&self, cutoff_ms: i64) -> Result<(), StoreError>;
 }
 
 /// Typed access to one record table.

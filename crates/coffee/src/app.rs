@@ -19,6 +19,7 @@ use coffee_order::OrderService;
 use coffee_order::handlers::OrderHandlers;
 use coffee_payment::PaymentService;
 use coffee_payment::handlers::PaymentHandlers;
+use futures::future::BoxFuture;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -35,13 +36,15 @@ pub const DATABASE_FILE: &str = "coffee.db";
 /// is far beyond any redelivery the queues make.
 const INBOX_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// A running system (either mode): its HTTP server and its background work.
 pub struct Application {
     addr: SocketAddr,
     shutdown: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
-    consumers: Vec<JoinHandle<()>>,
-    housekeeping: JoinHandle<()>,
-    store: Arc<SqliteStore>,
+    /// Consumers, relays, housekeeping: they end on `shutdown`, finishing what is in hand.
+    tasks: Vec<JoinHandle<()>>,
+    /// Closes the stores once the tasks have ended (the last batch commits).
+    close: BoxFuture<'static, ()>,
 }
 
 /// Every rule on the embedded bus: one per consuming service.
@@ -108,17 +111,30 @@ impl Application {
             .merge(coffee_gateway::routes(services, live, shutdown.clone()));
         let router = layers(router);
 
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let mut tasks: Vec<JoinHandle<()>> = consumers;
+        tasks.push(tokio::spawn(prune_inbox(shared.clone(), shutdown.clone())));
+        tokio::spawn(recover_captures(recovering));
+        let close = Box::pin(async move { store.close().await });
+        Application::serve(config.listen, router, shutdown, tasks, close).await
+    }
+
+    /// Serves `router` on `listen` until `shutdown`; `tasks` and `close` are the rest of the
+    /// system, stopped after the server (see [`Application::stop`]).
+    pub async fn serve(
+        listen: SocketAddr,
+        router: Router,
+        shutdown: CancellationToken,
+        tasks: Vec<JoinHandle<()>>,
+        close: BoxFuture<'static, ()>,
+    ) -> anyhow::Result<Self> {
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr().context("the listener has no address")?;
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
             axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await }).await
         });
-        let housekeeping = tokio::spawn(prune_inbox(store.clone(), shutdown.clone()));
-        tokio::spawn(crate::app::recover_captures(recovering));
-        Ok(Self { addr, shutdown, server, consumers, housekeeping, store })
+        Ok(Self { addr, shutdown, server, tasks, close })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -136,16 +152,16 @@ impl Application {
         self.stop().await
     }
 
-    /// Stops in order: HTTP first (in-flight requests finish), then consumers (the
-    /// message in hand finishes or stays queued), then the store (the last batch commits).
+    /// Stops in order: HTTP first (in-flight requests finish), then consumers and relays
+    /// (the message in hand finishes, or stays queued for the next start or another
+    /// replica), then the stores (the last batch commits).
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();
         let served = self.server.await.context("the HTTP server task failed")?;
-        for consumer in self.consumers {
-            let _ = consumer.await;
+        for task in self.tasks {
+            let _ = task.await;
         }
-        let _ = self.housekeeping.await;
-        self.store.close().await;
+        self.close.await;
         served.context("the HTTP server failed")
     }
 }
@@ -188,7 +204,8 @@ pub async fn recover_captures(payments: PaymentService) {
     }
 }
 
-async fn prune_inbox(store: Arc<SqliteStore>, shutdown: CancellationToken) {
+/// Forgets old inbox marks, hourly.
+pub async fn prune_inbox(store: Arc<dyn Store>, shutdown: CancellationToken) {
     loop {
         let cutoff = jiff::Timestamp::now().as_millisecond() - INBOX_RETENTION.as_millis() as i64;
         if let Err(e) = store.prune_inbox(cutoff).await {

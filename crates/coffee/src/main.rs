@@ -3,7 +3,7 @@ use clap::Parser;
 use coffee::app::Application;
 use coffee::cli::{Cli, Command};
 use coffee::config::{self as config, Backend, ServeConfig, ServiceConfig};
-use coffee::distributed::{Node, NodeConfig, Role};
+use coffee::distributed::{self, NodeConfig, Role};
 use tokio_util::sync::CancellationToken;
 
 // The services allocate many small, short-lived strings and JSON values per request, the
@@ -35,7 +35,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Payment(config) => service(Role::Payment, config).await,
         Command::Fulfilment(config) => service(Role::Fulfilment, config).await,
         Command::Gateway(config) => {
-            let node = Node::start_gateway(config).await?;
+            let node = distributed::start_gateway(config).await?;
             run_node(node, "gateway").await
         }
         Command::Bench(args) => coffee::bench::run(args).await,
@@ -49,7 +49,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     if let Backend::Distributed { bus, database } = Backend::parse(&config.bus, &config.database)? {
-        let node = Node::start(NodeConfig {
+        let node = distributed::start(NodeConfig {
             listen: config.listen,
             bus,
             database,
@@ -79,7 +79,7 @@ async fn service(role: Role, config: ServiceConfig) -> anyhow::Result<()> {
             "a service on its own needs --bus nats://... and --database postgres://... (or use `coffee serve`)"
         );
     };
-    let node = Node::start(NodeConfig {
+    let node = distributed::start(NodeConfig {
         listen: config.listen,
         bus,
         database,
@@ -93,7 +93,7 @@ async fn service(role: Role, config: ServiceConfig) -> anyhow::Result<()> {
     run_node(node, role.schema()).await
 }
 
-async fn run_node(node: Node, what: &str) -> anyhow::Result<()> {
+async fn run_node(node: Application, what: &str) -> anyhow::Result<()> {
     println!("coffee listening on http://{}", node.addr());
     tracing::info!(serving = what, "serving on NATS JetStream and PostgreSQL; Ctrl-C stops cleanly");
     stop_on_signal(node.shutdown_token());

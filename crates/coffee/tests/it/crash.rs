@@ -9,48 +9,28 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{GOOD_CARD, ServerProcess};
+use crate::helpers::{GOOD_CARD, Http, ServerProcess};
 
 struct Client {
-    http: reqwest::Client,
+    http: Http,
     base: String,
 }
 
 impl Client {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).timeout(Duration::from_secs(10));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.map_err(|e| e.to_string())?;
-        let status = resp.status();
-        let value: Value = resp.json().await.map_err(|e| e.to_string())?;
-        assert_ne!(status.as_u16(), 500, "{path}: {value}");
-        if status.is_success() { Ok(value) } else { Err(format!("{status}: {value}")) }
-    }
-
     async fn get(&self, path: &str) -> Result<Value, String> {
-        self.call(reqwest::Method::GET, path, None).await
+        self.http.get(&format!("{}{path}", self.base)).await
     }
 
     async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
-        self.call(reqwest::Method::POST, path, Some(body)).await
+        self.http.post(&format!("{}{path}", self.base), body).await
     }
 
     async fn patch(&self, path: &str, body: Value) -> Result<Value, String> {
-        self.call(reqwest::Method::PATCH, path, Some(body)).await
+        self.http.patch(&format!("{}{path}", self.base), body).await
     }
 
     async fn until(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-        for _ in 0..2000 {
-            if let Ok(v) = self.get(path).await
-                && done(&v)
-            {
-                return v;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("timed out on {path}");
+        self.http.until(&format!("{}{path}", self.base), path, done).await
     }
 
     /// Walks an order from wherever it stands to ORDER_COMPLETED.
@@ -115,7 +95,7 @@ impl Client {
 async fn a_server_killed_mid_stream_finishes_every_order_after_restart_with_each_event_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = ServerProcess::start(dir.path(), &[]).await;
-    let client = Arc::new(Client { http: reqwest::Client::new(), base: server.base.clone() });
+    let client = Arc::new(Client { http: Http(reqwest::Client::new()), base: server.base.clone() });
     let orders = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let customers: Vec<_> =
@@ -137,7 +117,7 @@ async fn a_server_killed_mid_stream_finishes_every_order_after_restart_with_each
     assert!(placed.len() >= 150, "only {} orders before the kill", placed.len());
 
     let server = ServerProcess::start(dir.path(), &[]).await;
-    let client = Client { http: reqwest::Client::new(), base: server.base.clone() };
+    let client = Client { http: Http(reqwest::Client::new()), base: server.base.clone() };
     let mut unfinished = 0;
     for order_id in &placed {
         let order = client.get(&format!("/api/order/{order_id}")).await.expect("every acknowledged order survived");

@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use coffee_testkit::{NatsServer, TestDatabase};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::GOOD_CARD;
+use crate::helpers::{GOOD_CARD, Http};
 
 /// A `coffee` process of the distributed mode.
 struct Process {
@@ -118,47 +118,6 @@ impl Cluster {
             ));
         }
         all
-    }
-}
-
-#[derive(Clone)]
-struct Http(reqwest::Client);
-
-impl Http {
-    async fn call(&self, method: reqwest::Method, url: &str, body: Option<Value>) -> Result<Value, String> {
-        let mut req = self.0.request(method, url).timeout(Duration::from_secs(10));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.map_err(|e| e.to_string())?;
-        let status = resp.status();
-        let value: Value = resp.json().await.map_err(|e| e.to_string())?;
-        assert_ne!(status.as_u16(), 500, "{url}: {value}");
-        if status.is_success() { Ok(value) } else { Err(format!("{status}: {value}")) }
-    }
-
-    async fn get(&self, url: &str) -> Result<Value, String> {
-        self.call(reqwest::Method::GET, url, None).await
-    }
-
-    async fn post(&self, url: &str, body: Value) -> Result<Value, String> {
-        self.call(reqwest::Method::POST, url, Some(body)).await
-    }
-
-    async fn patch(&self, url: &str, body: Value) -> Result<Value, String> {
-        self.call(reqwest::Method::PATCH, url, Some(body)).await
-    }
-
-    async fn until(&self, url: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        for _ in 0..3000 {
-            if let Ok(v) = self.get(url).await
-                && done(&v)
-            {
-                return v;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("timed out waiting for {what} at {url}");
     }
 }
 

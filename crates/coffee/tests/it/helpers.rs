@@ -205,3 +205,46 @@ pub async fn run_cli(args: &[&str]) -> (bool, String) {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
 }
+
+/// A client for whole URLs, for tests that talk to several servers. Errors are returned
+/// (a server may be down on purpose); a 500 still fails the test.
+#[derive(Clone)]
+pub struct Http(pub reqwest::Client);
+
+impl Http {
+    pub async fn call(&self, method: reqwest::Method, url: &str, body: Option<Value>) -> Result<Value, String> {
+        let mut req = self.0.request(method, url).timeout(Duration::from_secs(10));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let value: Value = resp.json().await.map_err(|e| e.to_string())?;
+        assert_ne!(status.as_u16(), 500, "{url}: {value}");
+        if status.is_success() { Ok(value) } else { Err(format!("{status}: {value}")) }
+    }
+
+    pub async fn get(&self, url: &str) -> Result<Value, String> {
+        self.call(reqwest::Method::GET, url, None).await
+    }
+
+    pub async fn post(&self, url: &str, body: Value) -> Result<Value, String> {
+        self.call(reqwest::Method::POST, url, Some(body)).await
+    }
+
+    pub async fn patch(&self, url: &str, body: Value) -> Result<Value, String> {
+        self.call(reqwest::Method::PATCH, url, Some(body)).await
+    }
+
+    pub async fn until(&self, url: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..3000 {
+            if let Ok(v) = self.get(url).await
+                && done(&v)
+            {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting for {what} at {url}");
+    }
+}
