@@ -91,7 +91,7 @@ impl Application {
             ),
         ]
         .into_iter()
-        .map(|c| start_consumer(store.clone(), c, config.delivery(), shutdown.clone()))
+        .map(|c| start_consumer(store.clone(), c, config.delivery.options(), shutdown.clone()))
         .collect();
 
         let dead_letters: Arc<dyn DeadLetters> = store.clone();

@@ -46,15 +46,36 @@ pub struct ServeConfig {
     /// when unset, which suits the built-in simulated provider).
     #[arg(long, env = "COFFEE_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+}
+
+/// How consumers are fed: shared by `serve` and the service commands.
+#[derive(Debug, Clone, Args)]
+pub struct DeliveryArgs {
     /// Delivery attempts before a message goes to its consumer's dead-letter queue.
     #[arg(long, env = "COFFEE_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_attempts: u32,
     /// Wait before the first redelivery of a failed message, in milliseconds (doubles each time).
     #[arg(long, env = "COFFEE_RETRY_BACKOFF_MS", default_value_t = 200)]
     pub retry_backoff_ms: u64,
-    /// Orders each consumer works on at once.
+    /// Orders each consumer (each replica, in the distributed mode) works on at once.
     #[arg(long, env = "COFFEE_CONSUMER_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub consumer_concurrency: u32,
+}
+
+impl DeliveryArgs {
+    pub fn options(&self) -> DeliveryOptions {
+        DeliveryOptions {
+            retry: RetryPolicy {
+                max_attempts: self.max_attempts,
+                first_backoff: Duration::from_millis(self.retry_backoff_ms),
+                max_backoff: Duration::from_secs(30),
+            },
+            concurrency: self.consumer_concurrency as usize,
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 impl ServeConfig {
@@ -68,9 +89,7 @@ impl ServeConfig {
             nats: NatsArgs::default(),
             sync: Sync::Full,
             webhook_secret: Some("whsec_test_secret".to_owned()),
-            max_attempts: 5,
-            retry_backoff_ms: 20,
-            consumer_concurrency: 64,
+            delivery: DeliveryArgs { max_attempts: 5, retry_backoff_ms: 20, consumer_concurrency: 64 },
         }
     }
 
@@ -79,10 +98,6 @@ impl ServeConfig {
             Sync::Full => Durability::Full,
             Sync::Normal => Durability::Normal,
         }
-    }
-
-    pub fn delivery(&self) -> DeliveryOptions {
-        delivery(self.max_attempts, self.retry_backoff_ms, self.consumer_concurrency)
     }
 
     pub fn webhook_secret(&self) -> Vec<u8> {
@@ -171,15 +186,8 @@ pub struct ServiceConfig {
     /// same on every replica when a real provider calls them.
     #[arg(long, env = "COFFEE_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
-    /// Delivery attempts before a message goes to the dead-letter stream.
-    #[arg(long, env = "COFFEE_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub max_attempts: u32,
-    /// Wait before the first redelivery of a failed message, in milliseconds (doubles each time).
-    #[arg(long, env = "COFFEE_RETRY_BACKOFF_MS", default_value_t = 200)]
-    pub retry_backoff_ms: u64,
-    /// Orders this replica's consumer works on at once.
-    #[arg(long, env = "COFFEE_CONSUMER_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub consumer_concurrency: u32,
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
 }
 
 /// `coffee gateway`: the GraphQL API and the web app, calling the services over HTTP.
@@ -200,19 +208,6 @@ pub struct GatewayConfig {
     /// NATS with JetStream, for live subscriptions.
     #[arg(long, env = "COFFEE_BUS")]
     pub bus: String,
-}
-
-/// Delivery settings shared by `serve` and the service commands.
-pub fn delivery(max_attempts: u32, retry_backoff_ms: u64, concurrency: u32) -> DeliveryOptions {
-    DeliveryOptions {
-        retry: RetryPolicy {
-            max_attempts,
-            first_backoff: Duration::from_millis(retry_backoff_ms),
-            max_backoff: Duration::from_secs(30),
-        },
-        concurrency: concurrency as usize,
-        drain_timeout: Duration::from_secs(10),
-    }
 }
 
 /// The webhook secret given, or a random one for this process.

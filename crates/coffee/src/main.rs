@@ -57,7 +57,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             gateway: true,
             nats: config.nats.clone(),
             webhook_secret: config.webhook_secret(),
-            delivery: config.delivery(),
+            delivery: config.delivery.options(),
         })
         .await?;
         return run_node(node, "all services").await;
@@ -87,7 +87,7 @@ async fn service(role: Role, config: ServiceConfig) -> anyhow::Result<()> {
         gateway: false,
         nats: config.nats.clone(),
         webhook_secret: config::webhook_secret(config.webhook_secret.as_deref()),
-        delivery: config::delivery(config.max_attempts, config.retry_backoff_ms, config.consumer_concurrency),
+        delivery: config.delivery.options(),
     })
     .await?;
     run_node(node, role.schema()).await
