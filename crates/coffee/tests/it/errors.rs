@@ -237,3 +237,41 @@ async fn the_webhook_refuses_bad_or_stale_signatures_and_applies_a_repeated_deli
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_live_event_stream_filters_by_pattern_and_refuses_a_bad_one() {
+    use futures::StreamExt;
+    let app = TestApp::spawn().await;
+    let (status, err) = app.get("/api/events?pattern=%7B%22type%22%3A%22x%22%7D").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains("pattern")), "{err}");
+    let (status, _) = app.get("/api/events?pattern=not-json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let stream = app
+        .http
+        .get(format!("{}/api/events", app.base))
+        .query(&[("pattern", r#"{"type": ["coffee.payment.pending"]}"#)])
+        .send()
+        .await
+        .expect("stream opens");
+    assert_eq!(stream.status(), StatusCode::OK);
+    let order_id = id(&app.place_order("1", "sse").await, "orderId");
+    let mut body = stream.bytes_stream();
+    let mut seen = String::new();
+    let found = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(Ok(chunk)) = body.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("\n\n") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(found, Ok(true), "an event arrived: {seen}");
+    assert!(seen.contains("event: coffee.payment.pending") && seen.contains(&order_id), "{seen}");
+    assert!(!seen.contains("coffee.order.created"), "the pattern filters: {seen}");
+    drop(body);
+    app.stop().await;
+}
