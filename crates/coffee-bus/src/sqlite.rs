@@ -40,20 +40,12 @@ pub enum Durability {
     Normal,
 }
 
-/// Where published events go.
-#[derive(Debug, Clone)]
-pub enum Publishing {
-    /// Into per-consumer queues in this database (the embedded transport).
-    Queues(Rules),
-    /// Into an outbox table that a relay forwards to an external broker.
-    Outbox,
-}
-
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {
     pub path: PathBuf,
     pub durability: Durability,
-    pub publishing: Publishing,
+    /// The rules that route each published event into consumers' queues.
+    pub rules: Rules,
     pub readers: usize,
 }
 
@@ -82,7 +74,6 @@ enum Job {
 struct Hooks {
     queues: RwLock<HashMap<String, mpsc::UnboundedSender<Queued>>>,
     live: Option<broadcast::Sender<Arc<Envelope>>>,
-    outbox: tokio::sync::Notify,
     stats: WriterStats,
 }
 
@@ -148,10 +139,10 @@ impl SqliteStore {
         let hooks = Arc::new(Hooks { live: Some(live), ..Hooks::default() });
         let (jobs, rx) = mpsc::channel(8 * MAX_BATCH);
         let writer_hooks = hooks.clone();
-        let publishing = options.publishing.clone();
+        let rules = options.rules.clone();
         let writer = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_writer(conn, rx, publishing, writer_hooks, checkpoints))
+            .spawn(move || run_writer(conn, rx, rules, writer_hooks, checkpoints))
             .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
         Ok(Arc::new(Self {
             jobs,
@@ -206,11 +197,6 @@ impl SqliteStore {
             "applyMicros": s.apply_micros.load(Relaxed),
             "commitMicros": s.commit_micros.load(Relaxed),
         })
-    }
-
-    /// Woken after a commit that wrote to the outbox.
-    pub fn outbox_notify(&self) -> &tokio::sync::Notify {
-        &self.hooks.outbox
     }
 
     async fn submit_admin(&self, f: AdminFn) -> Result<usize, StoreError> {
@@ -377,40 +363,6 @@ impl SqliteStore {
         }))
         .await
     }
-
-    /// Outbox rows not yet relayed, oldest first.
-    pub async fn outbox_batch(&self, limit: u32) -> Result<Vec<(i64, Envelope)>, StoreError> {
-        self.readers
-            .with(move |c| {
-                let mut stmt = c
-                    .prepare_cached(
-                        "SELECT o.seq, e.body FROM bus_outbox o JOIN bus_events e ON e.seq = o.seq ORDER BY o.seq LIMIT ?1",
-                    )
-                    .map_err(db_err)?;
-                let rows = stmt
-                    .query_map([limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
-                    .map_err(db_err)?;
-                rows.map(|row| {
-                    let (seq, body) = row.map_err(db_err)?;
-                    let env = Envelope::from_bytes(body.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    Ok((seq, env))
-                })
-                .collect()
-            })
-            .await
-    }
-
-    pub async fn outbox_done(&self, seqs: Vec<i64>) -> Result<(), StoreError> {
-        self.submit_admin(Box::new(move |c| {
-            let mut stmt = c.prepare_cached("DELETE FROM bus_outbox WHERE seq = ?1").map_err(db_err)?;
-            for seq in seqs {
-                stmt.execute([seq]).map_err(db_err)?;
-            }
-            Ok(Vec::new())
-        }))
-        .await
-        .map(|_| ())
-    }
 }
 
 #[async_trait]
@@ -545,7 +497,7 @@ fn bus_migrations() -> Vec<Migration> {
     vec![Migration {
         owner: "bus",
         version: 1,
-        name: "journal, queues, inbox, dead letters, outbox",
+        name: "journal, queues, inbox, dead letters",
         sql: "CREATE TABLE bus_events (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
                 id TEXT NOT NULL,
@@ -578,8 +530,7 @@ fn bus_migrations() -> Vec<Migration> {
                 last_error TEXT NOT NULL,
                 died_at INTEGER NOT NULL,
                 PRIMARY KEY (consumer, seq)
-            ) WITHOUT ROWID;
-            CREATE TABLE bus_outbox (seq INTEGER PRIMARY KEY);",
+            ) WITHOUT ROWID;",
     }]
 }
 
@@ -659,7 +610,6 @@ struct Outcome {
     committed: Option<Committed>,
     deliveries: Vec<(String, Queued)>,
     published: Vec<Arc<Envelope>>,
-    outbox: bool,
 }
 
 /// Checkpoints: copying the WAL back into the database file, on the writer's thread but
@@ -712,7 +662,7 @@ impl Checkpoints {
 fn run_writer(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Job>,
-    publishing: Publishing,
+    rules: Rules,
     hooks: Arc<Hooks>,
     checkpoints: Checkpoints,
 ) {
@@ -732,7 +682,7 @@ fn run_writer(
             }
         }
         if !batch.is_empty() {
-            run_batch(&mut conn, &mut batch, &publishing, &hooks);
+            run_batch(&mut conn, &mut batch, &rules, &hooks);
             checkpoints.after_batch(&conn);
         }
     }
@@ -747,7 +697,7 @@ fn run_writer(
     let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
 }
 
-fn run_batch(conn: &mut Connection, batch: &mut Vec<Job>, publishing: &Publishing, hooks: &Hooks) {
+fn run_batch(conn: &mut Connection, batch: &mut Vec<Job>, rules: &Rules, hooks: &Hooks) {
     let now = now_ms();
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
@@ -771,7 +721,7 @@ fn run_batch(conn: &mut Connection, batch: &mut Vec<Job>, publishing: &Publishin
         };
         let (reply, result) = match job {
             Job::Shutdown => continue,
-            Job::Commit(change, reply) => (Reply::Commit(reply), apply_change(&sp, &change, publishing, now)),
+            Job::Commit(change, reply) => (Reply::Commit(reply), apply_change(&sp, &change, rules, now)),
             Job::Admin(f, reply) => {
                 (Reply::Admin(reply), f(&sp).map(|deliveries| Outcome { deliveries, ..Outcome::default() }))
             }
@@ -800,7 +750,6 @@ fn run_batch(conn: &mut Connection, batch: &mut Vec<Job>, publishing: &Publishin
     }
     // Durable now: wake consumers, then answer callers.
     let queues = hooks.queues.read().ok();
-    let mut wake_outbox = false;
     for d in done {
         if let Ok(outcome) = &d.result {
             if let Some(queues) = &queues {
@@ -815,12 +764,8 @@ fn run_batch(conn: &mut Connection, batch: &mut Vec<Job>, publishing: &Publishin
                     let _ = live.send(env.clone());
                 }
             }
-            wake_outbox |= outcome.outbox;
         }
         send(d.reply, d.result);
-    }
-    if wake_outbox {
-        hooks.outbox.notify_one();
     }
 }
 
@@ -847,7 +792,7 @@ fn is_constraint(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
 }
 
-fn apply_change(c: &Connection, change: &Change, publishing: &Publishing, now: i64) -> Result<Outcome, StoreError> {
+fn apply_change(c: &Connection, change: &Change, rules: &Rules, now: i64) -> Result<Outcome, StoreError> {
     if let Some(h) = &change.handled {
         let fresh = c
             .prepare_cached(
@@ -899,24 +844,13 @@ fn apply_change(c: &Connection, change: &Change, publishing: &Publishing, now: i
         .map_err(db_err)?;
         let seq = c.last_insert_rowid();
         let shared = env.clone();
-        match publishing {
-            Publishing::Queues(rules) => {
-                for consumer in rules.consumers_for(env) {
-                    c.prepare_cached("INSERT INTO bus_deliveries (consumer, seq, subject) VALUES (?1, ?2, ?3)")
-                        .and_then(|mut s| s.execute(params![consumer, seq, env.subject]))
-                        .map_err(db_err)?;
-                    outcome.deliveries.push((
-                        consumer.to_owned(),
-                        Queued { seq, attempts: 0, visible_at: 0, envelope: shared.clone() },
-                    ));
-                }
-            }
-            Publishing::Outbox => {
-                c.prepare_cached("INSERT INTO bus_outbox (seq) VALUES (?1)")
-                    .and_then(|mut s| s.execute([seq]))
-                    .map_err(db_err)?;
-                outcome.outbox = true;
-            }
+        for consumer in rules.consumers_for(env) {
+            c.prepare_cached("INSERT INTO bus_deliveries (consumer, seq, subject) VALUES (?1, ?2, ?3)")
+                .and_then(|mut s| s.execute(params![consumer, seq, env.subject]))
+                .map_err(db_err)?;
+            outcome
+                .deliveries
+                .push((consumer.to_owned(), Queued { seq, attempts: 0, visible_at: 0, envelope: shared.clone() }));
         }
         outcome.published.push(shared);
     }

@@ -160,10 +160,6 @@ impl Change {
         self.events.push(Outgoing::new(envelope));
         self
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.puts.is_empty() && self.events.is_empty()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -56,10 +56,6 @@ impl TraceContext {
         s.push_str("-01");
         s
     }
-
-    pub fn trace_id_hex(&self) -> String {
-        hex::encode(self.trace_id)
-    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use coffee_bus::sqlite::{Durability, Publishing, SqliteOptions, SqliteStore};
+use coffee_bus::sqlite::{Durability, SqliteOptions, SqliteStore};
 use coffee_bus::{
     Change, Committed, Expect, Kind, Lookup, Migration, Pattern, RecordKey, Records, Rule, Rules, Store, StoreError,
     Table, TraceContext,
@@ -47,12 +47,7 @@ fn rules() -> Rules {
 
 fn open(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
     SqliteStore::open(
-        SqliteOptions {
-            path: dir.path().join("bus.db"),
-            durability: Durability::Full,
-            publishing: Publishing::Queues(rules()),
-            readers: 2,
-        },
+        SqliteOptions { path: dir.path().join("bus.db"), durability: Durability::Full, rules: rules(), readers: 2 },
         MIGRATIONS,
     )
     .expect("store opens")
@@ -125,12 +120,7 @@ async fn a_second_process_cannot_open_the_same_data_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = open(&dir);
     let second = SqliteStore::open(
-        SqliteOptions {
-            path: dir.path().join("bus.db"),
-            durability: Durability::Full,
-            publishing: Publishing::Queues(rules()),
-            readers: 1,
-        },
+        SqliteOptions { path: dir.path().join("bus.db"), durability: Durability::Full, rules: rules(), readers: 1 },
         MIGRATIONS,
     );
     let Err(StoreError::Database(message)) = second else { panic!("a second open must fail") };

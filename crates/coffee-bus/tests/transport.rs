@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use coffee_bus::embedded::{DeliveryOptions, start_consumer};
 use coffee_bus::nats::{NatsBus, NatsOptions};
 use coffee_bus::postgres::PgStore;
-use coffee_bus::sqlite::{Durability, Publishing, SqliteOptions, SqliteStore};
+use coffee_bus::sqlite::{Durability, SqliteOptions, SqliteStore};
 use coffee_bus::{
     Change, Consumer, DeadLetters, Envelope, Handler, HandlerError, Pattern, RetryPolicy, Rule, Rules, Store,
     TraceContext,
@@ -66,7 +66,7 @@ impl Embedded {
             SqliteOptions {
                 path: dir.path().join("bus.db"),
                 durability: Durability::Full,
-                publishing: Publishing::Queues(Rules::new(vec![created_rule(), cancelled_rule()])),
+                rules: Rules::new(vec![created_rule(), cancelled_rule()]),
                 readers: 2,
             },
             &[],

@@ -4,14 +4,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use coffee_bus::{Change, Envelope, Expect, Lookup, Records, Store, StoreError, TraceContext, Versioned};
-use coffee_domain::{Day, DomainEvent, Fulfilment, FulfilmentId, FulfilmentStatus, Note, OrderId};
-use coffee_http::{ServiceError, now};
+use coffee_domain::{DomainEvent, Fulfilment, FulfilmentId, FulfilmentStatus, Note, OrderId};
+use coffee_http::{ServiceError, list_day, list_limit, now};
 
 use crate::client::{FulfilmentClient, FulfilmentFilter};
 use crate::model::FULFILMENTS;
 
-pub const DEFAULT_LIST: u32 = 500;
-pub const MAX_LIST: u32 = 5000;
 const CONFLICT_RETRIES: usize = 8;
 
 #[derive(Clone)]
@@ -35,14 +33,6 @@ impl FulfilmentService {
     }
 }
 
-fn list_limit(limit: Option<u32>) -> Result<u32, ServiceError> {
-    match limit {
-        None => Ok(DEFAULT_LIST),
-        Some(n) if (1..=MAX_LIST).contains(&n) => Ok(n),
-        Some(n) => Err(ServiceError::BadInput(format!("limit: {n} is not between 1 and {MAX_LIST}"))),
-    }
-}
-
 #[async_trait]
 impl FulfilmentClient for FulfilmentService {
     async fn fulfilment(&self, id: &str) -> Result<Fulfilment, ServiceError> {
@@ -61,10 +51,7 @@ impl FulfilmentClient for FulfilmentService {
                 Ok(self.fulfilments.find(Lookup::Status(status.as_str()), limit).await?)
             }
             (date, None, None) => {
-                let day = match date {
-                    Some(d) => Day::parse(d)?,
-                    None => now().day(),
-                };
+                let day = list_day(date.as_deref())?;
                 Ok(self.fulfilments.find(Lookup::Day(&day.to_string()), limit).await?)
             }
             _ => Err(ServiceError::BadInput("give at most one of date, orderId and status".to_owned())),

@@ -8,7 +8,9 @@
 mod client;
 mod error;
 mod extract;
+mod lists;
 
 pub use client::{HttpClient, decode_error, segment};
 pub use error::{ErrorBody, ServiceError};
 pub use extract::{ApiJson, ApiPath, ApiQuery, Trace, fallback, method_not_allowed, now};
+pub use lists::{DEFAULT_LIST, MAX_LIST, list_day, list_limit};

@@ -4,16 +4,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use coffee_bus::{Change, Envelope, Expect, Lookup, Records, Store, StoreError, TraceContext};
-use coffee_domain::{Coffee, CoffeeId, CustomerId, CustomerName, Day, DomainEvent, Note, Order, OrderId, OrderStatus};
-use coffee_http::{ServiceError, now};
+use coffee_domain::{Coffee, CoffeeId, CustomerId, CustomerName, DomainEvent, Note, Order, OrderId, OrderStatus};
+use coffee_http::{ServiceError, list_day, list_limit, now};
 
 use crate::client::{OrderClient, OrderFilter};
 use crate::model::ORDERS;
-
-/// How many records a list returns unless the caller asks for fewer (or more, up to
-/// [`MAX_LIST`]).
-pub const DEFAULT_LIST: u32 = 500;
-pub const MAX_LIST: u32 = 5000;
 
 /// How often an operation re-reads and decides again when its write conflicts with a
 /// concurrent change of the same order.
@@ -37,23 +32,6 @@ impl OrderService {
         let not_found = || ServiceError::not_found("order", id);
         let parsed = OrderId::parse(id).map_err(|_| not_found())?;
         self.orders.get(&parsed.to_string()).await?.ok_or_else(not_found)
-    }
-}
-
-/// Checks a list's `limit`.
-pub fn list_limit(limit: Option<u32>) -> Result<u32, ServiceError> {
-    match limit {
-        None => Ok(DEFAULT_LIST),
-        Some(n) if (1..=MAX_LIST).contains(&n) => Ok(n),
-        Some(n) => Err(ServiceError::BadInput(format!("limit: {n} is not between 1 and {MAX_LIST}"))),
-    }
-}
-
-/// The day a list is for: the given one, or today (UTC).
-pub fn list_day(date: Option<&str>) -> Result<Day, ServiceError> {
-    match date {
-        Some(d) => Ok(Day::parse(d)?),
-        None => Ok(now().day()),
     }
 }
 

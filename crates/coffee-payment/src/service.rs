@@ -7,16 +7,14 @@ use async_trait::async_trait;
 use coffee_bus::store::Handled;
 use coffee_bus::{Change, Envelope, Expect, Lookup, Records, Store, StoreError, TraceContext, Versioned};
 use coffee_domain::payment::Capture;
-use coffee_domain::{CardNumber, Day, DomainEvent, Millis, Note, OrderId, Payment, PaymentId, PaymentStatus};
-use coffee_http::{ServiceError, now};
+use coffee_domain::{CardNumber, DomainEvent, Millis, Note, OrderId, Payment, PaymentId, PaymentStatus};
+use coffee_http::{ServiceError, list_day, list_limit, now};
 
 use crate::client::{PaymentClient, PaymentFilter};
 use crate::model::{PAYMENTS, PaymentWithSecret};
 use crate::provider::{PaymentProvider, ProviderError, SimulatedProvider};
 use crate::webhook::{self, INTENT_FAILED, INTENT_SUCCEEDED, WebhookEvent};
 
-pub const DEFAULT_LIST: u32 = 500;
-pub const MAX_LIST: u32 = 5000;
 const CONFLICT_RETRIES: usize = 8;
 
 /// The inbox name under which webhook deliveries are recorded, so a delivery the
@@ -214,14 +212,6 @@ pub(crate) fn provider_error(e: ProviderError) -> ServiceError {
     }
 }
 
-pub fn list_limit(limit: Option<u32>) -> Result<u32, ServiceError> {
-    match limit {
-        None => Ok(DEFAULT_LIST),
-        Some(n) if (1..=MAX_LIST).contains(&n) => Ok(n),
-        Some(n) => Err(ServiceError::BadInput(format!("limit: {n} is not between 1 and {MAX_LIST}"))),
-    }
-}
-
 #[async_trait]
 impl PaymentClient for PaymentService {
     async fn create_payment(&self, order_id: &str, trace: &TraceContext) -> Result<PaymentWithSecret, ServiceError> {
@@ -274,10 +264,7 @@ impl PaymentClient for PaymentService {
                 Ok(self.payments.by_order(&order_id.to_string()).await?.map(|p| p.value).into_iter().collect())
             }
             (date, None) => {
-                let day = match date {
-                    Some(d) => Day::parse(d)?,
-                    None => now().day(),
-                };
+                let day = list_day(date.as_deref())?;
                 Ok(self.payments.find(Lookup::Day(&day.to_string()), limit).await?)
             }
         }

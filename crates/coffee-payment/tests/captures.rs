@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use coffee_bus::consumer::handle_delivery;
-use coffee_bus::sqlite::{Durability, Publishing, SqliteOptions, SqliteStore};
+use coffee_bus::sqlite::{Durability, SqliteOptions, SqliteStore};
 use coffee_bus::{Envelope, Rules, Store, TraceContext};
 use coffee_domain::{CardNumber, CoffeeId, CustomerId, CustomerName, DomainEvent, Millis, Order, OrderId};
 use coffee_payment::PaymentService;
@@ -25,7 +25,7 @@ async fn fixture() -> Fixture {
         SqliteOptions {
             path: dir.path().join("payments.db"),
             durability: Durability::Full,
-            publishing: Publishing::Queues(Rules::default()),
+            rules: Rules::default(),
             readers: 2,
         },
         coffee_payment::store::MIGRATIONS,

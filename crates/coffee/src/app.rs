@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use coffee_bus::embedded::start_consumer;
-use coffee_bus::sqlite::{Publishing, SqliteOptions, SqliteStore};
+use coffee_bus::sqlite::{SqliteOptions, SqliteStore};
 use coffee_bus::{Consumer, DeadLetters, LiveFeed, Migration, Rules, Store};
 use coffee_fulfilment::FulfilmentService;
 use coffee_fulfilment::handlers::FulfilmentHandlers;
@@ -56,7 +56,7 @@ pub fn rules() -> Rules {
     ])
 }
 
-fn migrations() -> Vec<Migration> {
+pub fn migrations() -> Vec<Migration> {
     [coffee_order::store::MIGRATIONS, coffee_payment::store::MIGRATIONS, coffee_fulfilment::store::MIGRATIONS].concat()
 }
 
@@ -66,12 +66,7 @@ impl Application {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
         let path = config.data_dir.join(DATABASE_FILE);
-        let options = SqliteOptions {
-            path: path.clone(),
-            durability: config.durability(),
-            publishing: Publishing::Queues(rules()),
-            readers: 4,
-        };
+        let options = SqliteOptions { path: path.clone(), durability: config.durability(), rules: rules(), readers: 4 };
         let store = SqliteStore::open(options, &migrations())
             .with_context(|| format!("cannot open the database {}", path.display()))?;
         let shared: Arc<dyn Store> = store.clone();
