@@ -17,7 +17,10 @@
 //!   `coffee.redrive.<consumer>`, which only that consumer receives.
 //! - Within a replica, messages of one order are handled one at a time in stream order.
 //!   Across replicas, and after a failed attempt, a later event of an order may be handled
-//!   before an earlier one; the handlers are written to tolerate that (see docs/events.md).
+//!   before an earlier one; every reaction converges whatever the order (`coffee_domain::saga`).
+//! - A replica reports the messages it holds (waiting their turn or being handled) in progress
+//!   every third of the ack wait, so the ack wait can be short: a dead replica's messages go to
+//!   another within it.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -52,7 +55,9 @@ pub struct NatsOptions {
     pub dedup_window: Duration,
     /// How long events stay in the stream.
     pub max_age: Duration,
-    /// How long a delivered message may go unacknowledged before the broker redelivers it.
+    /// How long a delivered message may go unacknowledged before the broker redelivers it
+    /// (to another replica: a dead one's messages come back this soon). A replica reports the
+    /// messages it holds in progress well within it, however long their handling takes.
     pub ack_wait: Duration,
 }
 
@@ -63,7 +68,7 @@ impl NatsOptions {
             replicas: 1,
             dedup_window: Duration::from_secs(120),
             max_age: Duration::from_secs(7 * 24 * 3600),
-            ack_wait: Duration::from_secs(30),
+            ack_wait: Duration::from_secs(5),
         }
     }
 }
@@ -226,6 +231,10 @@ impl NatsBus {
             let mut busy: HashSet<String> = HashSet::new();
             let mut ready: VecDeque<String> = VecDeque::new();
             let mut in_flight: JoinSet<String> = JoinSet::new();
+            // Held messages are kept alive at the broker, so a short ack wait hands a dead
+            // replica's messages to another soon without redelivering a live one's.
+            let mut keep_alive = tokio::time::interval(progress_interval(self.options.ack_wait));
+            keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let stopping = loop {
                 while in_flight.len() < concurrency {
                     let Some(subject) = ready.pop_front() else { break };
@@ -234,8 +243,9 @@ impl NatsBus {
                     };
                     busy.insert(subject.clone());
                     let (store, consumer, name, js) = (store.clone(), consumer.clone(), name.clone(), self.js.clone());
+                    let ack_wait = self.options.ack_wait;
                     in_flight.spawn(async move {
-                        deliver(&js, store.as_ref(), &consumer, &name, message, envelope, retry).await;
+                        deliver(&js, store.as_ref(), &consumer, &name, message, envelope, retry, ack_wait).await;
                         subject
                     });
                 }
@@ -243,6 +253,11 @@ impl NatsBus {
                 tokio::select! {
                     biased;
                     _ = shutdown.cancelled() => break true,
+                    _ = keep_alive.tick(), if held > 0 => {
+                        for (message, _) in waiting.values().flatten() {
+                            let _ = message.ack_with(AckKind::Progress).await;
+                        }
+                    }
                     Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                         if let Ok(subject) = done {
                             busy.remove(&subject);
@@ -305,6 +320,12 @@ fn decode(message: &jetstream::Message) -> Option<Envelope> {
     Envelope::from_bytes(&message.payload).ok()
 }
 
+/// How often a held message is reported in progress: well within the ack wait.
+fn progress_interval(ack_wait: Duration) -> Duration {
+    (ack_wait / 3).max(Duration::from_millis(20))
+}
+
+#[allow(clippy::too_many_arguments)] // the pieces of one delivery, passed as they are
 async fn deliver(
     js: &jetstream::Context,
     store: &dyn Store,
@@ -313,8 +334,23 @@ async fn deliver(
     message: jetstream::Message,
     envelope: Envelope,
     retry: RetryPolicy,
+    ack_wait: Duration,
 ) {
-    match handle_delivery(store, name, consumer.handler.as_ref(), &envelope, None).await {
+    let handling = handle_delivery(store, name, consumer.handler.as_ref(), &envelope, None);
+    tokio::pin!(handling);
+    let mut keep_alive = tokio::time::interval_at(
+        tokio::time::Instant::now() + progress_interval(ack_wait),
+        progress_interval(ack_wait),
+    );
+    let handled = loop {
+        tokio::select! {
+            handled = &mut handling => break handled,
+            _ = keep_alive.tick() => {
+                let _ = message.ack_with(AckKind::Progress).await;
+            }
+        }
+    };
+    match handled {
         Ok(_) => {
             if let Err(e) = message.ack().await {
                 // The effects are committed; a redelivery will find the inbox mark.

@@ -1,6 +1,8 @@
 //! Rules: which consumer gets which events, as EventBridge rules route events to targets.
 //! One definition serves both transports.
 
+use coffee_domain::{EventType, Source};
+
 use crate::envelope::Envelope;
 use crate::pattern::Pattern;
 
@@ -15,6 +17,21 @@ pub struct Rule {
 impl Rule {
     pub fn new(consumer: impl Into<String>, pattern: Pattern) -> Self {
         Self { consumer: consumer.into(), pattern }
+    }
+
+    /// The rule of a service of the saga: its queue receives the event types the domain says it
+    /// reacts to (`coffee_domain::saga`), as the pattern `{"type": [...]}`.
+    pub fn for_service(service: Source) -> Self {
+        Self::for_types(service.as_str(), coffee_domain::saga::reacts_to(service))
+    }
+
+    /// A rule selecting these event types.
+    pub fn for_types(consumer: impl Into<String>, types: &[EventType]) -> Self {
+        let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+        // A list of strings under one key is always a valid pattern.
+        let pattern = Pattern::from_value(serde_json::json!({ "type": types }))
+            .unwrap_or_else(|e| unreachable!("a list of event types is a pattern: {e}"));
+        Self::new(consumer, pattern)
     }
 
     pub fn matches(&self, envelope: &Envelope) -> bool {

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::saga::FulfilmentInput;
 pub use crate::status::FulfilmentStatus;
 use crate::{Coffee, CustomerId, CustomerName, Day, FulfilmentId, IllegalTransition, Millis, Note, OrderId, Payment};
 
@@ -20,7 +21,47 @@ pub struct Fulfilment {
     pub updated_at: Millis,
 }
 
+/// What the fulfilment service does about an event of the saga.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FulfilmentReaction {
+    /// Nothing: a duplicate, or the fulfilment has moved on.
+    Nothing,
+    /// A coffee joins the barista's queue: a new fulfilment, announced.
+    Start(Fulfilment),
+    /// An open fulfilment is closed, announced.
+    Close(Fulfilment),
+    /// The order was closed (cancelled, or its payment refunded) before its payment's success
+    /// reached this service: remember that, so the late success does not start a coffee that
+    /// nobody will collect.
+    RememberClosed,
+}
+
 impl Fulfilment {
+    /// The fulfilment service's reaction to an event of the saga. `current` is the order's
+    /// fulfilment, `closed` whether the order is remembered as closed, `new_id` the id a new
+    /// fulfilment gets.
+    pub fn react(
+        current: Option<&Fulfilment>,
+        closed: bool,
+        input: &FulfilmentInput,
+        new_id: FulfilmentId,
+        now: Millis,
+    ) -> FulfilmentReaction {
+        let reason = match (input, current) {
+            (FulfilmentInput::PaymentSucceeded(_), Some(_)) => return FulfilmentReaction::Nothing,
+            (FulfilmentInput::PaymentSucceeded(_), None) if closed => return FulfilmentReaction::Nothing,
+            (FulfilmentInput::PaymentSucceeded(payment), None) => {
+                return FulfilmentReaction::Start(Fulfilment::on_payment_succeeded(new_id, payment, now));
+            }
+            (_, None) if closed => return FulfilmentReaction::Nothing,
+            (_, None) => return FulfilmentReaction::RememberClosed,
+            (FulfilmentInput::PaymentRefunded(payment), Some(_)) => payment.note.as_ref(),
+            (FulfilmentInput::OrderCancelled(order), Some(_)) => order.note.as_ref(),
+        };
+        let Some(open) = current else { return FulfilmentReaction::Nothing };
+        open.on_order_cancelled(reason, now).map_or(FulfilmentReaction::Nothing, FulfilmentReaction::Close)
+    }
+
     /// A payment succeeded: there is a coffee to make.
     pub fn on_payment_succeeded(id: FulfilmentId, payment: &Payment, now: Millis) -> Self {
         Self {
@@ -72,7 +113,7 @@ impl Fulfilment {
     }
 
     /// The order was cancelled: an open fulfilment is closed, a finished one stays.
-    pub fn on_order_cancelled(&self, reason: Option<&Note>, now: Millis) -> Option<Self> {
+    fn on_order_cancelled(&self, reason: Option<&Note>, now: Millis) -> Option<Self> {
         let why = reason.map_or("order cancelled".to_owned(), |r| format!("order cancelled: {r}"));
         self.become_(FulfilmentStatus::Rejected, Some(Note::system(why)), now).ok()
     }
@@ -133,22 +174,19 @@ impl From<FulfilmentWire> for Fulfilment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CoffeeId, Order, PaymentId, payment::Capture};
+    use crate::testing::{an_order, its_fulfilment, its_payment};
 
     fn a_fulfilment() -> Fulfilment {
-        let order = Order::place(
-            OrderId::parse("0193f5a0-0000-7000-8000-000000000001").expect("id"),
-            CoffeeId::parse("1").expect("cappuccino"),
-            CustomerId::parse("c-1").expect("customer"),
-            CustomerName::parse("Ada").expect("name"),
-            Millis(1_000),
-        );
-        let pid = PaymentId::parse("0193f5a0-0000-7000-8000-000000000002").expect("id");
-        let created =
-            Payment::on_order_created(pid, &order, Millis(2)).intent_created("pi".into(), Millis(3)).expect("created");
-        let Capture::Succeeded(paid) = created.on_captured(Millis(4)) else { panic!("paid") };
-        let fid = FulfilmentId::parse("0193f5a0-0000-7000-8000-000000000003").expect("id");
-        Fulfilment::on_payment_succeeded(fid, &paid, Millis(5))
+        its_fulfilment(&an_order())
+    }
+
+    fn react(current: Option<&Fulfilment>, closed: bool, input: FulfilmentInput) -> FulfilmentReaction {
+        let id = FulfilmentId::parse("0193f5a0-0000-7000-8000-0000000000ff").expect("id");
+        Fulfilment::react(current, closed, &input, id, Millis(10))
+    }
+
+    fn cancelled() -> FulfilmentInput {
+        FulfilmentInput::OrderCancelled(an_order().cancel_by_customer(None, Millis(6)).expect("cancels"))
     }
 
     #[test]
@@ -166,12 +204,31 @@ mod tests {
     }
 
     #[test]
+    fn a_paid_order_starts_one_coffee() {
+        let paid = FulfilmentInput::PaymentSucceeded(its_payment(&an_order()));
+        let FulfilmentReaction::Start(f) = react(None, false, paid.clone()) else { panic!("expected a coffee") };
+        assert_eq!(f.status, FulfilmentStatus::Created);
+        assert_eq!(react(Some(&f), false, paid), FulfilmentReaction::Nothing, "a duplicate starts nothing");
+    }
+
+    #[test]
     fn a_cancelled_order_closes_an_open_fulfilment_only() {
         let f = a_fulfilment();
-        let closed = f.on_order_cancelled(None, Millis(6)).expect("closes");
+        let FulfilmentReaction::Close(closed) = react(Some(&f), false, cancelled()) else { panic!("expected a close") };
         assert_eq!(closed.status, FulfilmentStatus::Rejected);
+        assert_eq!(closed.note.as_ref().map(Note::as_str), Some("order cancelled: cancelled by the customer"));
         let done = f.change_by_barista(FulfilmentStatus::Completed, None, Millis(6)).expect("completes");
-        assert!(done.on_order_cancelled(None, Millis(7)).is_none());
+        assert_eq!(react(Some(&done), false, cancelled()), FulfilmentReaction::Nothing);
+    }
+
+    #[test]
+    fn a_closure_that_overtakes_the_payment_is_remembered_and_the_late_payment_starts_nothing() {
+        assert_eq!(react(None, false, cancelled()), FulfilmentReaction::RememberClosed);
+        let refunded = FulfilmentInput::PaymentRefunded(its_payment(&an_order()));
+        assert_eq!(react(None, false, refunded.clone()), FulfilmentReaction::RememberClosed);
+        assert_eq!(react(None, true, refunded), FulfilmentReaction::Nothing, "remembered once");
+        let paid = FulfilmentInput::PaymentSucceeded(its_payment(&an_order()));
+        assert_eq!(react(None, true, paid), FulfilmentReaction::Nothing);
     }
 
     #[test]
@@ -179,6 +236,6 @@ mod tests {
         let json = serde_json::to_value(a_fulfilment()).expect("serializes");
         assert_eq!(json["fulfilmentStatus"], "FULFILMENT_CREATED");
         assert_eq!(json["id"], json["fulfilmentId"]);
-        assert_eq!(json["coffee"]["name"], "Cappuccino");
+        assert_eq!(json["coffee"]["name"], "Latte");
     }
 }

@@ -12,8 +12,12 @@ pub mod fulfilment;
 pub mod ids;
 pub mod order;
 pub mod payment;
+pub mod saga;
 pub mod status;
 pub mod time;
+
+#[cfg(test)]
+mod testing;
 
 pub use catalogue::{Cents, Coffee, CoffeeId, catalogue};
 pub use error::{IllegalTransition, InvalidInput};
@@ -22,4 +26,5 @@ pub use fulfilment::{Fulfilment, FulfilmentStatus};
 pub use ids::{CardNumber, CustomerId, CustomerName, FulfilmentId, Note, OrderId, PaymentId};
 pub use order::{Order, OrderStatus};
 pub use payment::{Payment, PaymentStatus};
+pub use saga::{FulfilmentInput, OrderInput, PaymentInput};
 pub use time::{Day, Millis};

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::saga::OrderInput;
 pub use crate::status::OrderStatus;
 use crate::{Coffee, CustomerId, CustomerName, Day, IllegalTransition, Millis, Note, OrderId};
 
@@ -81,26 +82,37 @@ impl Order {
         }
     }
 
-    // Reactions to other services' events. `None` means the event changes nothing: it is
-    // a duplicate, or it arrived after the order had already moved on (a cancelled order
-    // does not start because a late payment succeeded; the payment service refunds it).
-
-    pub fn on_payment_succeeded(&self, now: Millis) -> Option<Self> {
-        self.become_(OrderStatus::InProgress, None, now).ok()
-    }
-
-    pub fn on_payment_failed(&self, reason: Option<&Note>, now: Millis) -> Option<Self> {
-        let why = reason.map_or("payment failed".to_owned(), |r| format!("payment failed: {r}"));
-        self.become_(OrderStatus::Cancelled, Some(Note::system(why)), now).ok()
-    }
-
-    pub fn on_fulfilment_completed(&self, now: Millis) -> Option<Self> {
-        self.become_(OrderStatus::Completed, None, now).ok()
-    }
-
-    pub fn on_fulfilment_rejected(&self, reason: Option<&Note>, now: Millis) -> Option<Self> {
-        let why = reason.map_or("rejected by the barista".to_owned(), |r| format!("rejected by the barista: {r}"));
-        self.become_(OrderStatus::Cancelled, Some(Note::system(why)), now).ok()
+    /// The order's reaction to an event of the saga: the states it moves through, oldest first,
+    /// each to be announced, the last to be stored. Empty when the event changes nothing: a
+    /// duplicate, or an event that arrived after the order had moved on (a cancelled order does
+    /// not start because a late payment succeeded; the payment service refunds it).
+    pub fn react(&self, input: &OrderInput, now: Millis) -> Vec<Order> {
+        let step = match input {
+            OrderInput::PaymentSucceeded(_) => self.become_(OrderStatus::InProgress, None, now),
+            OrderInput::PaymentFailed(p) => {
+                let why = p.note.as_ref().map_or("payment failed".to_owned(), |r| format!("payment failed: {r}"));
+                self.become_(OrderStatus::Cancelled, Some(Note::system(why)), now)
+            }
+            OrderInput::FulfilmentCompleted(_) => {
+                // A fulfilment exists only once its payment succeeded. When its completion
+                // overtakes that payment's event, the order goes through IN_PROGRESS on the way,
+                // and the payment's event, arriving last, changes nothing.
+                if self.status == OrderStatus::Created {
+                    let Ok(started) = self.become_(OrderStatus::InProgress, None, now) else { return Vec::new() };
+                    let Ok(done) = started.become_(OrderStatus::Completed, None, now) else { return Vec::new() };
+                    return vec![started, done];
+                }
+                self.become_(OrderStatus::Completed, None, now)
+            }
+            OrderInput::FulfilmentRejected(f) => {
+                let why = f
+                    .note
+                    .as_ref()
+                    .map_or("rejected by the barista".to_owned(), |r| format!("rejected by the barista: {r}"));
+                self.become_(OrderStatus::Cancelled, Some(Note::system(why)), now)
+            }
+        };
+        step.into_iter().collect()
     }
 }
 
@@ -157,16 +169,10 @@ impl From<OrderWire> for Order {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::CoffeeId;
+    use crate::testing::{an_order, its_fulfilment, its_payment};
 
-    pub(crate) fn an_order() -> Order {
-        Order::place(
-            OrderId::parse("0193f5a0-0000-7000-8000-000000000001").expect("id"),
-            CoffeeId::parse("2").expect("latte"),
-            CustomerId::parse("c-1").expect("customer"),
-            CustomerName::parse("Ada").expect("name"),
-            Millis(1_764_000_000_000),
-        )
+    fn statuses(steps: &[Order]) -> Vec<OrderStatus> {
+        steps.iter().map(|o| o.status).collect()
     }
 
     #[test]
@@ -182,21 +188,42 @@ mod tests {
     }
 
     #[test]
-    fn a_paid_order_goes_in_progress_then_completes() {
+    fn a_paid_order_goes_in_progress_then_completes_and_a_late_event_changes_nothing() {
         let o = an_order();
-        let started = o.on_payment_succeeded(Millis(1)).expect("starts");
-        assert_eq!(started.status, OrderStatus::InProgress);
-        let done = started.on_fulfilment_completed(Millis(2)).expect("completes");
-        assert_eq!(done.status, OrderStatus::Completed);
-        assert!(done.on_payment_succeeded(Millis(3)).is_none(), "a late event changes nothing");
+        let paid = OrderInput::PaymentSucceeded(its_payment(&o));
+        let started = o.react(&paid, Millis(1));
+        assert_eq!(statuses(&started), [OrderStatus::InProgress]);
+        let done = started[0].react(&OrderInput::FulfilmentCompleted(its_fulfilment(&o)), Millis(2));
+        assert_eq!(statuses(&done), [OrderStatus::Completed]);
+        assert!(done[0].react(&paid, Millis(3)).is_empty(), "a late event changes nothing");
+    }
+
+    #[test]
+    fn a_completion_that_overtakes_the_payment_goes_through_in_progress() {
+        let o = an_order();
+        let steps = o.react(&OrderInput::FulfilmentCompleted(its_fulfilment(&o)), Millis(1));
+        assert_eq!(statuses(&steps), [OrderStatus::InProgress, OrderStatus::Completed]);
+        let late = steps[1].react(&OrderInput::PaymentSucceeded(its_payment(&o)), Millis(2));
+        assert!(late.is_empty(), "the overtaken payment changes nothing");
+    }
+
+    #[test]
+    fn a_cancelled_order_stays_cancelled_whatever_arrives_after() {
+        let o = an_order();
+        let cancelled = o.cancel_by_customer(None, Millis(1)).expect("cancels");
+        for input in [
+            OrderInput::PaymentSucceeded(its_payment(&o)),
+            OrderInput::FulfilmentCompleted(its_fulfilment(&o)),
+            OrderInput::FulfilmentRejected(its_fulfilment(&o)),
+        ] {
+            assert!(cancelled.react(&input, Millis(2)).is_empty(), "{input:?}");
+        }
     }
 
     #[test]
     fn a_completed_order_cannot_be_cancelled_by_the_customer() {
-        let done = an_order()
-            .on_payment_succeeded(Millis(1))
-            .and_then(|o| o.on_fulfilment_completed(Millis(2)))
-            .expect("completed");
+        let o = an_order();
+        let done = o.react(&OrderInput::FulfilmentCompleted(its_fulfilment(&o)), Millis(1)).pop().expect("done");
         let err = done.cancel_by_customer(None, Millis(3)).unwrap_err();
         assert_eq!(err.from, "ORDER_COMPLETED");
         assert_eq!(err.to, "ORDER_CANCELLED");
@@ -209,10 +236,16 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_payment_cancels_the_order_with_its_reason() {
-        let reason = Note::system("Your card was declined.");
-        let cancelled = an_order().on_payment_failed(Some(&reason), Millis(1)).expect("cancels");
-        assert_eq!(cancelled.status, OrderStatus::Cancelled);
-        assert_eq!(cancelled.note.expect("note").as_str(), "payment failed: Your card was declined.");
+    fn a_failed_payment_or_a_rejection_cancels_the_order_with_its_reason() {
+        let o = an_order();
+        let mut declined = its_payment(&o);
+        declined.note = Some(Note::system("Your card was declined."));
+        let cancelled = o.react(&OrderInput::PaymentFailed(declined), Millis(1));
+        assert_eq!(statuses(&cancelled), [OrderStatus::Cancelled]);
+        assert_eq!(cancelled[0].note.as_ref().expect("note").as_str(), "payment failed: Your card was declined.");
+        let mut rejected = its_fulfilment(&o);
+        rejected.note = Some(Note::system("out of milk"));
+        let cancelled = o.react(&OrderInput::FulfilmentRejected(rejected), Millis(1));
+        assert_eq!(cancelled[0].note.as_ref().expect("note").as_str(), "rejected by the barista: out of milk");
     }
 }

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::saga::PaymentInput;
 pub use crate::status::PaymentStatus;
 use crate::{Cents, Coffee, CustomerId, CustomerName, Day, IllegalTransition, Millis, Note, Order, OrderId, PaymentId};
 
@@ -40,18 +41,20 @@ pub enum Capture {
     Ignore,
 }
 
-/// What the payment service does when the order is cancelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnOrderCancelled {
-    /// Nothing can have been charged: the payment fails.
-    Fail,
-    /// An intent exists: cancel it at the provider, then fail. If the provider already
-    /// captured it, remember the cancellation and refund when the capture is reported.
-    CancelIntent,
-    /// Money was taken: refund it.
-    Refund,
-    /// Already failed or refunded.
+/// What the payment service does about an event of the saga.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentReaction {
+    /// Nothing: a duplicate, or the payment has moved on.
     Nothing,
+    /// Record these states, oldest first, each announced; the last is stored. With no payment
+    /// yet, the first is the new payment.
+    Record(Vec<Payment>),
+    /// The customer could still pay: cancel the intent at the provider, then record
+    /// [`Payment::fail`] with `note`, or, if the provider had already captured the money,
+    /// [`Payment::remember_order_cancelled`] (its capture will then be refunded).
+    CancelIntent { note: Note },
+    /// Money was taken: refund it at the provider, then record and announce this.
+    Refund(Box<Payment>),
 }
 
 impl Payment {
@@ -99,21 +102,32 @@ impl Payment {
 
     /// The provider reports the money was taken.
     pub fn on_captured(&self, now: Millis) -> Capture {
-        let Ok(succeeded) = self.become_(PaymentStatus::Successful, None, now) else {
-            return Capture::Ignore;
-        };
-        if !self.order_cancelled {
-            return Capture::Succeeded(succeeded);
-        }
-        // Both steps are legal one after the other; only the final state is recorded and
-        // announced, so no service ever acts on a success for a cancelled order.
-        match succeeded.become_(
-            PaymentStatus::Refunded,
-            Some(Note::system("paid after the order was cancelled; refunded")),
-            now,
-        ) {
-            Ok(refunded) => Capture::RefundAtOnce(refunded),
-            Err(_) => Capture::Ignore,
+        match self.status {
+            PaymentStatus::Created if !self.order_cancelled => {
+                self.become_(PaymentStatus::Successful, None, now).map_or(Capture::Ignore, Capture::Succeeded)
+            }
+            PaymentStatus::Created => {
+                // Both steps are legal one after the other; only the final state is recorded
+                // and announced, so no service ever acts on a success for a cancelled order.
+                let refunded = self.become_(PaymentStatus::Successful, None, now).and_then(|paid| {
+                    paid.become_(
+                        PaymentStatus::Refunded,
+                        Some(Note::system("paid after the order was cancelled; refunded")),
+                        now,
+                    )
+                });
+                refunded.map_or(Capture::Ignore, Capture::RefundAtOnce)
+            }
+            // Two card attempts raced: a decline failed the payment, then the other attempt's
+            // capture arrived. The money must not stay taken.
+            PaymentStatus::Failed => self
+                .become_(
+                    PaymentStatus::Refunded,
+                    Some(Note::system("paid after the payment had failed; refunded")),
+                    now,
+                )
+                .map_or(Capture::Ignore, Capture::RefundAtOnce),
+            PaymentStatus::Pending | PaymentStatus::Successful | PaymentStatus::Refunded => Capture::Ignore,
         }
     }
 
@@ -122,13 +136,37 @@ impl Payment {
         self.become_(PaymentStatus::Failed, Some(reason), now).ok()
     }
 
-    pub fn on_order_cancelled(&self) -> OnOrderCancelled {
-        match self.status {
-            PaymentStatus::Pending => OnOrderCancelled::Fail,
-            PaymentStatus::Created if self.order_cancelled => OnOrderCancelled::Nothing,
-            PaymentStatus::Created => OnOrderCancelled::CancelIntent,
-            PaymentStatus::Successful => OnOrderCancelled::Refund,
-            PaymentStatus::Failed | PaymentStatus::Refunded => OnOrderCancelled::Nothing,
+    /// The payment service's reaction to an event of the saga. `new_id` is the id a payment
+    /// recorded now gets.
+    pub fn react(current: Option<&Payment>, input: &PaymentInput, new_id: PaymentId, now: Millis) -> PaymentReaction {
+        match (input, current) {
+            (PaymentInput::OrderCreated(_), Some(_)) => PaymentReaction::Nothing,
+            (PaymentInput::OrderCreated(order), None) => {
+                PaymentReaction::Record(vec![Payment::on_order_created(new_id, order, now)])
+            }
+            (PaymentInput::OrderCancelled(order), None) => {
+                // The cancellation overtook the order's creation: record the payment as it would
+                // have been, and fail it at once; the late creation then changes nothing.
+                let pending = Payment::on_order_created(new_id, order, now);
+                match pending.fail(cancellation_note(order), now) {
+                    Ok(failed) => PaymentReaction::Record(vec![pending, failed]),
+                    Err(_) => PaymentReaction::Nothing,
+                }
+            }
+            (PaymentInput::OrderCancelled(order), Some(payment)) => {
+                let note = cancellation_note(order);
+                match payment.status {
+                    PaymentStatus::Pending => {
+                        payment.fail(note, now).map_or(PaymentReaction::Nothing, |f| PaymentReaction::Record(vec![f]))
+                    }
+                    PaymentStatus::Created if payment.order_cancelled => PaymentReaction::Nothing,
+                    PaymentStatus::Created => PaymentReaction::CancelIntent { note },
+                    PaymentStatus::Successful => payment
+                        .refund(Note::system(format!("refunded: {note}")), now)
+                        .map_or(PaymentReaction::Nothing, |p| PaymentReaction::Refund(Box::new(p))),
+                    PaymentStatus::Failed | PaymentStatus::Refunded => PaymentReaction::Nothing,
+                }
+            }
         }
     }
 
@@ -145,6 +183,11 @@ impl Payment {
     pub fn remember_order_cancelled(&self, now: Millis) -> Self {
         Self { order_cancelled: true, updated_at: now, ..self.clone() }
     }
+}
+
+/// Why a payment ends because its order was cancelled.
+fn cancellation_note(order: &Order) -> Note {
+    Note::system(order.note.as_ref().map_or_else(|| "order cancelled".to_owned(), |n| format!("order cancelled: {n}")))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -215,28 +258,25 @@ impl From<PaymentWire> for Payment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CoffeeId, OrderStatus};
+    use crate::testing::{an_order, its_pending_payment};
 
-    fn a_pending_payment() -> Payment {
-        let order = Order::place(
-            OrderId::parse("0193f5a0-0000-7000-8000-000000000001").expect("id"),
-            CoffeeId::parse("3").expect("mocha"),
-            CustomerId::parse("c-1").expect("customer"),
-            CustomerName::parse("Ada").expect("name"),
-            Millis(1_000),
-        );
-        assert_eq!(order.status, OrderStatus::Created);
-        Payment::on_order_created(
-            PaymentId::parse("0193f5a0-0000-7000-8000-000000000002").expect("id"),
-            &order,
-            Millis(2_000),
-        )
+    fn react(current: Option<&Payment>, input: PaymentInput) -> PaymentReaction {
+        let id = PaymentId::parse("0193f5a0-0000-7000-8000-0000000000ff").expect("id");
+        Payment::react(current, &input, id, Millis(10))
+    }
+
+    fn created() -> Payment {
+        its_pending_payment(&an_order()).intent_created("pi_1".into(), Millis(3)).expect("created")
+    }
+
+    fn cancelled_order() -> Order {
+        an_order().cancel_by_customer(None, Millis(5)).expect("cancels")
     }
 
     #[test]
     fn the_amount_comes_from_the_order_coffee() {
-        let p = a_pending_payment();
-        assert_eq!(p.amount, Cents(450));
+        let p = its_pending_payment(&an_order());
+        assert_eq!(p.amount, Cents(400));
         assert_eq!(p.currency, "AUD");
         let json = serde_json::to_value(&p).expect("serializes");
         assert_eq!(json["paymentStatus"], "PAYMENT_PENDING");
@@ -245,32 +285,72 @@ mod tests {
     }
 
     #[test]
+    fn a_created_order_is_recorded_once() {
+        let PaymentReaction::Record(steps) = react(None, PaymentInput::OrderCreated(an_order())) else {
+            panic!("expected a new payment")
+        };
+        assert_eq!(steps.iter().map(|p| p.status).collect::<Vec<_>>(), [PaymentStatus::Pending]);
+        assert_eq!(react(Some(&steps[0]), PaymentInput::OrderCreated(an_order())), PaymentReaction::Nothing);
+    }
+
+    #[test]
+    fn a_cancellation_that_overtakes_the_creation_records_a_failed_payment_and_the_creation_changes_nothing() {
+        let PaymentReaction::Record(steps) = react(None, PaymentInput::OrderCancelled(cancelled_order())) else {
+            panic!("expected a payment")
+        };
+        assert_eq!(steps.iter().map(|p| p.status).collect::<Vec<_>>(), [PaymentStatus::Pending, PaymentStatus::Failed]);
+        assert_eq!(steps[1].amount, Cents(400));
+        assert_eq!(react(Some(&steps[1]), PaymentInput::OrderCreated(an_order())), PaymentReaction::Nothing);
+    }
+
+    #[test]
     fn a_captured_payment_succeeds_once() {
-        let created = a_pending_payment().intent_created("pi_1".into(), Millis(3)).expect("created");
-        let Capture::Succeeded(ok) = created.on_captured(Millis(4)) else { panic!("expected success") };
+        let Capture::Succeeded(ok) = created().on_captured(Millis(4)) else { panic!("expected success") };
         assert_eq!(ok.status, PaymentStatus::Successful);
         assert_eq!(ok.on_captured(Millis(5)), Capture::Ignore, "a duplicate capture changes nothing");
     }
 
     #[test]
     fn a_capture_after_the_order_was_cancelled_is_refunded_at_once() {
-        let created = a_pending_payment().intent_created("pi_1".into(), Millis(3)).expect("created");
-        assert_eq!(created.on_order_cancelled(), OnOrderCancelled::CancelIntent);
+        let created = created();
+        let PaymentReaction::CancelIntent { note } =
+            react(Some(&created), PaymentInput::OrderCancelled(cancelled_order()))
+        else {
+            panic!("expected the intent to be cancelled")
+        };
+        assert_eq!(note.as_str(), "order cancelled: cancelled by the customer");
         let remembered = created.remember_order_cancelled(Millis(4));
-        assert_eq!(remembered.on_order_cancelled(), OnOrderCancelled::Nothing);
+        assert_eq!(react(Some(&remembered), PaymentInput::OrderCancelled(cancelled_order())), PaymentReaction::Nothing);
         let Capture::RefundAtOnce(refunded) = remembered.on_captured(Millis(5)) else { panic!("expected a refund") };
         assert_eq!(refunded.status, PaymentStatus::Refunded);
     }
 
     #[test]
+    fn a_capture_after_a_decline_is_refunded_at_once() {
+        let failed = created().on_declined(Note::system("Your card was declined."), Millis(4)).expect("fails");
+        let Capture::RefundAtOnce(refunded) = failed.on_captured(Millis(5)) else { panic!("expected a refund") };
+        assert_eq!(refunded.status, PaymentStatus::Refunded);
+        assert_eq!(refunded.on_captured(Millis(6)), Capture::Ignore);
+    }
+
+    #[test]
     fn what_a_cancellation_means_depends_on_how_far_the_payment_got() {
-        let pending = a_pending_payment();
-        assert_eq!(pending.on_order_cancelled(), OnOrderCancelled::Fail);
-        let created = pending.intent_created("pi_1".into(), Millis(3)).expect("created");
-        let Capture::Succeeded(ok) = created.on_captured(Millis(4)) else { panic!("expected success") };
-        assert_eq!(ok.on_order_cancelled(), OnOrderCancelled::Refund);
-        let refunded = ok.refund(Note::system("order cancelled"), Millis(5)).expect("refunds");
-        assert_eq!(refunded.on_order_cancelled(), OnOrderCancelled::Nothing);
+        let order = cancelled_order();
+        let pending = its_pending_payment(&an_order());
+        let PaymentReaction::Record(failed) = react(Some(&pending), PaymentInput::OrderCancelled(order.clone())) else {
+            panic!("a pending payment fails")
+        };
+        assert_eq!(failed[0].status, PaymentStatus::Failed);
+        let Capture::Succeeded(ok) = created().on_captured(Millis(4)) else { panic!("expected success") };
+        let PaymentReaction::Refund(refunded) = react(Some(&ok), PaymentInput::OrderCancelled(order.clone())) else {
+            panic!("a successful payment is refunded")
+        };
+        assert_eq!(
+            refunded.note.as_ref().map(Note::as_str),
+            Some("refunded: order cancelled: cancelled by the customer")
+        );
+        assert_eq!(react(Some(&refunded), PaymentInput::OrderCancelled(order.clone())), PaymentReaction::Nothing);
+        assert_eq!(react(Some(&failed[0]), PaymentInput::OrderCancelled(order)), PaymentReaction::Nothing);
         assert!(refunded.refund(Note::system("again"), Millis(6)).is_err());
     }
 }

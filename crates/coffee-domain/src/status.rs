@@ -80,7 +80,8 @@ status_enum!(
 status_enum!(
     /// Where a payment stands. PENDING: the payment service knows the order and its
     /// price but no payment intent exists yet. CREATED: the provider holds an intent and
-    /// the customer can pay. SUCCESSFUL may still become REFUNDED.
+    /// the customer can pay. SUCCESSFUL may still become REFUNDED; so may FAILED, when a
+    /// capture is reported after a decline failed the payment (two card attempts raced).
     PaymentStatus, field = "status",
     {
         Pending => "PAYMENT_PENDING",
@@ -93,8 +94,9 @@ status_enum!(
         Pending -> [Created, Failed],
         Created -> [Successful, Failed],
         Successful -> [Refunded],
+        Failed -> [Refunded],
     }
-    terminal [Failed, Refunded]
+    terminal [Refunded]
 );
 
 status_enum!(
@@ -146,6 +148,7 @@ mod tests {
     fn a_completed_order_cannot_be_cancelled_and_a_rejected_fulfilment_cannot_be_completed() {
         assert!(!OrderStatus::Completed.can_become(OrderStatus::Cancelled));
         assert!(!FulfilmentStatus::Rejected.can_become(FulfilmentStatus::Completed));
-        assert!(!PaymentStatus::Failed.can_become(PaymentStatus::Refunded));
+        assert!(!PaymentStatus::Failed.can_become(PaymentStatus::Successful));
+        assert!(!PaymentStatus::Refunded.can_become(PaymentStatus::Successful));
     }
 }

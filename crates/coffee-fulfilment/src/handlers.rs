@@ -1,94 +1,72 @@
-//! The fulfilment service's reactions to other services' events.
+//! The fulfilment service's reactions to other services' events. What each event means for
+//! the order's fulfilment is the domain's (`coffee_domain::saga::FulfilmentInput`,
+//! `Fulfilment::react`); this file reads, asks and writes.
 //!
 //! | event | reaction |
 //! |---|---|
-//! | `coffee.payment.succeeded` | a coffee joins the barista's queue (FULFILMENT_CREATED), once per order |
-//! | `coffee.order.cancelled` | an open fulfilment is closed (FULFILMENT_REJECTED) |
+//! | `coffee.payment.succeeded` | a coffee joins the barista's queue (FULFILMENT_CREATED), once per order, unless the order was closed first |
+//! | `coffee.order.cancelled` | an open fulfilment is closed (FULFILMENT_REJECTED); with none yet, the order is remembered as closed |
 //! | `coffee.payment.refunded` | likewise: a payment captured in a race with the customer's cancellation is refunded, and its coffee must not be made |
 
 use async_trait::async_trait;
-use coffee_bus::{Change, Envelope, Expect, Handler, HandlerError, Pattern, Records, Rule, TraceContext};
-use coffee_domain::{
-    DomainEvent, EventType, Fulfilment, FulfilmentId, Note, Order, OrderStatus, Payment, PaymentStatus,
-};
+use coffee_bus::{Change, Envelope, Expect, Handler, HandlerError, Records, Rule};
+use coffee_domain::fulfilment::FulfilmentReaction;
+use coffee_domain::{CustomerId, DomainEvent, Fulfilment, FulfilmentId, FulfilmentInput};
 use coffee_http::now;
-use serde_json::json;
 
-use crate::model::FULFILMENTS;
+use crate::model::{CLOSED_ORDERS, ClosedOrder, FULFILMENTS};
 
 pub fn rule() -> Rule {
-    let types = [EventType::PaymentSucceeded, EventType::PaymentRefunded, EventType::OrderCancelled];
-    let pattern = json!({ "type": types.iter().map(|t| t.as_str()).collect::<Vec<_>>() });
-    Rule::new(crate::SERVICE, Pattern::from_value(pattern).unwrap_or_else(|e| panic!("fulfilment rule: {e}")))
+    Rule::for_service(FulfilmentInput::SERVICE)
 }
 
 pub struct FulfilmentHandlers {
     fulfilments: Records<Fulfilment>,
+    closed: Records<ClosedOrder>,
 }
 
 impl FulfilmentHandlers {
     pub fn new(fulfilments: Records<Fulfilment>) -> Self {
-        Self { fulfilments }
+        let closed = Records::new(fulfilments.store().clone(), CLOSED_ORDERS);
+        Self { fulfilments, closed }
     }
+}
 
-    async fn on_payment_succeeded_start_fulfilment(
-        &self,
-        payment: &Payment,
-        trace: &TraceContext,
-    ) -> Result<Change, HandlerError> {
-        if self.fulfilments.by_order(&payment.order_id.to_string()).await?.is_some() {
-            return Ok(Change::new());
-        }
-        let fulfilment =
-            Fulfilment::on_payment_succeeded(FulfilmentId::from_uuid(uuid::Uuid::now_v7()), payment, now());
-        Ok(Change::new().put(FULFILMENTS, &fulfilment, Expect::New)?.emit(&DomainEvent::Fulfilment(fulfilment), trace))
-    }
-
-    async fn close_open_fulfilment(
-        &self,
-        order_id: &str,
-        reason: Option<&Note>,
-        trace: &TraceContext,
-    ) -> Result<Change, HandlerError> {
-        let Some(current) = self.fulfilments.by_order(order_id).await? else { return Ok(Change::new()) };
-        let Some(closed) = current.value.on_order_cancelled(reason, now()) else { return Ok(Change::new()) };
-        Ok(Change::new()
-            .put(FULFILMENTS, &closed, Expect::Version(current.version))?
-            .emit(&DomainEvent::Fulfilment(closed.clone()), trace))
-    }
-
-    async fn on_order_cancelled_close_fulfilment(
-        &self,
-        order: &Order,
-        trace: &TraceContext,
-    ) -> Result<Change, HandlerError> {
-        self.close_open_fulfilment(&order.id.to_string(), order.note.as_ref(), trace).await
-    }
-
-    async fn on_payment_refunded_close_fulfilment(
-        &self,
-        payment: &Payment,
-        trace: &TraceContext,
-    ) -> Result<Change, HandlerError> {
-        self.close_open_fulfilment(&payment.order_id.to_string(), payment.note.as_ref(), trace).await
+fn customer_of(input: &FulfilmentInput) -> &CustomerId {
+    match input {
+        FulfilmentInput::PaymentSucceeded(p) | FulfilmentInput::PaymentRefunded(p) => &p.customer_id,
+        FulfilmentInput::OrderCancelled(o) => &o.customer_id,
     }
 }
 
 #[async_trait]
 impl Handler for FulfilmentHandlers {
     async fn handle(&self, event: &Envelope) -> Result<Change, HandlerError> {
+        let Some(input) = FulfilmentInput::from_event(event.domain_event()?) else { return Ok(Change::new()) };
+        let order_id = &event.subject;
+        let current = self.fulfilments.by_order(order_id).await?;
+        let closed = match &current {
+            Some(_) => false,
+            None => self.closed.get(order_id).await?.is_some(),
+        };
+        let now = now();
+        let new_id = FulfilmentId::from_uuid(uuid::Uuid::now_v7());
         let trace = event.trace();
-        match event.domain_event()? {
-            DomainEvent::Payment(p) if p.status == PaymentStatus::Successful => {
-                self.on_payment_succeeded_start_fulfilment(&p, &trace).await
+        Ok(match Fulfilment::react(current.as_ref().map(|c| &c.value), closed, &input, new_id, now) {
+            FulfilmentReaction::Nothing => Change::new(),
+            FulfilmentReaction::Start(f) => {
+                Change::new().put(FULFILMENTS, &f, Expect::New)?.emit(&DomainEvent::Fulfilment(f), &trace)
             }
-            DomainEvent::Payment(p) if p.status == PaymentStatus::Refunded => {
-                self.on_payment_refunded_close_fulfilment(&p, &trace).await
+            FulfilmentReaction::Close(f) => {
+                let version = current.map_or(0, |c| c.version);
+                Change::new().put(FULFILMENTS, &f, Expect::Version(version))?.emit(&DomainEvent::Fulfilment(f), &trace)
             }
-            DomainEvent::Order(o) if o.status == OrderStatus::Cancelled => {
-                self.on_order_cancelled_close_fulfilment(&o, &trace).await
+            FulfilmentReaction::RememberClosed => {
+                let order_id = coffee_domain::OrderId::parse(order_id)
+                    .map_err(|e| HandlerError::new(format!("event {}: {e}", event.id)))?;
+                let closed = ClosedOrder { order_id, customer_id: customer_of(&input).clone(), closed_at: now };
+                Change::new().put(CLOSED_ORDERS, &closed, Expect::New)?
             }
-            _ => Ok(Change::new()),
-        }
+        })
     }
 }

@@ -254,7 +254,7 @@ mod tests {
     use std::time::Duration;
 
     use coffee_bus::TraceContext;
-    use coffee_domain::{CoffeeId, CustomerId, CustomerName, Note};
+    use coffee_domain::{CoffeeId, CustomerId, CustomerName, Note, OrderStatus};
     use futures::StreamExt;
     use tokio::sync::broadcast;
 
@@ -296,14 +296,14 @@ mod tests {
         let (tx, live) = feed();
         let notifier = Notifier::new(live, CancellationToken::new());
         let placed = order("c-1", 1_000);
-        let started = placed.on_payment_succeeded(Millis(2_000)).expect("starts");
+        let started = Order { status: OrderStatus::InProgress, updated_at: Millis(2_000), ..placed.clone() };
         let filter = Filter { id: Some(placed.id.to_string()), customer_id: None };
         let mut stream = Box::pin(notifier.watch(filter, Some(fetch(started.clone()))));
         // Both changes commit after the subscription and before its read: the read has the newest.
         tx.send(envelope(&placed)).expect("a receiver");
         tx.send(envelope(&started)).expect("a receiver");
         assert_eq!(next(&mut stream).await, Some(started.clone()), "the current state first");
-        let done = started.on_fulfilment_completed(Millis(3_000)).expect("completes");
+        let done = Order { status: OrderStatus::Completed, updated_at: Millis(3_000), ..started.clone() };
         tx.send(envelope(&done)).expect("a receiver");
         assert_eq!(next(&mut stream).await, Some(done), "then the next change, without the stale ones");
     }

@@ -1,24 +1,24 @@
-//! The payment service's reactions to the order service's events.
+//! The payment service's reactions to the order service's events. What each event means for
+//! the payment is the domain's (`coffee_domain::saga::PaymentInput`, `Payment::react`); this
+//! file reads the payment, asks, calls the provider when the domain says so, and writes.
 //!
 //! | event | reaction |
 //! |---|---|
 //! | `coffee.order.created` | record what the order will cost (PAYMENT_PENDING) |
-//! | `coffee.order.cancelled` | nothing paid: the payment fails; an intent open: cancel it at the provider; money taken: refund it |
+//! | `coffee.order.cancelled` | nothing paid: the payment fails (recorded first if the cancellation overtook the creation); an intent open: cancel it at the provider; money taken: refund it |
 
 use async_trait::async_trait;
-use coffee_bus::{Change, Envelope, Expect, Handler, HandlerError, Pattern, Records, Rule, TraceContext};
-use coffee_domain::payment::OnOrderCancelled;
-use coffee_domain::{DomainEvent, EventType, Note, Order, OrderStatus, Payment, PaymentId};
+use coffee_bus::{Change, Envelope, Expect, Handler, HandlerError, Records, Rule};
+use coffee_domain::payment::PaymentReaction;
+use coffee_domain::{DomainEvent, Payment, PaymentId, PaymentInput};
 use coffee_http::now;
-use serde_json::json;
 
 use crate::model::PAYMENTS;
-use crate::provider::CancelOutcome;
+use crate::provider::{CancelOutcome, ProviderError};
 use crate::service::PaymentService;
 
 pub fn rule() -> Rule {
-    let pattern = json!({ "type": [EventType::OrderCreated.as_str(), EventType::OrderCancelled.as_str()] });
-    Rule::new(crate::SERVICE, Pattern::from_value(pattern).unwrap_or_else(|e| panic!("payment rule: {e}")))
+    Rule::for_service(PaymentInput::SERVICE)
 }
 
 pub struct PaymentHandlers {
@@ -33,80 +33,54 @@ impl PaymentHandlers {
     fn payments(&self) -> &Records<Payment> {
         self.service.records()
     }
-
-    async fn on_order_created_record_payment(
-        &self,
-        order: &Order,
-        trace: &TraceContext,
-    ) -> Result<Change, HandlerError> {
-        if self.payments().by_order(&order.id.to_string()).await?.is_some() {
-            return Ok(Change::new());
-        }
-        let payment = Payment::on_order_created(PaymentId::from_uuid(uuid::Uuid::now_v7()), order, now());
-        Ok(Change::new().put(PAYMENTS, &payment, Expect::New)?.emit(&DomainEvent::Payment(payment), trace))
-    }
-
-    async fn on_order_cancelled_settle_payment(
-        &self,
-        order: &Order,
-        trace: &TraceContext,
-    ) -> Result<Change, HandlerError> {
-        let current = self
-            .payments()
-            .by_order(&order.id.to_string())
-            .await?
-            .ok_or_else(|| HandlerError::new(format!("no payment for cancelled order {}", order.id)))?;
-        let payment = &current.value;
-        let now = now();
-        let reason =
-            order.note.as_ref().map_or_else(|| "order cancelled".to_owned(), |n| format!("order cancelled: {n}"));
-        let intent = payment.payment_intent_id.clone().unwrap_or_default();
-        let provider = self.service.provider();
-        let next = match payment.on_order_cancelled() {
-            OnOrderCancelled::Nothing => return Ok(Change::new()),
-            OnOrderCancelled::Fail => payment.fail(Note::system(reason), now).ok(),
-            OnOrderCancelled::CancelIntent => match provider.cancel_intent(&intent).await.map_err(to_handler)? {
-                CancelOutcome::Cancelled => payment.fail(Note::system(reason), now).ok(),
-                CancelOutcome::AlreadyCaptured => {
-                    // The capture's webhook is on its way; it will find the order cancelled and refund.
-                    let remembered = payment.remember_order_cancelled(now);
-                    return Ok(Change::new().put(PAYMENTS, &remembered, Expect::Version(current.version))?);
-                }
-            },
-            OnOrderCancelled::Refund => {
-                provider.refund(&intent).await.map_err(to_handler)?;
-                payment.refund(Note::system(format!("refunded: {reason}")), now).ok()
-            }
-        };
-        let Some(next) = next else { return Ok(Change::new()) };
-        Ok(Change::new()
-            .put(PAYMENTS, &next, Expect::Version(current.version))?
-            .emit(&DomainEvent::Payment(next.clone()), trace))
-    }
 }
 
-fn to_handler(e: crate::provider::ProviderError) -> HandlerError {
+fn to_handler(e: ProviderError) -> HandlerError {
     HandlerError::new(e.to_string())
 }
 
 #[async_trait]
 impl Handler for PaymentHandlers {
     async fn handle(&self, event: &Envelope) -> Result<Change, HandlerError> {
+        let Some(input) = PaymentInput::from_event(event.domain_event()?) else { return Ok(Change::new()) };
+        let current = self.payments().by_order(&event.subject).await?;
+        let now = now();
+        let new_id = PaymentId::from_uuid(uuid::Uuid::now_v7());
+        let reaction = Payment::react(current.as_ref().map(|c| &c.value), &input, new_id, now);
+        let expect = current.as_ref().map_or(Expect::New, |c| Expect::Version(c.version));
+        let steps = match reaction {
+            PaymentReaction::Nothing => return Ok(Change::new()),
+            PaymentReaction::Record(steps) => steps,
+            PaymentReaction::CancelIntent { note } => {
+                // The domain asks for this only of an existing payment with an intent.
+                let Some(payment) = current.map(|c| c.value) else { return Ok(Change::new()) };
+                let intent = payment.payment_intent_id.clone().unwrap_or_default();
+                match self.service.provider().cancel_intent(&intent).await.map_err(to_handler)? {
+                    CancelOutcome::Cancelled => {
+                        vec![payment.fail(note, now).map_err(|e| HandlerError::new(e.to_string()))?]
+                    }
+                    CancelOutcome::AlreadyCaptured => {
+                        // The capture's webhook is on its way; it will find the order cancelled
+                        // and refund. Nothing to announce until then.
+                        let remembered = payment.remember_order_cancelled(now);
+                        return Ok(Change::new().put(PAYMENTS, &remembered, expect)?);
+                    }
+                }
+            }
+            PaymentReaction::Refund(refunded) => {
+                let intent = refunded.payment_intent_id.clone().unwrap_or_default();
+                self.service.provider().refund(&intent).await.map_err(to_handler)?;
+                vec![*refunded]
+            }
+        };
+        let Some(last) = steps.last() else { return Ok(Change::new()) };
         let trace = event.trace();
-        match event.domain_event()? {
-            DomainEvent::Order(order) if order.status == OrderStatus::Created => {
-                self.on_order_created_record_payment(&order, &trace).await
-            }
-            DomainEvent::Order(order) if order.status == OrderStatus::Cancelled => {
-                self.on_order_cancelled_settle_payment(&order, &trace).await
-            }
-            _ => Ok(Change::new()),
-        }
+        let change = Change::new().put(PAYMENTS, last, expect)?;
+        Ok(steps.into_iter().fold(change, |change, step| change.emit(&DomainEvent::Payment(step), &trace)))
     }
 
-    fn committed(&self, event: &Envelope) {
-        if event.event_type == EventType::OrderCreated.as_str() {
-            self.service.payment_recorded();
-        }
+    fn committed(&self, _event: &Envelope) {
+        // A payment may now exist that a customer's request is waiting for.
+        self.service.payment_recorded();
     }
 }

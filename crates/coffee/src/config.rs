@@ -143,8 +143,9 @@ pub struct NatsArgs {
     #[arg(long, env = "COFFEE_NATS_REPLICAS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=5))]
     pub nats_replicas: u32,
     /// How long a delivered message may stay unacknowledged (say, its replica died) before
-    /// the broker hands it to another replica, in milliseconds.
-    #[arg(long, env = "COFFEE_ACK_WAIT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    /// the broker hands it to another replica, in milliseconds. A live replica keeps the
+    /// messages it holds alive, so this can be short.
+    #[arg(long, env = "COFFEE_ACK_WAIT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     pub ack_wait_ms: u64,
     /// PostgreSQL connections per service.
     #[arg(long, env = "COFFEE_DB_POOL", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=200))]
@@ -153,7 +154,7 @@ pub struct NatsArgs {
 
 impl Default for NatsArgs {
     fn default() -> Self {
-        Self { nats_replicas: 1, ack_wait_ms: 30_000, db_pool: 16 }
+        Self { nats_replicas: 1, ack_wait_ms: 5_000, db_pool: 16 }
     }
 }
 

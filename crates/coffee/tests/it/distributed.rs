@@ -46,7 +46,7 @@ impl Process {
     }
 
     /// SIGKILL: the process gets no chance to finish anything.
-    async fn kill(mut self) {
+    async fn kill(&mut self) {
         self.child.kill().await.expect("kill");
     }
 }
@@ -354,7 +354,7 @@ async fn killing_a_fulfilment_replica_mid_stream_leaves_its_work_to_the_survivor
     let tasks = customers(&http, &all, 8, &placed, &stop);
 
     wait_until_placed(&placed, 40).await;
-    let victim = cluster.fulfilment.remove(1);
+    let mut victim = cluster.fulfilment.remove(1);
     victim.kill().await;
     let before = placed.lock().expect("lock").len();
     wait_until_placed(&placed, before + 40).await;
@@ -366,4 +366,108 @@ async fn killing_a_fulfilment_replica_mid_stream_leaves_its_work_to_the_survivor
     let placed = placed.lock().expect("lock").clone();
     assert!(placed.len() >= 80, "orders kept coming after the kill");
     check_every_order_finishes_once(&http, &survivors, &placed, &cluster).await;
+}
+
+/// Issue 15, on the real processes: the order service's copy of `coffee.payment.succeeded` is
+/// taken by a consumer that holds it and then dies without acknowledging it (as an order process
+/// SIGKILLed mid-handling does), so the order's `coffee.fulfilment.completed` reaches the order
+/// service first, and the held message comes back only after the ack wait. The order must still
+/// end completed, with each step published once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completion_that_overtakes_a_held_payment_still_completes_the_order() {
+    use async_nats::jetstream::consumer::{self as pull_info, pull};
+    use async_nats::jetstream::{self, AckKind};
+    use futures::StreamExt;
+
+    let nats = NatsServer::start();
+    let db = TestDatabase::create();
+    let mut cluster = Cluster::start(&nats, &db).await;
+    let http = Http(reqwest::Client::new());
+    let mut urls = Urls::of(&cluster);
+    let order = http
+        .post(&format!("{}/api/order", urls.order), json!({"coffeeId": "1", "customerId": "h1", "customerName": "Hal"}))
+        .await
+        .expect("order");
+    let order_id = order["orderId"].as_str().expect("id").to_owned();
+    // Once the order is relayed (the payment service knows it), nothing of it is queued for the
+    // order service yet: take the service away.
+    http.until(&format!("{}/api/payment?orderId={order_id}", urls.payment), "the payment", |v| {
+        v.as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let (bus, database) = (nats.url(), db.url());
+    let order_args = ["order", "--bus", &bus, "--database", &database, "--ack-wait-ms", "2000"];
+    cluster.order.kill().await;
+
+    let client = async_nats::connect(nats.url()).await.expect("connect");
+    let js = jetstream::new(client.clone());
+    let stream = js.get_stream(coffee_bus::nats::STREAM).await.expect("stream");
+    let durable: jetstream::consumer::Consumer<pull::Config> =
+        stream.get_consumer(coffee_order::SERVICE).await.expect("the order service's consumer");
+
+    // Pay; the order service's copy of the success is taken and held here.
+    finish_payment(&http, &urls, &order_id).await;
+    let mut batch = durable.fetch().max_messages(1).expires(Duration::from_secs(10)).messages().await.expect("fetch");
+    let held = batch.next().await.expect("a message").expect("delivered");
+    assert_eq!(held.subject.as_str(), "coffee.payment.succeeded");
+
+    // The barista completes; a new order process gets the completion before the success.
+    let fulfilment = http
+        .until(&format!("{}/api/fulfilment?orderId={order_id}", urls.fulfilment(0)), "the fulfilment", |v| {
+            v.as_array().is_some_and(|a| !a.is_empty())
+        })
+        .await;
+    let fid = fulfilment[0]["fulfilmentId"].as_str().expect("id");
+    http.patch(&format!("{}/api/fulfilment/{fid}", urls.fulfilment(0)), json!({"status": "FULFILMENT_COMPLETED"}))
+        .await
+        .expect("complete");
+    cluster.order = Process::start(&order_args, &cluster.logs.path().join("order-2.log")).await;
+    urls.order = cluster.order.url.clone();
+    // Keep the held message alive until the new process has handled everything else.
+    let mut durable = durable;
+    let mut kept_alive = 0;
+    while !consumer_is(&mut durable, |i| i.num_pending == 0 && i.num_ack_pending == 1).await {
+        held.ack_with(AckKind::Progress).await.expect("progress");
+        kept_alive += 1;
+        assert!(kept_alive < 150, "the new order process never took the completion\n{}", cluster.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The holder dies without acknowledging: the message comes back after the ack wait.
+    let delivered = durable.info().await.expect("consumer info").delivered.consumer_sequence;
+    drop((held, batch, client));
+    let mut waited = 0;
+    let redelivered_and_handled =
+        |i: &pull_info::Info| i.delivered.consumer_sequence > delivered && i.num_pending == 0 && i.num_ack_pending == 0;
+    while !consumer_is(&mut durable, redelivered_and_handled).await {
+        waited += 1;
+        assert!(waited < 300, "the held message was never handled\n{}", cluster.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let order = http.get(&format!("{}/api/order/{order_id}", urls.order)).await.expect("order");
+    assert_eq!(order["orderStatus"], "ORDER_COMPLETED", "{}", cluster.logs());
+    assert_eq!(event_types(&http, &urls, &order_id).await, EVERY_STEP_ONCE, "{}", cluster.logs());
+}
+
+async fn consumer_is(
+    durable: &mut async_nats::jetstream::consumer::Consumer<async_nats::jetstream::consumer::pull::Config>,
+    test: impl Fn(&async_nats::jetstream::consumer::Info) -> bool,
+) -> bool {
+    durable.info().await.map(test).unwrap_or(false)
+}
+
+/// Creates the order's payment and pays it with the good card.
+async fn finish_payment(http: &Http, urls: &Urls, order_id: &str) {
+    let created = http
+        .until(&format!("{}/api/payment?orderId={order_id}", urls.payment), "the payment", |v| {
+            v.as_array().is_some_and(|a| !a.is_empty())
+        })
+        .await;
+    assert_eq!(created[0]["paymentStatus"], "PAYMENT_PENDING");
+    let payment = http.post(&format!("{}/api/payment", urls.payment), json!({"orderId": order_id})).await.expect("pay");
+    let id = payment["paymentId"].as_str().expect("id");
+    let paid = http
+        .post(&format!("{}/api/payment/{id}/confirm", urls.payment), json!({"cardNumber": GOOD_CARD}))
+        .await
+        .expect("confirm");
+    assert_eq!(paid["paymentStatus"], "PAYMENT_SUCCESSFUL");
 }

@@ -9,3 +9,4 @@ mod errors;
 mod graphql;
 mod helpers;
 mod saga;
+mod saga_property;
