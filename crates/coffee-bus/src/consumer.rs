@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::envelope::Envelope;
+use coffee_domain::IllegalTransition;
+
+use crate::envelope::{Envelope, EnvelopeError};
 use crate::rule::Rule;
-use crate::store::{Change, Committed, Handled, Store, StoreError};
+use crate::store::{Change, Committed, Decision, Handled, Store, StoreError, commit_deciding_again};
 
 /// What a consumer does with an event: it reads what it needs and returns the change to
 /// commit. It does not commit itself: the transport adds the inbox mark and commits, so the
@@ -23,27 +25,25 @@ pub trait Handler: Send + Sync + 'static {
     fn committed(&self, _event: &Envelope) {}
 }
 
-/// A handler failed; the message will be redelivered after a backoff.
+/// Why a handler failed; the message will be redelivered after a backoff, and dead-lettered
+/// with this as its last error once the attempts are used up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct HandlerError(pub String);
-
-impl HandlerError {
-    pub fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
-    }
-}
-
-impl From<StoreError> for HandlerError {
-    fn from(e: StoreError) -> Self {
-        Self(e.to_string())
-    }
-}
-
-impl From<crate::envelope::EnvelopeError> for HandlerError {
-    fn from(e: crate::envelope::EnvelopeError) -> Self {
-        Self(e.to_string())
-    }
+pub enum HandlerError {
+    /// The store failed (unreachable, or a conflict that kept coming back).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The message is not an event this version can read.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// The domain refused a step the handler decided on.
+    #[error(transparent)]
+    Refused(#[from] IllegalTransition),
+    /// A record the event refers to is not there.
+    #[error("{0}")]
+    Missing(String),
+    /// A service the handler calls (the payment provider) failed.
+    #[error("{0}")]
+    Dependency(String),
 }
 
 /// A durable consumer: its name is its queue's name.
@@ -89,11 +89,25 @@ impl RetryPolicy {
     }
 }
 
-/// How many times a handler decides again when its commit conflicts with a concurrent
-/// change to the same record before the attempt counts as failed.
-const CONFLICT_RETRIES: usize = 8;
+/// How a transport feeds its consumers.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryOptions {
+    pub retry: RetryPolicy,
+    /// How many orders a consumer (each replica of it) works on at once.
+    pub concurrency: usize,
+    /// How long shutdown waits for handlers in flight before abandoning them (their messages
+    /// are delivered again, on the next start or to another replica).
+    pub drain_timeout: Duration,
+}
 
-/// Runs a handler for one delivery and commits its change with the inbox mark.
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        Self { retry: RetryPolicy::default(), concurrency: 64, drain_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Runs a handler for one delivery and commits its change with the inbox mark, deciding again
+/// when the commit conflicts with a concurrent change.
 pub async fn handle_delivery(
     store: &dyn Store,
     consumer: &str,
@@ -101,21 +115,17 @@ pub async fn handle_delivery(
     event: &Envelope,
     delivery_seq: Option<i64>,
 ) -> Result<Committed, HandlerError> {
-    for _ in 0..CONFLICT_RETRIES {
+    let handled = &Handled { consumer: consumer.to_owned(), event_id: event.id.clone(), delivery_seq };
+    let ((), committed) = commit_deciding_again(store, || async move {
         let mut change = handler.handle(event).await?;
-        change.handled = Some(Handled { consumer: consumer.to_owned(), event_id: event.id.clone(), delivery_seq });
-        match store.commit(change).await {
-            Ok(committed) => {
-                if committed == Committed::Applied {
-                    handler.committed(event);
-                }
-                return Ok(committed);
-            }
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
+        change.handled = Some(handled.clone());
+        Ok::<_, HandlerError>(Decision::Commit(change, ()))
+    })
+    .await?;
+    if committed == Some(Committed::Applied) {
+        handler.committed(event);
     }
-    Err(HandlerError::new(format!("gave up after {CONFLICT_RETRIES} conflicting concurrent changes")))
+    Ok(committed.unwrap_or(Committed::AlreadyHandled))
 }
 
 #[cfg(test)]

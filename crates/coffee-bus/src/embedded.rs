@@ -18,25 +18,10 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub use crate::consumer::DeliveryOptions;
 use crate::consumer::{Consumer, RetryPolicy, handle_delivery};
 use crate::sqlite::{Queued, SqliteStore};
 use crate::store::Store;
-
-#[derive(Debug, Clone, Copy)]
-pub struct DeliveryOptions {
-    pub retry: RetryPolicy,
-    /// How many orders a consumer works on at once.
-    pub concurrency: usize,
-    /// How long shutdown waits for handlers in flight before abandoning them (their
-    /// messages stay queued and are delivered again on the next start).
-    pub drain_timeout: Duration,
-}
-
-impl Default for DeliveryOptions {
-    fn default() -> Self {
-        Self { retry: RetryPolicy::default(), concurrency: 64, drain_timeout: Duration::from_secs(10) }
-    }
-}
 
 /// Starts the dispatcher of one consumer. It runs until `shutdown` is cancelled.
 pub fn start_consumer(
@@ -216,7 +201,7 @@ async fn deliver(store: &Arc<SqliteStore>, consumer: &Consumer, name: &str, q: &
     let result = handle_delivery(store.as_ref() as &dyn Store, name, consumer.handler.as_ref(), env, Some(q.seq)).await;
     let error = match result {
         Ok(_) => return Outcome::Done,
-        Err(e) => e.0,
+        Err(e) => e.to_string(),
     };
     let attempts = q.attempts + 1;
     if attempts >= retry.max_attempts {

@@ -104,12 +104,12 @@ pub enum EnvelopeError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use coffee_domain::{CoffeeId, CustomerId, CustomerName, Millis, Order, OrderId};
+    use coffee_domain::{CustomerId, CustomerName, Millis, Order, OrderId};
 
     fn an_order_event() -> DomainEvent {
         DomainEvent::Order(Order::place(
             OrderId::from_uuid(uuid::Uuid::now_v7()),
-            CoffeeId::parse("1").expect("menu"),
+            coffee_domain::Coffee::from_menu("1").expect("menu"),
             CustomerId::parse("c").expect("id"),
             CustomerName::parse("Bo").expect("name"),
             Millis(0),

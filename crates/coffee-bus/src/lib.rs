@@ -22,14 +22,14 @@ pub mod sqlite;
 pub mod store;
 pub mod trace;
 
-pub use consumer::{Consumer, Handler, HandlerError, RetryPolicy};
+pub use consumer::{Consumer, DeliveryOptions, Handler, HandlerError, RetryPolicy};
 pub use envelope::Envelope;
 pub use live::LiveFeed;
 pub use migrate::Migration;
 pub use pattern::Pattern;
 pub use rule::{Rule, Rules};
 pub use store::{
-    Change, Committed, DeadLetter, DeadLetters, Expect, Kind, Lookup, RecordKey, Records, Store, StoreError, Table,
-    Versioned,
+    Change, Committed, DeadLetter, DeadLetters, Decision, Expect, Kind, Lookup, RecordKey, Records, Store, StoreError,
+    Table, Versioned, commit_deciding_again,
 };
 pub use trace::TraceContext;

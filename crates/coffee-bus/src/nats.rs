@@ -362,7 +362,7 @@ async fn deliver(
             if attempts >= retry.max_attempts {
                 tracing::error!(consumer = name, event = %envelope.id, r#type = %envelope.event_type,
                     subject = %envelope.subject, attempts, error = %error, "giving up: message moved to the dead-letter stream");
-                match dead_letter(js, name, &message, attempts, &error.0).await {
+                match dead_letter(js, name, &message, attempts, &error.to_string()).await {
                     Ok(()) => {
                         let _ = message.ack_with(AckKind::Term).await;
                     }

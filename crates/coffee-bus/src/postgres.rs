@@ -30,9 +30,20 @@ pub struct PgStore {
 fn db_err(e: sqlx::Error) -> StoreError {
     match e {
         sqlx::Error::PoolClosed => StoreError::Closed,
-        sqlx::Error::PoolTimedOut => StoreError::Database("the database did not answer in time".into()),
+        sqlx::Error::PoolTimedOut => StoreError::Unavailable("PostgreSQL did not answer in time".into()),
+        sqlx::Error::Io(e) => StoreError::Unavailable(format!("cannot reach PostgreSQL: {e}")),
+        sqlx::Error::Tls(e) => StoreError::Unavailable(format!("cannot reach PostgreSQL: {e}")),
+        sqlx::Error::Database(d) if is_unavailable(d.code().as_deref()) => {
+            StoreError::Unavailable(format!("PostgreSQL is unavailable: {}", d.message()))
+        }
         other => StoreError::Database(other.to_string()),
     }
+}
+
+/// SQLSTATEs that say the server, not the statement, is the problem: connection exceptions
+/// (class 08), the server shutting down or starting (57P01 to 57P03), too many connections.
+fn is_unavailable(code: Option<&str>) -> bool {
+    code.is_some_and(|c| c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03" | "53300"))
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -100,7 +111,7 @@ impl PgStore {
             })
             .connect_with(options)
             .await
-            .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))?;
+            .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
         let store = Self { pool, schema: schema.to_owned(), outbox: tokio::sync::Notify::new() };
         store.migrate(BUS_MIGRATIONS).await?;
         store.migrate(migrations).await?;

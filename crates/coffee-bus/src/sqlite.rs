@@ -99,7 +99,9 @@ pub struct SqliteStore {
 const MAX_BATCH: usize = 512;
 
 fn db_err(e: rusqlite::Error) -> StoreError {
-    StoreError::Database(e.to_string())
+    let transient = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+        if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::DiskFull));
+    if transient { StoreError::Unavailable(format!("the database: {e}")) } else { StoreError::Database(e.to_string()) }
 }
 
 fn now_ms() -> i64 {

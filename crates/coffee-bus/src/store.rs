@@ -19,6 +19,8 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use coffee_domain::Entity;
+
 use crate::envelope::Envelope;
 use crate::trace::TraceContext;
 
@@ -55,6 +57,20 @@ pub struct RecordKey {
     pub status: &'static str,
 }
 
+impl RecordKey {
+    /// The key columns of one of the saga's entities.
+    pub fn of<T: Entity>(entity: &T) -> Self {
+        Self {
+            id: entity.id_text(),
+            order_id: entity.order_id().to_string(),
+            customer_id: entity.customer_id().to_string(),
+            day: entity.created_at().day().to_string(),
+            created_at: entity.created_at().0,
+            status: entity.status_text(),
+        }
+    }
+}
+
 /// A kind of document a service stores: its table, and how to find its key columns.
 /// (A value rather than a trait, so a service can store the domain's types as they are.)
 pub struct Kind<T> {
@@ -65,6 +81,13 @@ pub struct Kind<T> {
 impl<T> Kind<T> {
     pub const fn new(table: Table, key: fn(&T) -> RecordKey) -> Self {
         Self { table, key }
+    }
+}
+
+impl<T: Entity> Kind<T> {
+    /// The table of one of the saga's entities, keyed by [`RecordKey::of`].
+    pub const fn entity(table: Table) -> Self {
+        Self { table, key: RecordKey::of::<T> }
     }
 }
 
@@ -160,6 +183,31 @@ impl Change {
         self.events.push(Outgoing::new(envelope));
         self
     }
+
+    /// Records an entity's steps: stores the last (expecting `expect`) and announces each, oldest
+    /// first. No steps, no change.
+    pub fn steps<T: Entity + Serialize>(
+        self,
+        kind: Kind<T>,
+        expect: Expect,
+        steps: &[T],
+        trace: &TraceContext,
+    ) -> Result<Self, StoreError> {
+        let Some(last) = steps.last() else { return Ok(self) };
+        let change = self.put(kind, last, expect)?;
+        Ok(steps.iter().fold(change, |change, step| change.emit(&step.event(), trace)))
+    }
+
+    /// Records one step of an entity and announces it.
+    pub fn step<T: Entity + Serialize>(
+        self,
+        kind: Kind<T>,
+        expect: Expect,
+        step: &T,
+        trace: &TraceContext,
+    ) -> Result<Self, StoreError> {
+        self.steps(kind, expect, std::slice::from_ref(step), trace)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,6 +233,9 @@ pub enum StoreError {
     /// A record changed since it was read, or a record that must be unique exists.
     #[error("the record was changed by someone else; read it again")]
     Conflict,
+    /// The database cannot be reached or is not answering: retrying later may work.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Database(String),
     #[error("stored data could not be read: {0}")]
@@ -220,6 +271,45 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Forgets inbox marks older than `cutoff_ms`: redeliveries stop long before.
     async fn prune_inbox(&self, cutoff_ms: i64) -> Result<(), StoreError>;
+}
+
+/// What an attempt at a change decided.
+#[derive(Debug)]
+pub enum Decision<R> {
+    /// Commit this change, then answer `R`.
+    Commit(Change, R),
+    /// Nothing to write: answer `R`.
+    Answer(R),
+}
+
+/// How often a change is decided again when its commit conflicts with a concurrent change to
+/// the same record, before giving up (the caller gets [`StoreError::Conflict`]).
+pub const CONFLICT_RETRIES: usize = 8;
+
+/// Runs `attempt` (read, decide, build the change) and commits what it decided. When the commit
+/// conflicts with a concurrent change (a record changed since it was read), reads and decides
+/// again. Returns the answer and what the commit did (`None` when there was nothing to write).
+///
+/// `attempt` is called afresh for each try, so what it reads is read again. (A closure returning
+/// a future rather than an async closure: the futures of async closures cannot yet be shown to
+/// be `Send`, which every spawned handler needs.)
+pub async fn commit_deciding_again<R, E, F, Fut>(store: &dyn Store, mut attempt: F) -> Result<(R, Option<Committed>), E>
+where
+    E: From<StoreError>,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Decision<R>, E>>,
+{
+    for _ in 0..CONFLICT_RETRIES {
+        match attempt().await? {
+            Decision::Answer(answer) => return Ok((answer, None)),
+            Decision::Commit(change, answer) => match store.commit(change).await {
+                Ok(committed) => return Ok((answer, Some(committed))),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            },
+        }
+    }
+    Err(StoreError::Conflict.into())
 }
 
 /// Typed access to one record table.
@@ -263,6 +353,25 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Records<T> {
 
     pub async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
         self.store.commit(change).await
+    }
+
+    /// Every event this record's service published about an order, oldest first.
+    pub async fn events(&self, order_id: coffee_domain::OrderId) -> Result<Vec<Envelope>, StoreError>
+    where
+        T: Entity,
+    {
+        let events = self.store.events_about(&order_id.to_string()).await?;
+        Ok(events.into_iter().filter(|e| e.source == T::SOURCE.as_str()).collect())
+    }
+
+    /// Reads, decides and commits, deciding again on a conflict (see [`commit_deciding_again`]).
+    pub async fn update<R, E, F, Fut>(&self, attempt: F) -> Result<R, E>
+    where
+        E: From<StoreError>,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Decision<R>, E>>,
+    {
+        commit_deciding_again(self.store.as_ref(), attempt).await.map(|(answer, _)| answer)
     }
 }
 

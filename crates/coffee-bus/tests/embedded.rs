@@ -8,7 +8,7 @@ use coffee_bus::{
     Change, Committed, Expect, Kind, Lookup, Migration, Pattern, RecordKey, Records, Rule, Rules, Store, StoreError,
     Table, TraceContext,
 };
-use coffee_domain::{CoffeeId, CustomerId, CustomerName, DomainEvent, Millis, Order, OrderId};
+use coffee_domain::{CustomerId, CustomerName, DomainEvent, Millis, Order, OrderId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -56,7 +56,7 @@ fn open(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
 fn order_event(order: u128) -> DomainEvent {
     DomainEvent::Order(Order::place(
         OrderId::from_uuid(uuid::Uuid::from_u128(order)),
-        CoffeeId::parse("1").expect("menu"),
+        coffee_domain::Coffee::from_menu("1").expect("menu"),
         CustomerId::parse("c").expect("customer"),
         CustomerName::parse("Cy").expect("name"),
         Millis(0),

@@ -15,7 +15,7 @@ use coffee_bus::{
     Change, Consumer, DeadLetters, Envelope, Handler, HandlerError, Pattern, RetryPolicy, Rule, Rules, Store,
     TraceContext,
 };
-use coffee_domain::{CoffeeId, CustomerId, CustomerName, DomainEvent, Millis, Order, OrderId};
+use coffee_domain::{CustomerId, CustomerName, DomainEvent, Millis, Order, OrderId};
 use coffee_testkit::{NatsServer, TestDatabase};
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -36,7 +36,7 @@ fn retry() -> RetryPolicy {
 fn order_event(order: u128) -> DomainEvent {
     DomainEvent::Order(Order::place(
         OrderId::from_uuid(uuid::Uuid::from_u128(order)),
-        CoffeeId::parse("1").expect("menu"),
+        coffee_domain::Coffee::from_menu("1").expect("menu"),
         CustomerId::parse("c").expect("customer"),
         CustomerName::parse("Cy").expect("name"),
         Millis(0),
@@ -162,7 +162,7 @@ impl Handler for Recorder {
         };
         let targeted = self.poison.as_ref().is_none_or(|p| *p == event.id);
         if targeted && n <= self.fail_first {
-            return Err(HandlerError::new(format!("failing on purpose, attempt {n}")));
+            return Err(HandlerError::Dependency(format!("failing on purpose, attempt {n}")));
         }
         self.seen.lock().expect("lock").push((event.subject.clone(), event.id.clone()));
         Ok(Change::new())

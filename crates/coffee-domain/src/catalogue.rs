@@ -16,23 +16,24 @@ pub struct Cents(pub u32);
 /// The currency every price is in.
 pub const CURRENCY: &str = "AUD";
 
-/// The id of a coffee on the menu. Only ids that name a coffee on the menu parse.
+/// The id of a coffee on the menu.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CoffeeId(String);
 
 impl CoffeeId {
-    /// Parses an id from a client and finds its coffee: an unknown coffee is invalid input.
-    pub fn parse(input: &str) -> Result<Coffee, InvalidInput> {
+    pub const MAX_CHARS: usize = 64;
+
+    /// Parses an id from a client. Whether the menu has that coffee is [`on_the_menu`]'s to say.
+    pub fn parse(input: &str) -> Result<Self, InvalidInput> {
         let id = input.trim();
         if id.is_empty() {
             return Err(InvalidInput::new("coffeeId", "must not be empty"));
         }
-        catalogue()
-            .iter()
-            .find(|c| c.id.0 == id)
-            .cloned()
-            .ok_or_else(|| InvalidInput::new("coffeeId", format!("there is no coffee with id '{id}' on the menu")))
+        if id.chars().count() > Self::MAX_CHARS || id.chars().any(char::is_control) {
+            return Err(InvalidInput::new("coffeeId", format!("there is no coffee with id '{id}' on the menu")));
+        }
+        Ok(Self(id.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -55,6 +56,22 @@ pub struct Coffee {
     pub description: String,
     /// In cents.
     pub price: Cents,
+}
+
+impl Coffee {
+    /// The coffee a client names by id, from the menu: [`CoffeeId::parse`], then [`on_the_menu`].
+    pub fn from_menu(id: &str) -> Result<Self, InvalidInput> {
+        on_the_menu(&CoffeeId::parse(id)?)
+    }
+}
+
+/// The coffee with this id, as the menu has it now; an unknown coffee is invalid input.
+pub fn on_the_menu(id: &CoffeeId) -> Result<Coffee, InvalidInput> {
+    catalogue()
+        .iter()
+        .find(|c| c.id == *id)
+        .cloned()
+        .ok_or_else(|| InvalidInput::new("coffeeId", format!("there is no coffee with id '{id}' on the menu")))
 }
 
 /// The menu, as in the original (prices in Australian cents).
@@ -87,15 +104,17 @@ mod tests {
 
     #[test]
     fn a_known_id_finds_its_coffee_and_price() {
-        let latte = CoffeeId::parse(" 2 ").expect("latte is on the menu");
+        let latte = on_the_menu(&CoffeeId::parse(" 2 ").expect("an id")).expect("latte is on the menu");
         assert_eq!(latte.name, "Latte");
         assert_eq!(latte.price, Cents(400));
     }
 
     #[test]
     fn an_unknown_or_empty_id_is_refused() {
-        assert_eq!(CoffeeId::parse("42").unwrap_err().field, "coffeeId");
+        let unknown = CoffeeId::parse("42").expect("an id");
+        assert_eq!(on_the_menu(&unknown).unwrap_err().field, "coffeeId");
         assert!(CoffeeId::parse("").is_err());
         assert!(CoffeeId::parse("   ").is_err());
+        assert!(CoffeeId::parse(&"7".repeat(65)).is_err());
     }
 }

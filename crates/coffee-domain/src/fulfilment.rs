@@ -21,6 +21,8 @@ pub struct Fulfilment {
     pub updated_at: Millis,
 }
 
+crate::entity::entity!(Fulfilment, FulfilmentStatus, Fulfilment, "fulfilment", order_id = |e| e.order_id);
+
 /// What the fulfilment service does about an event of the saga.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FulfilmentReaction {
@@ -81,18 +83,6 @@ impl Fulfilment {
         self.created_at.day()
     }
 
-    fn become_(&self, next: FulfilmentStatus, note: Option<Note>, now: Millis) -> Result<Self, IllegalTransition> {
-        if !self.status.can_become(next) {
-            return Err(IllegalTransition {
-                entity: "fulfilment",
-                id: self.id.to_string(),
-                from: self.status.as_str(),
-                to: next.as_str(),
-            });
-        }
-        Ok(Self { status: next, note: note.or_else(|| self.note.clone()), updated_at: now, ..self.clone() })
-    }
-
     /// The barista completes or rejects the coffee. Any other status is not the barista's
     /// to set and is refused like an illegal step.
     pub fn change_by_barista(
@@ -103,12 +93,7 @@ impl Fulfilment {
     ) -> Result<Self, IllegalTransition> {
         match to {
             FulfilmentStatus::Completed | FulfilmentStatus::Rejected => self.become_(to, note, now),
-            other => Err(IllegalTransition {
-                entity: "fulfilment",
-                id: self.id.to_string(),
-                from: self.status.as_str(),
-                to: other.as_str(),
-            }),
+            other => Err(self.refuse(other)),
         }
     }
 

@@ -12,8 +12,21 @@ macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(transparent)]
+        #[serde(into = "String", try_from = "String")]
         pub struct $name(Uuid);
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidInput;
+            fn try_from(s: String) -> Result<Self, InvalidInput> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> Self {
+                id.to_string()
+            }
+        }
 
         impl $name {
             /// Wraps a freshly generated id (the caller owns the randomness and the clock).
@@ -147,9 +160,24 @@ impl fmt::Display for Note {
 }
 
 /// A card number typed into the card form. Spaces and dashes are allowed between digits.
-/// Only the simulated provider sees it; it is never stored.
-#[derive(Clone, PartialEq, Eq)]
+/// Only the simulated provider sees it; it is never stored. (It serializes so that the gateway
+/// can pass it to the payment service; no record or event holds one.)
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct CardNumber(String);
+
+impl TryFrom<String> for CardNumber {
+    type Error = InvalidInput;
+    fn try_from(s: String) -> Result<Self, InvalidInput> {
+        Self::parse(&s)
+    }
+}
+
+impl From<CardNumber> for String {
+    fn from(c: CardNumber) -> Self {
+        c.0
+    }
+}
 
 impl CardNumber {
     pub fn parse(input: &str) -> Result<Self, InvalidInput> {

@@ -6,6 +6,7 @@
 //! types that can only hold valid values, so the rest of the code never re-checks them.
 
 pub mod catalogue;
+pub mod entity;
 pub mod error;
 pub mod event;
 pub mod fulfilment;
@@ -19,7 +20,8 @@ pub mod time;
 #[cfg(test)]
 mod testing;
 
-pub use catalogue::{Cents, Coffee, CoffeeId, catalogue};
+pub use catalogue::{Cents, Coffee, CoffeeId, catalogue, on_the_menu};
+pub use entity::Entity;
 pub use error::{IllegalTransition, InvalidInput};
 pub use event::{DomainEvent, EventType, Source};
 pub use fulfilment::{Fulfilment, FulfilmentStatus};

@@ -20,6 +20,8 @@ pub struct Order {
     pub updated_at: Millis,
 }
 
+crate::entity::entity!(Order, OrderStatus, Order, "order", order_id = |e| e.id);
+
 impl Order {
     /// A customer orders a coffee. The coffee comes from the catalogue, with its price.
     pub fn place(
@@ -45,18 +47,6 @@ impl Order {
         self.created_at.day()
     }
 
-    fn become_(&self, next: OrderStatus, note: Option<Note>, now: Millis) -> Result<Self, IllegalTransition> {
-        if !self.status.can_become(next) {
-            return Err(IllegalTransition {
-                entity: "order",
-                id: self.id.to_string(),
-                from: self.status.as_str(),
-                to: next.as_str(),
-            });
-        }
-        Ok(Self { status: next, note: note.or_else(|| self.note.clone()), updated_at: now, ..self.clone() })
-    }
-
     /// The customer cancels. Allowed until the fulfilment is completed.
     pub fn cancel_by_customer(&self, note: Option<Note>, now: Millis) -> Result<Self, IllegalTransition> {
         let note = note.unwrap_or_else(|| Note::system("cancelled by the customer"));
@@ -73,12 +63,7 @@ impl Order {
     ) -> Result<Self, IllegalTransition> {
         match to {
             OrderStatus::Cancelled => self.cancel_by_customer(note, now),
-            other => Err(IllegalTransition {
-                entity: "order",
-                id: self.id.to_string(),
-                from: self.status.as_str(),
-                to: other.as_str(),
-            }),
+            other => Err(self.refuse(other)),
         }
     }
 

@@ -30,6 +30,8 @@ pub struct Payment {
     pub updated_at: Millis,
 }
 
+crate::entity::entity!(Payment, PaymentStatus, Payment, "payment", order_id = |e| e.order_id);
+
 /// What the payment service does when the card outcome says the money was taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Capture {
@@ -79,18 +81,6 @@ impl Payment {
 
     pub fn date(&self) -> Day {
         self.created_at.day()
-    }
-
-    fn become_(&self, next: PaymentStatus, note: Option<Note>, now: Millis) -> Result<Self, IllegalTransition> {
-        if !self.status.can_become(next) {
-            return Err(IllegalTransition {
-                entity: "payment",
-                id: self.id.to_string(),
-                from: self.status.as_str(),
-                to: next.as_str(),
-            });
-        }
-        Ok(Self { status: next, note: note.or_else(|| self.note.clone()), updated_at: now, ..self.clone() })
     }
 
     /// The provider created a payment intent: the customer can now pay.

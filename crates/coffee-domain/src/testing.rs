@@ -6,7 +6,7 @@ use crate::{CoffeeId, CustomerId, CustomerName, Fulfilment, FulfilmentId, Millis
 pub fn an_order() -> Order {
     Order::place(
         OrderId::parse("0193f5a0-0000-7000-8000-000000000001").expect("id"),
-        CoffeeId::parse("2").expect("latte"),
+        crate::on_the_menu(&CoffeeId::parse("2").expect("an id")).expect("latte"),
         CustomerId::parse("c-1").expect("customer"),
         CustomerName::parse("Ada").expect("name"),
         Millis(1_764_000_000_000),

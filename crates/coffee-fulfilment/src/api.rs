@@ -1,16 +1,15 @@
-//! The fulfilment service's REST routes.
+//! The fulfilment service's REST routes: extract the operation's request, call, answer.
 
-use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
+use axum::{Json, Router};
 use coffee_bus::Envelope;
-use coffee_domain::Fulfilment;
-use coffee_http::{ApiJson, ApiPath, ApiQuery, ServiceError, Trace};
-use serde::Deserialize;
+use coffee_domain::{Fulfilment, FulfilmentId};
+use coffee_http::{ApiError, ApiJson, ApiQuery, Ctx, IdPath};
+use coffee_service::OfOrder;
 
-use crate::client::{FulfilmentClient, FulfilmentFilter};
-use crate::model::ChangeFulfilmentBody;
+use crate::client::FulfilmentClient;
+use crate::model::{FulfilmentChange, FulfilmentList};
 use crate::service::FulfilmentService;
 
 pub fn routes(service: FulfilmentService) -> Router {
@@ -21,48 +20,37 @@ pub fn routes(service: FulfilmentService) -> Router {
         .with_state(service)
 }
 
+type Answer<T> = Result<Json<T>, ApiError>;
+
 async fn one(
     State(s): State<FulfilmentService>,
-    ApiPath(id): ApiPath<String>,
-) -> Result<Json<Fulfilment>, ServiceError> {
-    Ok(Json(s.fulfilment(&id).await?))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListParams {
-    date: Option<String>,
-    order_id: Option<String>,
-    status: Option<String>,
-    limit: Option<u32>,
+    Ctx(ctx): Ctx,
+    IdPath(id): IdPath<FulfilmentId>,
+) -> Answer<Fulfilment> {
+    Ok(Json(s.fulfilment(&ctx, id).await?))
 }
 
 async fn list(
     State(s): State<FulfilmentService>,
-    ApiQuery(p): ApiQuery<ListParams>,
-) -> Result<Json<Vec<Fulfilment>>, ServiceError> {
-    let filter = FulfilmentFilter { date: p.date, order_id: p.order_id, status: p.status, limit: p.limit };
-    Ok(Json(s.fulfilments(&filter).await?))
+    Ctx(ctx): Ctx,
+    ApiQuery(list): ApiQuery<FulfilmentList>,
+) -> Answer<Vec<Fulfilment>> {
+    Ok(Json(s.fulfilments(&ctx, &list).await?))
 }
 
 async fn change(
     State(s): State<FulfilmentService>,
-    Trace(trace): Trace,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(body): ApiJson<ChangeFulfilmentBody>,
-) -> Result<Json<Fulfilment>, ServiceError> {
-    Ok(Json(s.change_fulfilment(&id, &body.status, body.note.as_deref(), &trace).await?))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct EventsParams {
-    order_id: String,
+    Ctx(ctx): Ctx,
+    IdPath(id): IdPath<FulfilmentId>,
+    ApiJson(change): ApiJson<FulfilmentChange>,
+) -> Answer<Fulfilment> {
+    Ok(Json(s.change_fulfilment(&ctx, id, &change).await?))
 }
 
 async fn events(
     State(s): State<FulfilmentService>,
-    ApiQuery(p): ApiQuery<EventsParams>,
-) -> Result<Json<Vec<Envelope>>, ServiceError> {
-    Ok(Json(s.fulfilment_events(&p.order_id).await?))
+    Ctx(ctx): Ctx,
+    ApiQuery(of): ApiQuery<OfOrder>,
+) -> Answer<Vec<Envelope>> {
+    Ok(Json(s.fulfilment_events(&ctx, of.order_id).await?))
 }

@@ -11,8 +11,8 @@
 use async_trait::async_trait;
 use coffee_bus::{Change, Envelope, Expect, Handler, HandlerError, Records, Rule};
 use coffee_domain::fulfilment::FulfilmentReaction;
-use coffee_domain::{CustomerId, DomainEvent, Fulfilment, FulfilmentId, FulfilmentInput};
-use coffee_http::now;
+use coffee_domain::{CustomerId, Fulfilment, FulfilmentId, FulfilmentInput};
+use coffee_service::now;
 
 use crate::model::{CLOSED_ORDERS, ClosedOrder, FULFILMENTS};
 
@@ -54,16 +54,14 @@ impl Handler for FulfilmentHandlers {
         let trace = event.trace();
         Ok(match Fulfilment::react(current.as_ref().map(|c| &c.value), closed, &input, new_id, now) {
             FulfilmentReaction::Nothing => Change::new(),
-            FulfilmentReaction::Start(f) => {
-                Change::new().put(FULFILMENTS, &f, Expect::New)?.emit(&DomainEvent::Fulfilment(f), &trace)
-            }
+            FulfilmentReaction::Start(f) => Change::new().step(FULFILMENTS, Expect::New, &f, &trace)?,
             FulfilmentReaction::Close(f) => {
                 let version = current.map_or(0, |c| c.version);
-                Change::new().put(FULFILMENTS, &f, Expect::Version(version))?.emit(&DomainEvent::Fulfilment(f), &trace)
+                Change::new().step(FULFILMENTS, Expect::Version(version), &f, &trace)?
             }
             FulfilmentReaction::RememberClosed => {
                 let order_id = coffee_domain::OrderId::parse(order_id)
-                    .map_err(|e| HandlerError::new(format!("event {}: {e}", event.id)))?;
+                    .map_err(|e| HandlerError::Missing(format!("event {}: {e}", event.id)))?;
                 let closed = ClosedOrder { order_id, customer_id: customer_of(&input).clone(), closed_at: now };
                 Change::new().put(CLOSED_ORDERS, &closed, Expect::New)?
             }

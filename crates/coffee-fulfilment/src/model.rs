@@ -1,26 +1,101 @@
-//! How a fulfilment is stored, and the shape of the barista's request.
+//! How a fulfilment is stored, and the fulfilment service's requests: each operation's request is
+//! one type made of domain types, parsed once where it enters and sent as it is by the HTTP
+//! client.
 
 use coffee_bus::{Kind, RecordKey, Table};
-use coffee_domain::{CustomerId, Fulfilment, Millis, OrderId};
+use coffee_domain::{CustomerId, Day, Fulfilment, FulfilmentStatus, InvalidInput, Millis, Note, OrderId};
+use coffee_service::{List, ServiceError, list_day};
 use serde::{Deserialize, Serialize};
 
-pub const FULFILMENTS: Kind<Fulfilment> = Kind::new(Table::new("fulfilments"), |f| RecordKey {
-    id: f.id.to_string(),
-    order_id: f.order_id.to_string(),
-    customer_id: f.customer_id.to_string(),
-    day: f.date().to_string(),
-    created_at: f.created_at.0,
-    status: f.status.as_str(),
-});
+pub const FULFILMENTS: Kind<Fulfilment> = Kind::entity(Table::new("fulfilments"));
 
-/// `PATCH /api/fulfilment/:id`: the barista completes or rejects
-/// (`{"status": "FULFILMENT_COMPLETED" | "FULFILMENT_REJECTED", "note": "..."}`).
+/// `PATCH /api/fulfilment/:id`, `completeFulfilment`, `rejectFulfilment`: the barista completes or
+/// rejects (`{"status": "FULFILMENT_COMPLETED" | "FULFILMENT_REJECTED", "note": "..."}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StatusChangeBody")]
+pub struct FulfilmentChange {
+    pub status: FulfilmentStatus,
+    pub note: Option<Note>,
+}
+
+/// A status change as clients send it.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChangeFulfilmentBody {
-    pub status: String,
+struct StatusChangeBody {
+    status: String,
     #[serde(default)]
-    pub note: Option<String>,
+    note: Option<String>,
+}
+
+impl TryFrom<StatusChangeBody> for FulfilmentChange {
+    type Error = InvalidInput;
+
+    fn try_from(body: StatusChangeBody) -> Result<Self, InvalidInput> {
+        let note = body.note.as_deref().map(Note::parse).transpose()?.flatten();
+        Ok(Self { status: FulfilmentStatus::parse(&body.status)?, note })
+    }
+}
+
+/// `GET /api/fulfilment`, `getFulfilmentList`, `getFulfilmentQueue`: the fulfilments of a day
+/// (today, UTC, by default), the one of an order, or all in a status (the barista's queue:
+/// `FULFILMENT_CREATED`, oldest first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "FulfilmentListQuery", into = "FulfilmentListQuery")]
+pub struct FulfilmentList {
+    pub of: FulfilmentsOf,
+    pub size: List,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FulfilmentsOf {
+    Day(Day),
+    Order(OrderId),
+    Status(FulfilmentStatus),
+}
+
+impl FulfilmentList {
+    pub fn of(of: FulfilmentsOf) -> Self {
+        Self { of, size: List::default() }
+    }
+}
+
+/// The list's query string: one of `?date=`, `?orderId=`, `?status=`, and `&limit=`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FulfilmentListQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+impl TryFrom<FulfilmentListQuery> for FulfilmentList {
+    type Error = ServiceError;
+
+    fn try_from(q: FulfilmentListQuery) -> Result<Self, ServiceError> {
+        let of = match (q.date, q.order_id, q.status) {
+            (None, Some(order_id), None) => FulfilmentsOf::Order(OrderId::parse(&order_id)?),
+            (None, None, Some(status)) => FulfilmentsOf::Status(FulfilmentStatus::parse(&status)?),
+            (date, None, None) => FulfilmentsOf::Day(list_day(date.as_deref())?),
+            _ => return Err(ServiceError::BadInput("give at most one of date, orderId and status".to_owned())),
+        };
+        Ok(Self { of, size: List::parse(q.limit)? })
+    }
+}
+
+impl From<FulfilmentList> for FulfilmentListQuery {
+    fn from(list: FulfilmentList) -> Self {
+        let mut q = Self { limit: Some(list.size.limit()), ..Self::default() };
+        match list.of {
+            FulfilmentsOf::Day(day) => q.date = Some(day.to_string()),
+            FulfilmentsOf::Order(id) => q.order_id = Some(id.to_string()),
+            FulfilmentsOf::Status(status) => q.status = Some(status.as_str().to_owned()),
+        }
+        q
+    }
 }
 
 /// An order the fulfilment service learnt was closed (cancelled, or its payment refunded)

@@ -8,12 +8,14 @@
 
 use std::sync::Arc;
 
-use coffee_bus::{Envelope, TraceContext};
-use coffee_domain::{Fulfilment, FulfilmentStatus, Order, Payment};
-use coffee_fulfilment::client::{FulfilmentClient, FulfilmentFilter, HttpFulfilmentClient};
-use coffee_http::ServiceError;
+use coffee_bus::Envelope;
+use coffee_domain::{Fulfilment, FulfilmentStatus, Order, OrderId, Payment};
+use coffee_fulfilment::client::{FulfilmentClient, HttpFulfilmentClient};
+use coffee_fulfilment::model::{FulfilmentList, FulfilmentsOf};
 use coffee_order::client::{HttpOrderClient, OrderClient};
-use coffee_payment::client::{HttpPaymentClient, PaymentClient, PaymentFilter};
+use coffee_payment::client::{HttpPaymentClient, PaymentClient};
+use coffee_payment::model::PaymentList;
+use coffee_service::{Context, ServiceError};
 
 #[derive(Clone)]
 pub struct Services {
@@ -41,27 +43,25 @@ impl Services {
     }
 
     /// An order, or `None` when there is no such order.
-    pub async fn find_order(&self, order_id: &str) -> Result<Option<Order>, ServiceError> {
-        absent_is_none(self.orders.order(order_id).await)
+    pub async fn find_order(&self, ctx: &Context, id: OrderId) -> Result<Option<Order>, ServiceError> {
+        absent_is_none(self.orders.order(ctx, id).await)
     }
 
     /// The payment of an order, or `None` while the payment service does not know the order.
-    pub async fn payment_for_order(&self, order_id: &str) -> Result<Option<Payment>, ServiceError> {
-        let filter = PaymentFilter { order_id: Some(order_id.to_owned()), ..PaymentFilter::default() };
-        Ok(self.payments.payments(&filter).await?.into_iter().next())
+    pub async fn payment_for_order(&self, ctx: &Context, id: OrderId) -> Result<Option<Payment>, ServiceError> {
+        Ok(self.payments.payments(ctx, &PaymentList::of_order(id)).await?.into_iter().next())
     }
 
     /// The fulfilment of an order, or `None` while it is not paid.
-    pub async fn fulfilment_for_order(&self, order_id: &str) -> Result<Option<Fulfilment>, ServiceError> {
-        let filter = FulfilmentFilter { order_id: Some(order_id.to_owned()), ..FulfilmentFilter::default() };
-        Ok(self.fulfilments.fulfilments(&filter).await?.into_iter().next())
+    pub async fn fulfilment_for_order(&self, ctx: &Context, id: OrderId) -> Result<Option<Fulfilment>, ServiceError> {
+        let list = FulfilmentList::of(FulfilmentsOf::Order(id));
+        Ok(self.fulfilments.fulfilments(ctx, &list).await?.into_iter().next())
     }
 
     /// The barista's queue: every open fulfilment, of any day, oldest first.
-    pub async fn fulfilment_queue(&self) -> Result<Vec<Fulfilment>, ServiceError> {
-        let filter =
-            FulfilmentFilter { status: Some(FulfilmentStatus::Created.as_str().to_owned()), ..Default::default() };
-        let mut queue = self.fulfilments.fulfilments(&filter).await?;
+    pub async fn fulfilment_queue(&self, ctx: &Context) -> Result<Vec<Fulfilment>, ServiceError> {
+        let list = FulfilmentList::of(FulfilmentsOf::Status(FulfilmentStatus::Created));
+        let mut queue = self.fulfilments.fulfilments(ctx, &list).await?;
         // The service already answers oldest first; the order is the contract, so it is kept here
         // whatever a service (or another backend) does.
         queue.sort_by_key(|f| (f.created_at, f.id));
@@ -70,29 +70,17 @@ impl Services {
 
     /// Everything the three services published about an order, oldest first. `NOT_FOUND` when
     /// there is no such order.
-    pub async fn order_timeline(&self, order_id: &str) -> Result<Vec<Envelope>, ServiceError> {
-        let order = self.orders.order(order_id).await?;
-        let id = order.id.to_string();
+    pub async fn order_timeline(&self, ctx: &Context, id: OrderId) -> Result<Vec<Envelope>, ServiceError> {
+        let order = self.orders.order(ctx, id).await?;
         let (orders, payments, fulfilments) = futures::try_join!(
-            self.orders.order_events(&id),
-            self.payments.payment_events(&id),
-            self.fulfilments.fulfilment_events(&id),
+            self.orders.order_events(ctx, order.id),
+            self.payments.payment_events(ctx, order.id),
+            self.fulfilments.fulfilment_events(ctx, order.id),
         )?;
         let mut events: Vec<Envelope> = orders.into_iter().chain(payments).chain(fulfilments).collect();
         // By time; the id (a UUIDv7) breaks ties in the order the events were created.
         events.sort_by_cached_key(|e| (e.time.parse::<jiff::Timestamp>().ok(), e.id.clone()));
         Ok(events)
-    }
-
-    /// Cancels an order for the customer.
-    pub async fn cancel_order(
-        &self,
-        order_id: &str,
-        note: Option<&str>,
-        trace: &TraceContext,
-    ) -> Result<Order, ServiceError> {
-        let cancelled = coffee_domain::OrderStatus::Cancelled.as_str();
-        self.orders.change_order(order_id, cancelled, note, trace).await
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe};
 use async_graphql::{ErrorExtensions, Response};
-use coffee_http::ServiceError;
+use coffee_service::ServiceError;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 

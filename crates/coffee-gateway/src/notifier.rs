@@ -19,8 +19,8 @@
 use std::sync::Arc;
 
 use coffee_bus::{Envelope, LiveFeed};
-use coffee_domain::{DomainEvent, Fulfilment, Millis, Order, OrderId, Payment, Source};
-use coffee_http::ServiceError;
+use coffee_domain::{Entity, Source};
+use coffee_service::ServiceError;
 use futures::Stream;
 use futures::future::BoxFuture;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -33,83 +33,6 @@ pub struct Notifier {
     shutdown: CancellationToken,
 }
 
-/// An entity a subscription can watch.
-pub trait Watched: Clone + PartialEq + Send + Sync + 'static {
-    /// The service whose events carry this entity.
-    const SOURCE: Source;
-    fn from_event(event: DomainEvent) -> Option<Self>;
-    fn id_string(&self) -> String;
-    fn customer(&self) -> &str;
-    fn order(&self) -> OrderId;
-    fn updated(&self) -> Millis;
-}
-
-impl Watched for Order {
-    const SOURCE: Source = Source::Order;
-    fn from_event(event: DomainEvent) -> Option<Self> {
-        match event {
-            DomainEvent::Order(o) => Some(o),
-            _ => None,
-        }
-    }
-    fn id_string(&self) -> String {
-        self.id.to_string()
-    }
-    fn customer(&self) -> &str {
-        self.customer_id.as_str()
-    }
-    fn order(&self) -> OrderId {
-        self.id
-    }
-    fn updated(&self) -> Millis {
-        self.updated_at
-    }
-}
-
-impl Watched for Payment {
-    const SOURCE: Source = Source::Payment;
-    fn from_event(event: DomainEvent) -> Option<Self> {
-        match event {
-            DomainEvent::Payment(p) => Some(p),
-            _ => None,
-        }
-    }
-    fn id_string(&self) -> String {
-        self.id.to_string()
-    }
-    fn customer(&self) -> &str {
-        self.customer_id.as_str()
-    }
-    fn order(&self) -> OrderId {
-        self.order_id
-    }
-    fn updated(&self) -> Millis {
-        self.updated_at
-    }
-}
-
-impl Watched for Fulfilment {
-    const SOURCE: Source = Source::Fulfilment;
-    fn from_event(event: DomainEvent) -> Option<Self> {
-        match event {
-            DomainEvent::Fulfilment(f) => Some(f),
-            _ => None,
-        }
-    }
-    fn id_string(&self) -> String {
-        self.id.to_string()
-    }
-    fn customer(&self) -> &str {
-        self.customer_id.as_str()
-    }
-    fn order(&self) -> OrderId {
-        self.order_id
-    }
-    fn updated(&self) -> Millis {
-        self.updated_at
-    }
-}
-
 /// Which entities a subscription wants. Both `None`: every one. Values are in their canonical
 /// form (the caller parses them), as the entities print them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -119,9 +42,9 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn matches<T: Watched>(&self, entity: &T) -> bool {
-        self.id.as_ref().is_none_or(|id| *id == entity.id_string())
-            && self.customer_id.as_deref().is_none_or(|c| c == entity.customer())
+    fn matches<T: Entity>(&self, entity: &T) -> bool {
+        self.id.as_ref().is_none_or(|id| *id == entity.id_text())
+            && self.customer_id.as_deref().is_none_or(|c| c == entity.customer_id().as_str())
     }
 }
 
@@ -136,7 +59,7 @@ impl Notifier {
     /// The changes of the entities `filter` matches, as they commit. With `current` (given when
     /// the filter names one entity), the entity's current state comes first, and again after
     /// the receiver lagged. Ends when the gateway shuts down.
-    pub fn watch<T: Watched>(
+    pub fn watch<T: Entity>(
         &self,
         filter: Filter,
         current: Option<Fetch<T>>,
@@ -170,7 +93,7 @@ struct Watch<T> {
     subject: Option<String>,
 }
 
-impl<T: Watched> Watch<T> {
+impl<T: Entity> Watch<T> {
     async fn next(mut self) -> Option<(Result<T, ServiceError>, Self)> {
         loop {
             if self.refetch {
@@ -238,12 +161,12 @@ impl<T: Watched> Watch<T> {
             return Some(entity);
         }
         if let Some(last) = &self.last {
-            let older = entity.updated() < last.updated();
+            let older = entity.updated_at() < last.updated_at();
             if older || entity == *last {
                 return None;
             }
         }
-        self.subject = Some(entity.order().to_string());
+        self.subject = Some(entity.order_id().to_string());
         self.last = Some(entity.clone());
         Some(entity)
     }
@@ -254,7 +177,7 @@ mod tests {
     use std::time::Duration;
 
     use coffee_bus::TraceContext;
-    use coffee_domain::{CoffeeId, CustomerId, CustomerName, Note, OrderStatus};
+    use coffee_domain::{CustomerId, CustomerName, DomainEvent, Millis, Note, Order, OrderId, OrderStatus};
     use futures::StreamExt;
     use tokio::sync::broadcast;
 
@@ -263,7 +186,7 @@ mod tests {
     fn order(customer: &str, at: i64) -> Order {
         Order::place(
             OrderId::from_uuid(uuid::Uuid::now_v7()),
-            CoffeeId::parse("1").expect("menu"),
+            coffee_domain::Coffee::from_menu("1").expect("menu"),
             CustomerId::parse(customer).expect("id"),
             CustomerName::parse("Ada").expect("name"),
             Millis(at),

@@ -14,12 +14,15 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Schema, SchemaBuilder, SimpleObject, Subscription};
 use coffee_bus::{Envelope, TraceContext};
-use coffee_domain::{CustomerId, DomainEvent, FulfilmentId, FulfilmentStatus, OrderId, PaymentId};
-use coffee_fulfilment::client::FulfilmentFilter;
-use coffee_http::ServiceError;
-use coffee_order::client::OrderFilter;
-use coffee_payment::client::PaymentFilter;
-use coffee_payment::model::PaymentWithSecret;
+use coffee_domain::{
+    CardNumber, CoffeeId, CustomerId, CustomerName, DomainEvent, Entity, FulfilmentId, FulfilmentStatus, Note, OrderId,
+    PaymentId,
+};
+use coffee_fulfilment::model::{FulfilmentChange, FulfilmentList, FulfilmentListQuery};
+use coffee_http::PathId;
+use coffee_order::model::{OrderChange, OrderList, OrderListQuery, PlaceOrder};
+use coffee_payment::model::{ConfirmPayment, CreatePayment, PaymentList, PaymentListQuery, PaymentWithSecret};
+use coffee_service::ServiceError;
 use futures::{Stream, StreamExt};
 
 use crate::clients::Services;
@@ -231,10 +234,21 @@ fn services<'a>(ctx: &Context<'a>) -> Res<&'a Services> {
     ctx.data::<Services>().map_err(|_| GatewayError(ServiceError::Internal("the gateway has no services".to_owned())))
 }
 
-/// The trace a request belongs to: the caller's `traceparent` (put in the request's data by the
-/// HTTP handler), or a new one.
-fn trace(ctx: &Context<'_>) -> TraceContext {
-    ctx.data_opt::<TraceContext>().cloned().unwrap_or_else(TraceContext::new_root)
+/// The operation's context: the caller's `traceparent` (put in the request's data by the HTTP
+/// handler), or a new trace.
+fn op(ctx: &Context<'_>) -> coffee_service::Context {
+    coffee_service::Context::new(ctx.data_opt::<TraceContext>().cloned().unwrap_or_else(TraceContext::new_root))
+}
+
+/// An entity's id argument. An id that does not parse names no entity: `NOT_FOUND`, as for one
+/// that parses but names none.
+fn entity_id<T: PathId>(id: &ID) -> Res<T> {
+    T::parse_path(id).ok_or_else(|| GatewayError(ServiceError::not_found(T::ENTITY, id)))
+}
+
+/// A note argument: absent or empty is no note.
+fn note(input: Option<&str>) -> Res<Option<Note>> {
+    Ok(input.map(Note::parse).transpose().map_err(|e| bad_input(e.to_string()))?.flatten())
 }
 
 /// The original's list shape: a nullable list of nullable items.
@@ -248,7 +262,7 @@ pub struct Query;
 impl Query {
     /// The menu.
     async fn get_coffees(&self, ctx: &Context<'_>) -> Res<Option<Vec<Option<Coffee>>>> {
-        let coffees = services(ctx)?.orders.coffees().await?;
+        let coffees = services(ctx)?.orders.coffees(&op(ctx)).await?;
         Ok(list(&coffees))
     }
 
@@ -260,8 +274,8 @@ impl Query {
         date: Option<String>,
         customer_id: Option<String>,
     ) -> Res<Option<Vec<Option<OrderDetail>>>> {
-        let filter = OrderFilter { date, customer_id, limit: None };
-        let orders = services(ctx)?.orders.orders(&filter).await?;
+        let request = OrderList::try_from(OrderListQuery { date, customer_id, limit: None })?;
+        let orders = services(ctx)?.orders.orders(&op(ctx), &request).await?;
         Ok(list(&orders))
     }
 
@@ -271,8 +285,8 @@ impl Query {
         ctx: &Context<'_>,
         date: Option<String>,
     ) -> Res<Option<Vec<Option<PaymentDetail>>>> {
-        let filter = PaymentFilter { date, ..PaymentFilter::default() };
-        let payments = services(ctx)?.payments.payments(&filter).await?;
+        let request = PaymentList::try_from(PaymentListQuery { date, ..PaymentListQuery::default() })?;
+        let payments = services(ctx)?.payments.payments(&op(ctx), &request).await?;
         Ok(list(&payments))
     }
 
@@ -282,34 +296,38 @@ impl Query {
         ctx: &Context<'_>,
         date: Option<String>,
     ) -> Res<Option<Vec<Option<FulfilmentDetail>>>> {
-        let filter = FulfilmentFilter { date, ..FulfilmentFilter::default() };
-        let fulfilments = services(ctx)?.fulfilments.fulfilments(&filter).await?;
+        let request = FulfilmentList::try_from(FulfilmentListQuery { date, ..FulfilmentListQuery::default() })?;
+        let fulfilments = services(ctx)?.fulfilments.fulfilments(&op(ctx), &request).await?;
         Ok(list(&fulfilments))
     }
 
     /// An order; null when there is none with this id.
     async fn get_order(&self, ctx: &Context<'_>, order_id: ID) -> Res<Option<OrderDetail>> {
-        Ok(services(ctx)?.find_order(&order_id).await?.as_ref().map(OrderDetail::from))
+        let Some(id) = OrderId::parse_path(&order_id) else { return Ok(None) };
+        Ok(services(ctx)?.find_order(&op(ctx), id).await?.as_ref().map(OrderDetail::from))
     }
 
     /// The payment of an order; null while it has none. Never carries the client secret.
     async fn get_payment_for_order(&self, ctx: &Context<'_>, order_id: ID) -> Res<Option<PaymentDetail>> {
-        Ok(services(ctx)?.payment_for_order(&order_id).await?.as_ref().map(PaymentDetail::from))
+        let Some(id) = OrderId::parse_path(&order_id) else { return Ok(None) };
+        Ok(services(ctx)?.payment_for_order(&op(ctx), id).await?.as_ref().map(PaymentDetail::from))
     }
 
     /// The fulfilment of an order; null while it has none (it is created once the order is paid).
     async fn get_fulfilment_for_order(&self, ctx: &Context<'_>, order_id: ID) -> Res<Option<FulfilmentDetail>> {
-        Ok(services(ctx)?.fulfilment_for_order(&order_id).await?.as_ref().map(FulfilmentDetail::from))
+        let Some(id) = OrderId::parse_path(&order_id) else { return Ok(None) };
+        Ok(services(ctx)?.fulfilment_for_order(&op(ctx), id).await?.as_ref().map(FulfilmentDetail::from))
     }
 
     /// The barista's queue: open fulfilments (FULFILMENT_CREATED) of any day, oldest first.
     async fn get_fulfilment_queue(&self, ctx: &Context<'_>) -> Res<Vec<FulfilmentDetail>> {
-        Ok(services(ctx)?.fulfilment_queue().await?.iter().map(FulfilmentDetail::from).collect())
+        Ok(services(ctx)?.fulfilment_queue(&op(ctx)).await?.iter().map(FulfilmentDetail::from).collect())
     }
 
     /// Every event the three services published about an order, in time order.
     async fn get_order_timeline(&self, ctx: &Context<'_>, order_id: ID) -> Res<Vec<TimelineEvent>> {
-        Ok(services(ctx)?.order_timeline(&order_id).await?.iter().map(TimelineEvent::from).collect())
+        let id = entity_id::<OrderId>(&order_id)?;
+        Ok(services(ctx)?.order_timeline(&op(ctx), id).await?.iter().map(TimelineEvent::from).collect())
     }
 }
 
@@ -325,24 +343,32 @@ impl Mutation {
         customer_id: String,
         customer_name: String,
     ) -> Res<OrderDetail> {
-        let order = services(ctx)?.orders.place_order(&coffee_id, &customer_id, &customer_name, &trace(ctx)).await?;
-        Ok(OrderDetail::from(&order))
+        let parse = || -> Result<PlaceOrder, coffee_domain::InvalidInput> {
+            Ok(PlaceOrder {
+                coffee_id: CoffeeId::parse(&coffee_id)?,
+                customer_id: CustomerId::parse(&customer_id)?,
+                customer_name: CustomerName::parse(&customer_name)?,
+            })
+        };
+        let request = parse().map_err(|e| bad_input(e.to_string()))?;
+        Ok(OrderDetail::from(&services(ctx)?.orders.place_order(&op(ctx), &request).await?))
     }
 
     /// Starts paying an order: the payment, PAYMENT_CREATED, with the client secret the card
     /// form needs. Asking again returns the same payment.
     async fn make_payment(&self, ctx: &Context<'_>, order_id: ID) -> Res<PaymentDetail> {
-        let services = services(ctx)?;
+        let (services, op) = (services(ctx)?, op(ctx));
         // The payment service would wait a moment for an order it has not heard of yet; an
         // order that does not exist at all is answered at once.
-        let order = services.orders.order(&order_id).await?;
-        let payment = services.payments.create_payment(&order.id.to_string(), &trace(ctx)).await?;
+        let order = services.orders.order(&op, entity_id(&order_id)?).await?;
+        let payment = services.payments.create_payment(&op, &CreatePayment { order_id: order.id }).await?;
         Ok(PaymentDetail::from(&payment))
     }
 
     /// The customer cancels, until the coffee is made. A paid order is refunded.
     async fn cancel_order(&self, ctx: &Context<'_>, order_id: ID, note: Option<String>) -> Res<OrderDetail> {
-        let order = services(ctx)?.cancel_order(&order_id, note.as_deref(), &trace(ctx)).await?;
+        let change = OrderChange::cancel(self::note(note.as_deref())?);
+        let order = services(ctx)?.orders.change_order(&op(ctx), entity_id(&order_id)?, &change).await?;
         Ok(OrderDetail::from(&order))
     }
 
@@ -353,9 +379,9 @@ impl Mutation {
         fulfilment_id: ID,
         note: Option<String>,
     ) -> Res<FulfilmentDetail> {
-        let (to, trace) = (FulfilmentStatus::Rejected.as_str(), trace(ctx));
+        let change = FulfilmentChange { status: FulfilmentStatus::Rejected, note: self::note(note.as_deref())? };
         let rejected =
-            services(ctx)?.fulfilments.change_fulfilment(&fulfilment_id, to, note.as_deref(), &trace).await?;
+            services(ctx)?.fulfilments.change_fulfilment(&op(ctx), entity_id(&fulfilment_id)?, &change).await?;
         Ok(FulfilmentDetail::from(&rejected))
     }
 
@@ -366,10 +392,9 @@ impl Mutation {
         fulfilment_id: ID,
         note: Option<String>,
     ) -> Res<FulfilmentDetail> {
-        let (to, trace) = (FulfilmentStatus::Completed.as_str(), trace(ctx));
-        let completed =
-            services(ctx)?.fulfilments.change_fulfilment(&fulfilment_id, to, note.as_deref(), &trace).await?;
-        Ok(FulfilmentDetail::from(&completed))
+        let change = FulfilmentChange { status: FulfilmentStatus::Completed, note: self::note(note.as_deref())? };
+        let done = services(ctx)?.fulfilments.change_fulfilment(&op(ctx), entity_id(&fulfilment_id)?, &change).await?;
+        Ok(FulfilmentDetail::from(&done))
     }
 
     /// The simulated provider's card form. Returns the payment after the outcome:
@@ -377,7 +402,10 @@ impl Mutation {
     /// 4242424242424242 succeeds; 4000000000000002 is declined; 4000000000009995 has
     /// insufficient funds; any other number is refused (BAD_USER_INPUT).
     async fn confirm_payment(&self, ctx: &Context<'_>, payment_id: ID, card_number: String) -> Res<PaymentDetail> {
-        let payment = services(ctx)?.payments.confirm_payment(&payment_id, &card_number, &trace(ctx)).await?;
+        let id = entity_id::<PaymentId>(&payment_id)?;
+        let request =
+            ConfirmPayment { card_number: CardNumber::parse(&card_number).map_err(|e| bad_input(e.to_string()))? };
+        let payment = services(ctx)?.payments.confirm_payment(&op(ctx), id, &request).await?;
         Ok(PaymentDetail::from(&payment))
     }
 }
@@ -400,14 +428,13 @@ impl Subscription {
     ) -> async_graphql::Result<impl Stream<Item = Updates<OrderDetail>> + use<>> {
         let id = order_id.map(|id| parse_id(OrderId::parse, &id)).transpose()?;
         let orders = services(ctx)?.orders.clone();
-        let current = id.clone().map(|id| {
-            fetch(move || {
-                let (orders, id) = (orders.clone(), id.clone());
-                async move { orders.order(&id).await }
+        let current = id.map(|id| {
+            fetch(move |op| {
+                let orders = orders.clone();
+                async move { orders.order(&op, id).await }
             })
         });
-        let filter = Filter { id, customer_id: customer_id.map(|c| parse_customer(&c)).transpose()? };
-        Ok(updates(ctx, filter, current)?)
+        Ok(updates(ctx, watched(id, customer_id)?, current)?)
     }
 
     /// Changes of payments: of one payment (its current state first), of one customer's
@@ -420,14 +447,13 @@ impl Subscription {
     ) -> async_graphql::Result<impl Stream<Item = Updates<PaymentDetail>> + use<>> {
         let id = payment_id.map(|id| parse_id(PaymentId::parse, &id)).transpose()?;
         let payments = services(ctx)?.payments.clone();
-        let current = id.clone().map(|id| {
-            fetch(move || {
-                let (payments, id) = (payments.clone(), id.clone());
-                async move { payments.payment(&id).await }
+        let current = id.map(|id| {
+            fetch(move |op| {
+                let payments = payments.clone();
+                async move { payments.payment(&op, id).await }
             })
         });
-        let filter = Filter { id, customer_id: customer_id.map(|c| parse_customer(&c)).transpose()? };
-        Ok(updates(ctx, filter, current)?)
+        Ok(updates(ctx, watched(id, customer_id)?, current)?)
     }
 
     /// Changes of fulfilments: of one fulfilment (its current state first), of one customer's
@@ -440,39 +466,41 @@ impl Subscription {
     ) -> async_graphql::Result<impl Stream<Item = Updates<FulfilmentDetail>> + use<>> {
         let id = fulfilment_id.map(|id| parse_id(FulfilmentId::parse, &id)).transpose()?;
         let fulfilments = services(ctx)?.fulfilments.clone();
-        let current = id.clone().map(|id| {
-            fetch(move || {
-                let (fulfilments, id) = (fulfilments.clone(), id.clone());
-                async move { fulfilments.fulfilment(&id).await }
+        let current = id.map(|id| {
+            fetch(move |op| {
+                let fulfilments = fulfilments.clone();
+                async move { fulfilments.fulfilment(&op, id).await }
             })
         });
-        let filter = Filter { id, customer_id: customer_id.map(|c| parse_customer(&c)).transpose()? };
-        Ok(updates(ctx, filter, current)?)
+        Ok(updates(ctx, watched(id, customer_id)?, current)?)
     }
 }
 
-/// An id argument in its canonical form. A malformed id could never match anything, so it is
+/// What a subscription watches: one entity, one customer's, or every one.
+fn watched<I: ToString>(id: Option<I>, customer_id: Option<String>) -> Res<Filter> {
+    Ok(Filter { id: id.map(|i| i.to_string()), customer_id: customer_id.map(|c| parse_customer(&c)).transpose()? })
+}
+
+/// An id argument of a subscription. A malformed id could never match anything, so it is
 /// refused rather than silently watched.
-fn parse_id<T: ToString>(
-    parse: fn(&str) -> Result<T, coffee_domain::InvalidInput>,
-    input: &str,
-) -> Result<String, GatewayError> {
-    parse(input).map(|id| id.to_string()).map_err(|e| bad_input(e.to_string()))
+fn parse_id<T>(parse: fn(&str) -> Result<T, coffee_domain::InvalidInput>, input: &str) -> Result<T, GatewayError> {
+    parse(input).map_err(|e| bad_input(e.to_string()))
 }
 
 fn parse_customer(input: &str) -> Result<String, GatewayError> {
     CustomerId::parse(input).map(|c| c.as_str().to_owned()).map_err(|e| bad_input(e.to_string()))
 }
 
+/// Reads the watched entity's current state, in a context of the subscription's own.
 fn fetch<T, F, Fut>(read: F) -> Fetch<T>
 where
-    F: Fn() -> Fut + Send + Sync + 'static,
+    F: Fn(coffee_service::Context) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<T, ServiceError>> + Send + 'static,
 {
-    Arc::new(move || Box::pin(read()))
+    Arc::new(move || Box::pin(read(coffee_service::Context::internal())))
 }
 
-fn updates<T: crate::notifier::Watched, D: for<'a> From<&'a T>>(
+fn updates<T: Entity, D: for<'a> From<&'a T>>(
     ctx: &Context<'_>,
     filter: Filter,
     current: Option<Fetch<T>>,

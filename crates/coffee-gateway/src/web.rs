@@ -17,7 +17,8 @@ use std::borrow::Cow;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use coffee_http::ServiceError;
+use coffee_http::ApiError;
+use coffee_service::ServiceError;
 use rust_embed::{Embed, EmbeddedFile};
 
 #[derive(Embed)]
@@ -46,11 +47,13 @@ pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response 
     match safe.then(|| WebApp::get(name)).flatten() {
         Some(file) => serve(name, file, &headers),
         None if path.starts_with(ASSETS) || !safe => {
-            ServiceError::NotFound(format!("no file {}", uri.path())).into_response()
+            ApiError(ServiceError::NotFound(format!("no file {}", uri.path()))).into_response()
         }
         None => match WebApp::get(INDEX) {
             Some(index) => serve(INDEX, index, &headers),
-            None => ServiceError::NotFound("the web app is not built into this binary".to_owned()).into_response(),
+            None => {
+                ApiError(ServiceError::NotFound("the web app is not built into this binary".to_owned())).into_response()
+            }
         },
     }
 }

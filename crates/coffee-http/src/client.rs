@@ -1,12 +1,13 @@
 //! Plumbing for the services' typed HTTP clients (used by the gateway when the services
-//! run as separate processes): one place that turns responses into values or
-//! [`ServiceError`]s.
+//! run as separate processes): one place that sends an operation's request with its context
+//! and turns the answer into a value or the [`ServiceError`] the service raised.
 
+use coffee_service::{Context, ServiceError};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{ErrorBody, ServiceError};
+use crate::ErrorBody;
 
 #[derive(Debug, Clone)]
 pub struct HttpClient {
@@ -24,23 +25,36 @@ impl HttpClient {
         format!("{}{path}", self.base)
     }
 
+    /// A read: `GET path?query`.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        ctx: &Context,
+        path: &str,
+        query: &(impl Serialize + ?Sized),
+    ) -> Result<T, ServiceError> {
+        self.call(ctx, self.http.get(self.url(path)).query(query), path).await
+    }
+
+    /// A change: `method path` with a JSON body.
     pub async fn send<T: DeserializeOwned>(
         &self,
+        ctx: &Context,
         method: Method,
         path: &str,
-        query: &[(&str, &str)],
-        body: Option<&(impl Serialize + ?Sized)>,
-        traceparent: Option<&str>,
+        body: &(impl Serialize + ?Sized),
     ) -> Result<T, ServiceError> {
-        let mut req = self.http.request(method, self.url(path)).query(query);
-        if let Some(body) = body {
-            req = req.json(body);
-        }
-        if let Some(tp) = traceparent {
-            req = req.header("traceparent", tp);
-        }
+        self.call(ctx, self.http.request(method, self.url(path)).json(body), path).await
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        ctx: &Context,
+        request: reqwest::RequestBuilder,
+        path: &str,
+    ) -> Result<T, ServiceError> {
+        let request = request.header("traceparent", ctx.trace.to_traceparent());
         let resp =
-            req.send().await.map_err(|e| ServiceError::Unavailable(format!("cannot reach {}: {e}", self.base)))?;
+            request.send().await.map_err(|e| ServiceError::Unavailable(format!("cannot reach {}: {e}", self.base)))?;
         let status = resp.status();
         let bytes = resp
             .bytes()

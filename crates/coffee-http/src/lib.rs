@@ -1,16 +1,20 @@
 //! What every service's HTTP surface shares.
 //!
-//! [`ServiceError`] is the one error type of the services' operations. It has a stable
-//! machine-readable code that the REST API returns in its body and the GraphQL gateway puts
-//! in `extensions.code`, and each variant says which HTTP status it becomes. Database and
-//! internal details are logged, never shown to a client.
+//! - [`ApiError`]: a service's [`ServiceError`](coffee_service::ServiceError) as an HTTP answer,
+//!   with its status and the JSON error body; `Retry-After` on 503.
+//! - Extractors whose rejections are the same JSON errors: [`ApiJson`], [`ApiQuery`],
+//!   [`ApiPath`], [`IdPath`] (an entity id: 404 when it names nothing), [`Ctx`] (the
+//!   operation's context: the caller's trace).
+//! - [`Mount`]: what a service brings to the process that runs it.
+//! - [`HttpClient`]: the plumbing of the services' typed HTTP clients, which turns answers back
+//!   into values or the service's own errors.
 
 mod client;
 mod error;
 mod extract;
-mod lists;
+mod mount;
 
 pub use client::{HttpClient, decode_error, segment};
-pub use error::{ErrorBody, ServiceError};
-pub use extract::{ApiJson, ApiPath, ApiQuery, Trace, fallback, method_not_allowed, now};
-pub use lists::{DEFAULT_LIST, MAX_LIST, list_day, list_limit};
+pub use error::{ApiError, ErrorBody, ErrorDetail, status_of};
+pub use extract::{ApiJson, ApiPath, ApiQuery, Ctx, IdPath, PathId, fallback, method_not_allowed};
+pub use mount::Mount;

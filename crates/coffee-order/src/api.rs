@@ -1,17 +1,16 @@
-//! The order service's REST routes: extract, call the service, answer.
+//! The order service's REST routes: extract the operation's request, call, answer.
 
-use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
+use axum::{Json, Router};
 use coffee_bus::Envelope;
-use coffee_domain::{Coffee, Order};
-use coffee_http::{ApiJson, ApiPath, ApiQuery, ServiceError, Trace};
-use serde::Deserialize;
+use coffee_domain::{Coffee, Order, OrderId};
+use coffee_http::{ApiError, ApiJson, ApiQuery, Ctx, IdPath};
+use coffee_service::OfOrder;
 
-use crate::client::{OrderClient, OrderFilter};
-use crate::model::{ChangeOrderBody, PlaceOrderBody};
+use crate::client::OrderClient;
+use crate::model::{OrderChange, OrderList, PlaceOrder};
 use crate::service::OrderService;
 
 pub fn routes(service: OrderService) -> Router {
@@ -23,58 +22,41 @@ pub fn routes(service: OrderService) -> Router {
         .with_state(service)
 }
 
-async fn coffees(State(s): State<OrderService>) -> Result<Json<Vec<Coffee>>, ServiceError> {
-    Ok(Json(s.coffees().await?))
+type Answer<T> = Result<Json<T>, ApiError>;
+
+async fn coffees(State(s): State<OrderService>, Ctx(ctx): Ctx) -> Answer<Vec<Coffee>> {
+    Ok(Json(s.coffees(&ctx).await?))
 }
 
 async fn place(
     State(s): State<OrderService>,
-    Trace(trace): Trace,
-    ApiJson(body): ApiJson<PlaceOrderBody>,
-) -> Result<(StatusCode, Json<Order>), ServiceError> {
-    let coffee_id = body.coffee_id().map_err(ServiceError::BadInput)?;
-    let order = s.place_order(&coffee_id, &body.customer_id, &body.customer_name, &trace).await?;
-    Ok((StatusCode::CREATED, Json(order)))
+    Ctx(ctx): Ctx,
+    ApiJson(request): ApiJson<PlaceOrder>,
+) -> Result<(StatusCode, Json<Order>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.place_order(&ctx, &request).await?)))
 }
 
-async fn one(State(s): State<OrderService>, ApiPath(id): ApiPath<String>) -> Result<Json<Order>, ServiceError> {
-    Ok(Json(s.order(&id).await?))
+async fn one(State(s): State<OrderService>, Ctx(ctx): Ctx, IdPath(id): IdPath<OrderId>) -> Answer<Order> {
+    Ok(Json(s.order(&ctx, id).await?))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListParams {
-    date: Option<String>,
-    customer_id: Option<String>,
-    limit: Option<u32>,
-}
-
-async fn list(
-    State(s): State<OrderService>,
-    ApiQuery(p): ApiQuery<ListParams>,
-) -> Result<Json<Vec<Order>>, ServiceError> {
-    let filter = OrderFilter { date: p.date, customer_id: p.customer_id, limit: p.limit };
-    Ok(Json(s.orders(&filter).await?))
+async fn list(State(s): State<OrderService>, Ctx(ctx): Ctx, ApiQuery(list): ApiQuery<OrderList>) -> Answer<Vec<Order>> {
+    Ok(Json(s.orders(&ctx, &list).await?))
 }
 
 async fn change(
     State(s): State<OrderService>,
-    Trace(trace): Trace,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(body): ApiJson<ChangeOrderBody>,
-) -> Result<Json<Order>, ServiceError> {
-    Ok(Json(s.change_order(&id, &body.status, body.note.as_deref(), &trace).await?))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct EventsParams {
-    order_id: String,
+    Ctx(ctx): Ctx,
+    IdPath(id): IdPath<OrderId>,
+    ApiJson(change): ApiJson<OrderChange>,
+) -> Answer<Order> {
+    Ok(Json(s.change_order(&ctx, id, &change).await?))
 }
 
 async fn events(
     State(s): State<OrderService>,
-    ApiQuery(p): ApiQuery<EventsParams>,
-) -> Result<Json<Vec<Envelope>>, ServiceError> {
-    Ok(Json(s.order_events(&p.order_id).await?))
+    Ctx(ctx): Ctx,
+    ApiQuery(of): ApiQuery<OfOrder>,
+) -> Answer<Vec<Envelope>> {
+    Ok(Json(s.order_events(&ctx, of.order_id).await?))
 }

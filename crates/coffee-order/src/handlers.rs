@@ -14,8 +14,8 @@
 
 use async_trait::async_trait;
 use coffee_bus::{Change, Envelope, Expect, Handler, HandlerError, Records, Rule};
-use coffee_domain::{DomainEvent, Order, OrderInput};
-use coffee_http::now;
+use coffee_domain::{Order, OrderInput};
+use coffee_service::now;
 
 use crate::model::ORDERS;
 
@@ -42,12 +42,11 @@ impl Handler for OrderHandlers {
             .orders
             .get(&event.subject)
             .await?
-            .ok_or_else(|| HandlerError::new(format!("no order {} for event {}", event.subject, event.id)))?;
+            .ok_or_else(|| HandlerError::Missing(format!("no order {} for event {}", event.subject, event.id)))?;
         let steps = current.value.react(&input, now());
-        let Some(last) = steps.last() else { return Ok(Change::new()) };
-        tracing::debug!(order = %last.id, status = %last.status, cause = %event.event_type, "order moved on");
-        let trace = event.trace();
-        let change = Change::new().put(ORDERS, last, Expect::Version(current.version))?;
-        Ok(steps.into_iter().fold(change, |change, step| change.emit(&DomainEvent::Order(step), &trace)))
+        if let Some(last) = steps.last() {
+            tracing::debug!(order = %last.id, status = %last.status, cause = %event.event_type, "order moved on");
+        }
+        Ok(Change::new().steps(ORDERS, Expect::Version(current.version), &steps, &event.trace())?)
     }
 }

@@ -1,59 +1,150 @@
-//! How an order is stored, and the shapes of the order API's requests.
+//! How an order is stored, and the order service's requests: each operation's request is one
+//! type made of domain types, parsed once where it enters (a REST body, a GraphQL argument) and
+//! sent as it is by the HTTP client.
 
-use coffee_bus::{Kind, RecordKey, Table};
-use coffee_domain::Order;
-use serde::Deserialize;
+use coffee_bus::{Kind, Table};
+use coffee_domain::{CoffeeId, CustomerId, CustomerName, Day, InvalidInput, Note, Order, OrderStatus};
+use coffee_service::{List, ServiceError, list_day};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub const ORDERS: Kind<Order> = Kind::new(Table::new("orders"), |o| RecordKey {
-    id: o.id.to_string(),
-    order_id: o.id.to_string(),
-    customer_id: o.customer_id.to_string(),
-    day: o.date().to_string(),
-    created_at: o.created_at.0,
-    status: o.status.as_str(),
-});
+pub const ORDERS: Kind<Order> = Kind::entity(Table::new("orders"));
 
-/// `POST /api/order`. Takes `{"coffeeId": "2", ...}` and also the original's body,
-/// `{"coffee": {"id": "2", ...}, ...}`; only the coffee's id is read from the client, the
-/// rest of the coffee (its price above all) comes from the catalogue.
+/// `POST /api/order`, `createOrder`: a customer orders a coffee from the menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", try_from = "PlaceOrderBody")]
+pub struct PlaceOrder {
+    pub coffee_id: CoffeeId,
+    pub customer_id: CustomerId,
+    pub customer_name: CustomerName,
+}
+
+/// The body as clients send it: `{"coffeeId": "2", ...}`, or the original's
+/// `{"coffee": {"id": "2", ...}, ...}`. Only the coffee's id is read; the rest of the coffee (its
+/// price above all) comes from the menu.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PlaceOrderBody {
+struct PlaceOrderBody {
     #[serde(default)]
-    pub coffee_id: Option<Value>,
+    coffee_id: Option<Value>,
     #[serde(default)]
-    pub coffee: Option<CoffeeRef>,
-    pub customer_id: String,
-    pub customer_name: String,
+    coffee: Option<CoffeeRef>,
+    customer_id: String,
+    customer_name: String,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct CoffeeRef {
-    pub id: Value,
+struct CoffeeRef {
+    id: Value,
 }
 
-impl PlaceOrderBody {
-    /// The coffee id as text; numbers are accepted since the original's ids are numeric strings.
-    pub fn coffee_id(&self) -> Result<String, String> {
-        let raw = match (&self.coffee_id, &self.coffee) {
+impl TryFrom<PlaceOrderBody> for PlaceOrder {
+    type Error = InvalidInput;
+
+    fn try_from(body: PlaceOrderBody) -> Result<Self, InvalidInput> {
+        let (field, raw): (&'static str, &Value) = match (&body.coffee_id, &body.coffee) {
             (Some(id), _) => ("coffeeId", id),
             (None, Some(c)) => ("coffee.id", &c.id),
-            (None, None) => return Err("coffeeId: missing (send coffeeId, or coffee with an id)".to_owned()),
+            (None, None) => return Err(InvalidInput::new("coffeeId", "missing (send coffeeId, or coffee with an id)")),
         };
-        match raw.1 {
-            Value::String(s) => Ok(s.clone()),
-            Value::Number(n) if n.is_u64() => Ok(n.to_string()),
-            other => Err(format!("{}: expected a string, got {other}", raw.0)),
-        }
+        // The original's ids are numeric strings; numbers are taken too.
+        let coffee_id = match raw {
+            Value::String(s) => CoffeeId::parse(s)?,
+            Value::Number(n) if n.is_u64() => CoffeeId::parse(&n.to_string())?,
+            other => return Err(InvalidInput::new(field, format!("expected a string, got {other}"))),
+        };
+        Ok(Self {
+            coffee_id,
+            customer_id: CustomerId::parse(&body.customer_id)?,
+            customer_name: CustomerName::parse(&body.customer_name)?,
+        })
     }
 }
 
-/// `PATCH /api/order/:id`: the customer cancels (`{"status": "ORDER_CANCELLED", "note": "..."}`).
+/// `PATCH /api/order/:id`, `cancelOrder`: the customer's change. Only `ORDER_CANCELLED` is the
+/// customer's to make; asking for another status is refused like any illegal step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StatusChangeBody")]
+pub struct OrderChange {
+    pub status: OrderStatus,
+    pub note: Option<Note>,
+}
+
+impl OrderChange {
+    pub fn cancel(note: Option<Note>) -> Self {
+        Self { status: OrderStatus::Cancelled, note }
+    }
+}
+
+/// A status change as clients send it: `{"status": "...", "note": "..."}`.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChangeOrderBody {
-    pub status: String,
+pub struct StatusChangeBody {
+    status: String,
     #[serde(default)]
-    pub note: Option<String>,
+    note: Option<String>,
+}
+
+impl TryFrom<StatusChangeBody> for OrderChange {
+    type Error = InvalidInput;
+
+    fn try_from(body: StatusChangeBody) -> Result<Self, InvalidInput> {
+        Ok(Self {
+            status: OrderStatus::parse(&body.status)?,
+            note: body.note.as_deref().map(Note::parse).transpose()?.flatten(),
+        })
+    }
+}
+
+/// `GET /api/order`, `getOrderList`: the orders of a day (today, UTC, when nothing is given), or
+/// of a customer; not both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "OrderListQuery", into = "OrderListQuery")]
+pub struct OrderList {
+    pub of: OrdersOf,
+    pub size: List,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrdersOf {
+    Day(Day),
+    Customer(CustomerId),
+}
+
+/// The list's query string: `?date=YYYY-MM-DD`, `?customerId=...`, `&limit=`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrderListQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+impl TryFrom<OrderListQuery> for OrderList {
+    type Error = ServiceError;
+
+    fn try_from(q: OrderListQuery) -> Result<Self, ServiceError> {
+        let of = match (q.date, q.customer_id) {
+            (Some(_), Some(_)) => {
+                return Err(ServiceError::BadInput(
+                    "give either date or customerId, not both: orders are listed by day or by customer".to_owned(),
+                ));
+            }
+            (None, Some(customer)) => OrdersOf::Customer(CustomerId::parse(&customer)?),
+            (date, None) => OrdersOf::Day(list_day(date.as_deref())?),
+        };
+        Ok(Self { of, size: List::parse(q.limit)? })
+    }
+}
+
+impl From<OrderList> for OrderListQuery {
+    fn from(list: OrderList) -> Self {
+        let (date, customer_id) = match list.of {
+            OrdersOf::Day(day) => (Some(day.to_string()), None),
+            OrdersOf::Customer(c) => (None, Some(c.to_string())),
+        };
+        Self { date, customer_id, limit: Some(list.size.limit()) }
+    }
 }

@@ -1,19 +1,18 @@
-//! The payment service's REST routes.
+//! The payment service's REST routes: extract the operation's request, call, answer.
 
-use axum::Json;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
+use axum::{Json, Router};
 use coffee_bus::Envelope;
-use coffee_domain::Payment;
-use coffee_http::{ApiJson, ApiPath, ApiQuery, ServiceError, Trace};
-use serde::Deserialize;
+use coffee_domain::{Payment, PaymentId};
+use coffee_http::{ApiError, ApiJson, ApiQuery, Ctx, IdPath};
+use coffee_service::OfOrder;
 use serde_json::{Value, json};
 
-use crate::client::{PaymentClient, PaymentFilter};
-use crate::model::{ConfirmBody, CreatePaymentBody, PaymentWithSecret};
+use crate::client::PaymentClient;
+use crate::model::{ConfirmPayment, CreatePayment, PaymentList, PaymentWithSecret};
 use crate::service::PaymentService;
 use crate::webhook::SIGNATURE_HEADER;
 
@@ -27,64 +26,48 @@ pub fn routes(service: PaymentService) -> Router {
         .with_state(service)
 }
 
+type Answer<T> = Result<Json<T>, ApiError>;
+
 async fn create(
     State(s): State<PaymentService>,
-    Trace(trace): Trace,
-    ApiJson(body): ApiJson<CreatePaymentBody>,
-) -> Result<(StatusCode, Json<PaymentWithSecret>), ServiceError> {
-    Ok((StatusCode::CREATED, Json(s.create_payment(&body.order_id, &trace).await?)))
+    Ctx(ctx): Ctx,
+    ApiJson(request): ApiJson<CreatePayment>,
+) -> Result<(StatusCode, Json<PaymentWithSecret>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.create_payment(&ctx, &request).await?)))
 }
 
-async fn one(State(s): State<PaymentService>, ApiPath(id): ApiPath<String>) -> Result<Json<Payment>, ServiceError> {
-    Ok(Json(s.payment(&id).await?))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListParams {
-    date: Option<String>,
-    order_id: Option<String>,
-    limit: Option<u32>,
+async fn one(State(s): State<PaymentService>, Ctx(ctx): Ctx, IdPath(id): IdPath<PaymentId>) -> Answer<Payment> {
+    Ok(Json(s.payment(&ctx, id).await?))
 }
 
 async fn list(
     State(s): State<PaymentService>,
-    ApiQuery(p): ApiQuery<ListParams>,
-) -> Result<Json<Vec<Payment>>, ServiceError> {
-    let filter = PaymentFilter { date: p.date, order_id: p.order_id, limit: p.limit };
-    Ok(Json(s.payments(&filter).await?))
+    Ctx(ctx): Ctx,
+    ApiQuery(list): ApiQuery<PaymentList>,
+) -> Answer<Vec<Payment>> {
+    Ok(Json(s.payments(&ctx, &list).await?))
 }
 
 async fn confirm(
     State(s): State<PaymentService>,
-    Trace(trace): Trace,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(body): ApiJson<ConfirmBody>,
-) -> Result<Json<Payment>, ServiceError> {
-    Ok(Json(s.confirm_payment(&id, &body.card_number, &trace).await?))
+    Ctx(ctx): Ctx,
+    IdPath(id): IdPath<PaymentId>,
+    ApiJson(request): ApiJson<ConfirmPayment>,
+) -> Answer<Payment> {
+    Ok(Json(s.confirm_payment(&ctx, id, &request).await?))
 }
 
 /// The provider's signed callback. The body is taken raw: the signature covers its bytes.
-async fn webhook(
-    State(s): State<PaymentService>,
-    Trace(trace): Trace,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<Value>, ServiceError> {
+async fn webhook(State(s): State<PaymentService>, Ctx(ctx): Ctx, headers: HeaderMap, body: Bytes) -> Answer<Value> {
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    s.receive_webhook(signature, &body, &trace).await?;
+    s.receive_webhook(&ctx, signature, &body).await?;
     Ok(Json(json!({ "received": true })))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct EventsParams {
-    order_id: String,
 }
 
 async fn events(
     State(s): State<PaymentService>,
-    ApiQuery(p): ApiQuery<EventsParams>,
-) -> Result<Json<Vec<Envelope>>, ServiceError> {
-    Ok(Json(s.payment_events(&p.order_id).await?))
+    Ctx(ctx): Ctx,
+    ApiQuery(of): ApiQuery<OfOrder>,
+) -> Answer<Vec<Envelope>> {
+    Ok(Json(s.payment_events(&ctx, of.order_id).await?))
 }

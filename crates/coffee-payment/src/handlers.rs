@@ -10,8 +10,8 @@
 use async_trait::async_trait;
 use coffee_bus::{Change, Envelope, Expect, Handler, HandlerError, Records, Rule};
 use coffee_domain::payment::PaymentReaction;
-use coffee_domain::{DomainEvent, Payment, PaymentId, PaymentInput};
-use coffee_http::now;
+use coffee_domain::{Payment, PaymentId, PaymentInput};
+use coffee_service::now;
 
 use crate::model::PAYMENTS;
 use crate::provider::{CancelOutcome, ProviderError};
@@ -36,7 +36,7 @@ impl PaymentHandlers {
 }
 
 fn to_handler(e: ProviderError) -> HandlerError {
-    HandlerError::new(e.to_string())
+    HandlerError::Dependency(e.to_string())
 }
 
 #[async_trait]
@@ -57,7 +57,7 @@ impl Handler for PaymentHandlers {
                 let intent = payment.payment_intent_id.clone().unwrap_or_default();
                 match self.service.provider().cancel_intent(&intent).await.map_err(to_handler)? {
                     CancelOutcome::Cancelled => {
-                        vec![payment.fail(note, now).map_err(|e| HandlerError::new(e.to_string()))?]
+                        vec![payment.fail(note, now)?]
                     }
                     CancelOutcome::AlreadyCaptured => {
                         // The capture's webhook is on its way; it will find the order cancelled
@@ -73,10 +73,7 @@ impl Handler for PaymentHandlers {
                 vec![*refunded]
             }
         };
-        let Some(last) = steps.last() else { return Ok(Change::new()) };
-        let trace = event.trace();
-        let change = Change::new().put(PAYMENTS, last, expect)?;
-        Ok(steps.into_iter().fold(change, |change, step| change.emit(&DomainEvent::Payment(step), &trace)))
+        Ok(Change::new().steps(PAYMENTS, expect, &steps, &event.trace())?)
     }
 
     fn committed(&self, _event: &Envelope) {

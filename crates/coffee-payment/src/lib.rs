@@ -17,8 +17,20 @@ pub mod service;
 pub mod store;
 pub mod webhook;
 
-pub use client::{HttpPaymentClient, PaymentClient, PaymentFilter};
+pub use client::{HttpPaymentClient, PaymentClient};
 pub use service::PaymentService;
 
 /// The consumer name of the payment service's queue, and the `source` of its events.
 pub const SERVICE: &str = "payment-service";
+
+/// The PostgreSQL schema the service owns in the distributed mode.
+pub const SCHEMA: &str = "coffee_payment";
+
+/// The payment service as a process runs it: its REST routes and its consumer.
+pub fn mount(service: &PaymentService) -> coffee_http::Mount {
+    let handlers = std::sync::Arc::new(handlers::PaymentHandlers::new(service.clone()));
+    coffee_http::Mount {
+        routes: api::routes(service.clone()),
+        consumer: coffee_bus::Consumer::new(handlers::rule(), handlers),
+    }
+}

@@ -1,30 +1,84 @@
-//! How a payment is stored, and the shapes of the payment API's requests and answers.
+//! How a payment is stored, and the payment service's requests and answers: each operation's
+//! request is one type made of domain types, parsed once where it enters and sent as it is by the
+//! HTTP client.
 
-use coffee_bus::{Kind, RecordKey, Table};
-use coffee_domain::Payment;
+use coffee_bus::{Kind, Table};
+use coffee_domain::{CardNumber, Day, OrderId, Payment};
+use coffee_service::{List, ServiceError, list_day};
 use serde::{Deserialize, Serialize};
 
-pub const PAYMENTS: Kind<Payment> = Kind::new(Table::new("payments"), |p| RecordKey {
-    id: p.id.to_string(),
-    order_id: p.order_id.to_string(),
-    customer_id: p.customer_id.to_string(),
-    day: p.date().to_string(),
-    created_at: p.created_at.0,
-    status: p.status.as_str(),
-});
+pub const PAYMENTS: Kind<Payment> = Kind::entity(Table::new("payments"));
 
-/// `POST /api/payment`.
-#[derive(Debug, Deserialize)]
+/// `POST /api/payment`, `makePayment`: start paying an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CreatePaymentBody {
-    pub order_id: String,
+pub struct CreatePayment {
+    pub order_id: OrderId,
 }
 
-/// `POST /api/payment/:id/confirm`: the simulated provider's card form.
-#[derive(Debug, Deserialize)]
+/// `POST /api/payment/:id/confirm`, `confirmPayment`: the simulated provider's card form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ConfirmBody {
-    pub card_number: String,
+pub struct ConfirmPayment {
+    pub card_number: CardNumber,
+}
+
+/// `GET /api/payment`, `getPaymentList`: the payments of a day (today, UTC, by default), or the
+/// one of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "PaymentListQuery", into = "PaymentListQuery")]
+pub struct PaymentList {
+    pub of: PaymentsOf,
+    pub size: List,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentsOf {
+    Day(Day),
+    Order(OrderId),
+}
+
+impl PaymentList {
+    pub fn of_order(order_id: OrderId) -> Self {
+        Self { of: PaymentsOf::Order(order_id), size: List::default() }
+    }
+}
+
+/// The list's query string: `?date=YYYY-MM-DD`, `?orderId=...`, `&limit=`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentListQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+impl TryFrom<PaymentListQuery> for PaymentList {
+    type Error = ServiceError;
+
+    fn try_from(q: PaymentListQuery) -> Result<Self, ServiceError> {
+        let of = match (q.date, q.order_id) {
+            (Some(_), Some(_)) => {
+                return Err(ServiceError::BadInput("give either date or orderId, not both".to_owned()));
+            }
+            (None, Some(order_id)) => PaymentsOf::Order(OrderId::parse(&order_id)?),
+            (date, None) => PaymentsOf::Day(list_day(date.as_deref())?),
+        };
+        Ok(Self { of, size: List::parse(q.limit)? })
+    }
+}
+
+impl From<PaymentList> for PaymentListQuery {
+    fn from(list: PaymentList) -> Self {
+        let (date, order_id) = match list.of {
+            PaymentsOf::Day(day) => (Some(day.to_string()), None),
+            PaymentsOf::Order(id) => (None, Some(id.to_string())),
+        };
+        Self { date, order_id, limit: Some(list.size.limit()) }
+    }
 }
 
 /// A payment with the secret the customer's browser needs to pay it. Only the caller who

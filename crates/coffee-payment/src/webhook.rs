@@ -58,7 +58,8 @@ pub fn verify(secret: &[u8], header: Option<&str>, body: &[u8], now_secs: i64) -
     if candidates.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    let skew = (now_secs - timestamp).abs();
+    // Checked: a timestamp near i64::MIN must not overflow the subtraction.
+    let skew = now_secs.checked_sub(timestamp).map_or(i64::MAX, i64::saturating_abs);
     if skew > TOLERANCE_SECS {
         return Err(SignatureError::Stale(skew));
     }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use coffee_bus::{DeadLetter, DeadLetters, Store};
-use coffee_http::{ApiQuery, ServiceError};
+use coffee_http::{ApiError, ApiQuery};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -60,14 +60,11 @@ struct ConsumerParam {
     consumer: Option<String>,
 }
 
-async fn list(
-    State(a): State<Admin>,
-    ApiQuery(p): ApiQuery<ConsumerParam>,
-) -> Result<Json<Vec<DeadLetter>>, ServiceError> {
+async fn list(State(a): State<Admin>, ApiQuery(p): ApiQuery<ConsumerParam>) -> Result<Json<Vec<DeadLetter>>, ApiError> {
     Ok(Json(a.dead_letters.dead_letters(p.consumer.as_deref()).await?))
 }
 
-async fn redrive(State(a): State<Admin>, ApiQuery(p): ApiQuery<ConsumerParam>) -> Result<Json<Value>, ServiceError> {
+async fn redrive(State(a): State<Admin>, ApiQuery(p): ApiQuery<ConsumerParam>) -> Result<Json<Value>, ApiError> {
     let redriven = a.dead_letters.redrive(p.consumer.as_deref()).await?;
     Ok(Json(json!({ "redriven": redriven })))
 }

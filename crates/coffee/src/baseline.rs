@@ -45,8 +45,8 @@ impl NatsBaseline {
 
 /// The size of a real event: an order's `created` event as the services publish it.
 fn event_sized_payload() -> Vec<u8> {
-    use coffee_domain::{CoffeeId, CustomerId, CustomerName, DomainEvent, Millis, Order, OrderId};
-    let order = CoffeeId::parse("2")
+    use coffee_domain::{CustomerId, CustomerName, DomainEvent, Millis, Order, OrderId};
+    let order = coffee_domain::Coffee::from_menu("2")
         .and_then(|coffee| {
             Ok(Order::place(
                 OrderId::from_uuid(uuid::Uuid::now_v7()),

@@ -6,18 +6,18 @@ use std::fmt::Write as _;
 
 use coffee_bus::{Envelope, TraceContext};
 use coffee_domain::{
-    CoffeeId, CustomerId, CustomerName, DomainEvent, EventType, Fulfilment, FulfilmentId, Millis, Order, OrderId,
-    Payment, PaymentId, Source,
+    CustomerId, CustomerName, DomainEvent, EventType, Fulfilment, FulfilmentId, Millis, Order, OrderId, Payment,
+    PaymentId, Source,
 };
 
-use crate::app::rules;
+use crate::services::rules;
 
 /// An example of each entity, with fixed ids and times so the catalogue is stable.
 fn examples() -> (Order, Payment, Fulfilment) {
     let at = Millis(1_764_000_000_000);
     let order = Order::place(
         OrderId::from_uuid(uuid::Uuid::from_u128(0x0193_f5a0_0000_7000_8000_0000_0000_0001)),
-        CoffeeId::parse("2").unwrap_or_else(|e| panic!("the menu has a latte: {e}")),
+        coffee_domain::Coffee::from_menu("2").unwrap_or_else(|e| panic!("the menu has a latte: {e}")),
         CustomerId::parse("customer-1").unwrap_or_else(|e| panic!("{e}")),
         CustomerName::parse("Ada").unwrap_or_else(|e| panic!("{e}")),
         at,

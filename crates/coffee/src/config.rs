@@ -7,9 +7,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use coffee_bus::RetryPolicy;
-use coffee_bus::embedded::DeliveryOptions;
 use coffee_bus::sqlite::Durability;
+use coffee_bus::{DeliveryOptions, RetryPolicy};
+
+use crate::app::{Gateway, Node};
+use crate::backend::BackendConfig;
+use crate::services::{ServiceKind, ServiceSettings};
 
 /// How hard SQLite pushes a commit to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -39,6 +42,8 @@ pub struct ServeConfig {
     pub database: String,
     #[command(flatten)]
     pub nats: NatsArgs,
+    #[command(flatten)]
+    pub postgres: PostgresArgs,
     /// Durability of commits: `full` survives power loss, `normal` only a process crash.
     #[arg(long, env = "COFFEE_SYNC", value_enum, default_value_t = Sync::Full)]
     pub sync: Sync,
@@ -87,6 +92,7 @@ impl ServeConfig {
             bus: "embedded".to_owned(),
             database: "sqlite".to_owned(),
             nats: NatsArgs::default(),
+            postgres: PostgresArgs::default(),
             sync: Sync::Full,
             webhook_secret: Some("whsec_test_secret".to_owned()),
             delivery: DeliveryArgs { max_attempts: 5, retry_backoff_ms: 20, consumer_concurrency: 64 },
@@ -100,28 +106,46 @@ impl ServeConfig {
         }
     }
 
-    pub fn webhook_secret(&self) -> Vec<u8> {
-        webhook_secret(self.webhook_secret.as_deref())
+    /// The whole system in one process, with the gateway.
+    pub fn node(&self) -> anyhow::Result<Node> {
+        let backend = match Backends::parse(&self.bus, &self.database)? {
+            Backends::Embedded => {
+                BackendConfig::Embedded { data_dir: self.data_dir.clone(), durability: self.durability() }
+            }
+            Backends::Distributed { bus, database } => distributed(&self.nats, &bus, Some(database), &self.postgres),
+        };
+        Ok(Node {
+            listen: self.listen,
+            backend,
+            services: ServiceKind::ALL.to_vec(),
+            gateway: Gateway::InProcess,
+            settings: ServiceSettings { webhook_secret: webhook_secret(self.webhook_secret.as_deref()) },
+            delivery: self.delivery.options(),
+        })
     }
+}
+
+fn distributed(nats: &NatsArgs, bus: &str, database: Option<String>, postgres: &PostgresArgs) -> BackendConfig {
+    BackendConfig::Distributed { nats: nats.options(bus), database, pool: postgres.db_pool }
 }
 
 /// Where a process keeps its data and exchanges its events.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Backend {
+pub enum Backends {
     /// SQLite in the data directory, with the embedded bus.
     Embedded,
     /// PostgreSQL (`database`) and NATS JetStream (`bus`).
     Distributed { bus: String, database: String },
 }
 
-impl Backend {
+impl Backends {
     /// Reads `--bus` and `--database` together: they only make sense in two pairs.
     pub fn parse(bus: &str, database: &str) -> anyhow::Result<Self> {
         let nats = bus.starts_with("nats://") || bus.starts_with("tls://");
         let postgres = database.starts_with("postgres://") || database.starts_with("postgresql://");
         match (bus, database) {
-            ("embedded", "sqlite") => Ok(Backend::Embedded),
-            _ if nats && postgres => Ok(Backend::Distributed { bus: bus.to_owned(), database: database.to_owned() }),
+            ("embedded", "sqlite") => Ok(Backends::Embedded),
+            _ if nats && postgres => Ok(Backends::Distributed { bus: bus.to_owned(), database: database.to_owned() }),
             ("embedded", _) if postgres => anyhow::bail!(
                 "the embedded bus keeps its queues in the SQLite file; with --database {database} use --bus nats://HOST:4222"
             ),
@@ -147,14 +171,25 @@ pub struct NatsArgs {
     /// messages it holds alive, so this can be short.
     #[arg(long, env = "COFFEE_ACK_WAIT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     pub ack_wait_ms: u64,
+}
+
+impl Default for NatsArgs {
+    fn default() -> Self {
+        Self { nats_replicas: 1, ack_wait_ms: 5_000 }
+    }
+}
+
+/// PostgreSQL settings (used with `--database postgres://...`).
+#[derive(Debug, Clone, Args)]
+pub struct PostgresArgs {
     /// PostgreSQL connections per service.
     #[arg(long, env = "COFFEE_DB_POOL", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=200))]
     pub db_pool: u32,
 }
 
-impl Default for NatsArgs {
+impl Default for PostgresArgs {
     fn default() -> Self {
-        Self { nats_replicas: 1, ack_wait_ms: 5_000, db_pool: 16 }
+        Self { db_pool: 16 }
     }
 }
 
@@ -183,12 +218,33 @@ pub struct ServiceConfig {
     pub database: String,
     #[command(flatten)]
     pub nats: NatsArgs,
+    #[command(flatten)]
+    pub postgres: PostgresArgs,
     /// (payment) Secret that signs and verifies the payment provider's webhooks; set the
     /// same on every replica when a real provider calls them.
     #[arg(long, env = "COFFEE_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
     #[command(flatten)]
     pub delivery: DeliveryArgs,
+}
+
+impl ServiceConfig {
+    /// One service in this process.
+    pub fn node(&self, kind: ServiceKind) -> anyhow::Result<Node> {
+        let Backends::Distributed { bus, database } = Backends::parse(&self.bus, &self.database)? else {
+            anyhow::bail!(
+                "a service on its own needs --bus nats://... and --database postgres://... (or use `coffee serve`)"
+            );
+        };
+        Ok(Node {
+            listen: self.listen,
+            backend: distributed(&self.nats, &bus, Some(database), &self.postgres),
+            services: vec![kind],
+            gateway: Gateway::None,
+            settings: ServiceSettings { webhook_secret: webhook_secret(self.webhook_secret.as_deref()) },
+            delivery: self.delivery.options(),
+        })
+    }
 }
 
 /// `coffee gateway`: the GraphQL API and the web app, calling the services over HTTP.
@@ -211,6 +267,27 @@ pub struct GatewayConfig {
     pub bus: String,
 }
 
+impl GatewayConfig {
+    /// The gateway alone: GraphQL and the web app, calling the services over HTTP and watching
+    /// NATS for subscriptions.
+    pub fn node(&self) -> anyhow::Result<Node> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+        let services =
+            coffee_gateway::Services::over_http(&self.order_url, &self.payment_url, &self.fulfilment_url, http);
+        Ok(Node {
+            listen: self.listen,
+            backend: distributed(&NatsArgs::default(), &self.bus, None, &PostgresArgs::default()),
+            services: Vec::new(),
+            gateway: Gateway::OverHttp(services),
+            settings: ServiceSettings { webhook_secret: Vec::new() },
+            delivery: DeliveryOptions::default(),
+        })
+    }
+}
+
 /// The webhook secret given, or a random one for this process.
 pub fn webhook_secret(given: Option<&str>) -> Vec<u8> {
     match given {
@@ -225,14 +302,14 @@ pub fn webhook_secret(given: Option<&str>) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::Backend;
+    use super::Backends;
 
     #[test]
     fn bus_and_database_go_in_pairs() {
-        assert_eq!(Backend::parse("embedded", "sqlite").expect("default"), Backend::Embedded);
+        assert_eq!(Backends::parse("embedded", "sqlite").expect("default"), Backends::Embedded);
         assert!(matches!(
-            Backend::parse("nats://127.0.0.1:4222", "postgres://u@h/db"),
-            Ok(Backend::Distributed { .. })
+            Backends::parse("nats://127.0.0.1:4222", "postgres://u@h/db"),
+            Ok(Backends::Distributed { .. })
         ));
         for (bus, db, says) in [
             ("embedded", "postgres://u@h/db", "--bus nats://"),
@@ -240,7 +317,7 @@ mod tests {
             ("kafka://x", "sqlite", "--bus must be"),
             ("embedded", "mysql://x", "--database must be"),
         ] {
-            let err = Backend::parse(bus, db).expect_err("refused").to_string();
+            let err = Backends::parse(bus, db).expect_err("refused").to_string();
             assert!(err.contains(says), "{bus} + {db}: {err}");
         }
     }

@@ -4,11 +4,12 @@
 
 pub mod admin;
 pub mod app;
+pub mod backend;
 pub mod baseline;
 pub mod bench;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
-pub mod distributed;
 pub mod dlq;
 pub mod live;
+pub mod services;

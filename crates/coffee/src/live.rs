@@ -12,7 +12,8 @@ use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use coffee_bus::{LiveFeed, Pattern};
-use coffee_http::{ApiQuery, ServiceError};
+use coffee_http::{ApiError, ApiQuery};
+use coffee_service::ServiceError;
 use futures::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast;
@@ -38,12 +39,12 @@ struct Params {
 async fn events(
     State(live): State<Live>,
     ApiQuery(p): ApiQuery<Params>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ServiceError> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let pattern = p
         .pattern
         .map(|text| Pattern::parse(&text))
         .transpose()
-        .map_err(|e| ServiceError::BadInput(format!("pattern: {e}")))?;
+        .map_err(|e| ApiError(ServiceError::BadInput(format!("pattern: {e}"))))?;
     let receiver = (live.subscribe)();
     let stream = futures::stream::unfold((receiver, pattern, live.shutdown), |(mut rx, pattern, stop)| async move {
         loop {

@@ -1,9 +1,8 @@
 use anyhow::Context;
 use clap::Parser;
-use coffee::app::Application;
+use coffee::app::{Application, Node};
 use coffee::cli::{Cli, Command};
-use coffee::config::{self as config, Backend, ServeConfig, ServiceConfig};
-use coffee::distributed::{self, NodeConfig, Role};
+use coffee::services::ServiceKind;
 use tokio_util::sync::CancellationToken;
 
 // The services allocate many small, short-lived strings and JSON values per request, the
@@ -29,75 +28,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    match cli.command {
-        Command::Serve(config) => serve(config).await,
-        Command::Order(config) => service(Role::Order, config).await,
-        Command::Payment(config) => service(Role::Payment, config).await,
-        Command::Fulfilment(config) => service(Role::Fulfilment, config).await,
-        Command::Gateway(config) => {
-            let node = distributed::start_gateway(config).await?;
-            run_node(node, "gateway").await
-        }
-        Command::Bench(args) => coffee::bench::run(args).await,
-        Command::Dlq(args) => coffee::dlq::run(args).await,
+    let (node, what) = match cli.command {
+        Command::Serve(config) => (config.node()?, "the whole system"),
+        Command::Order(config) => (config.node(ServiceKind::Order)?, "the order service"),
+        Command::Payment(config) => (config.node(ServiceKind::Payment)?, "the payment service"),
+        Command::Fulfilment(config) => (config.node(ServiceKind::Fulfilment)?, "the fulfilment service"),
+        Command::Gateway(config) => (config.node()?, "the gateway"),
+        Command::Bench(args) => return coffee::bench::run(args).await,
+        Command::Dlq(args) => return coffee::dlq::run(args).await,
         Command::Events => {
             print!("{}", coffee::catalogue::markdown());
-            Ok(())
+            return Ok(());
         }
-    }
+    };
+    serve(node, what).await
 }
 
-async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    if let Backend::Distributed { bus, database } = Backend::parse(&config.bus, &config.database)? {
-        let node = distributed::start(NodeConfig {
-            listen: config.listen,
-            bus,
-            database,
-            roles: Role::ALL.to_vec(),
-            gateway: true,
-            nats: config.nats.clone(),
-            webhook_secret: config.webhook_secret(),
-            delivery: config.delivery.options(),
-        })
-        .await?;
-        return run_node(node, "all services").await;
-    }
-    let data_dir = config.data_dir.clone();
-    let app = Application::start(config).await?;
+async fn serve(node: Node, what: &str) -> anyhow::Result<()> {
+    let backend = node.backend.describe();
+    let app = Application::start_node(node).await?;
     // Scripts and tests read this line to find the port.
     println!("coffee listening on http://{}", app.addr());
-    tracing::info!(data_dir = %data_dir.display(), "serving; Ctrl-C stops cleanly");
+    tracing::info!(serving = what, on = %backend, "serving; Ctrl-C stops cleanly");
     stop_on_signal(app.shutdown_token());
     app.run_until_stopped().await.context("shutting down")?;
-    tracing::info!("stopped cleanly");
-    Ok(())
-}
-
-async fn service(role: Role, config: ServiceConfig) -> anyhow::Result<()> {
-    let Backend::Distributed { bus, database } = Backend::parse(&config.bus, &config.database)? else {
-        anyhow::bail!(
-            "a service on its own needs --bus nats://... and --database postgres://... (or use `coffee serve`)"
-        );
-    };
-    let node = distributed::start(NodeConfig {
-        listen: config.listen,
-        bus,
-        database,
-        roles: vec![role],
-        gateway: false,
-        nats: config.nats.clone(),
-        webhook_secret: config::webhook_secret(config.webhook_secret.as_deref()),
-        delivery: config.delivery.options(),
-    })
-    .await?;
-    run_node(node, role.schema()).await
-}
-
-async fn run_node(node: Application, what: &str) -> anyhow::Result<()> {
-    println!("coffee listening on http://{}", node.addr());
-    tracing::info!(serving = what, "serving on NATS JetStream and PostgreSQL; Ctrl-C stops cleanly");
-    stop_on_signal(node.shutdown_token());
-    node.run_until_stopped().await.context("shutting down")?;
     tracing::info!("stopped cleanly");
     Ok(())
 }

@@ -6,9 +6,18 @@
 pub mod simulated;
 
 use async_trait::async_trait;
-use coffee_domain::Payment;
+use coffee_domain::{CardNumber, Day, Payment};
 
 pub use simulated::SimulatedProvider;
+
+/// A webhook delivery: the raw body and its signature header, as they go over the wire, and the
+/// payment it is about.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub signature: String,
+    pub body: Vec<u8>,
+    pub payment_id: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Intent {
@@ -29,9 +38,19 @@ pub enum ProviderError {
     Unavailable(String),
     #[error("unknown payment intent {0}")]
     UnknownIntent(String),
+    /// The intent can no longer be paid: it was cancelled or refunded.
+    #[error("payment intent {intent} cannot be paid: it is {status}")]
+    NotPayable { intent: String, status: &'static str },
     /// The provider refused the request (e.g. a card number it does not accept).
     #[error("{0}")]
     Refused(String),
+}
+
+impl From<coffee_bus::StoreError> for ProviderError {
+    /// The simulated provider keeps its intents in the service's store.
+    fn from(e: coffee_bus::StoreError) -> Self {
+        ProviderError::Unavailable(e.to_string())
+    }
 }
 
 #[async_trait]
@@ -43,4 +62,20 @@ pub trait PaymentProvider: Send + Sync {
     async fn cancel_intent(&self, intent_id: &str) -> Result<CancelOutcome, ProviderError>;
     /// Refunds a captured intent in full; refunding twice is a no-op.
     async fn refund(&self, intent_id: &str) -> Result<(), ProviderError>;
+    /// The provider's own card form, when it takes cards in this process (the simulated
+    /// provider does; a real one takes them in its own page).
+    fn card_form(&self) -> Option<&dyn CardForm> {
+        None
+    }
+}
+
+/// A card form in this process: it takes the card, decides the outcome and hands back the
+/// signed webhook delivery that reports it, for the payment service to apply.
+#[async_trait]
+pub trait CardForm: Send + Sync {
+    /// Pays the intent with `card`.
+    async fn confirm(&self, intent_id: &str, card: &CardNumber) -> Result<Delivery, ProviderError>;
+    /// The webhook deliveries of the captures of intents created on `day` (UTC), as the provider
+    /// would retry them until acknowledged: the payment service applies any it missed.
+    async fn captures_on(&self, day: Day) -> Result<Vec<Delivery>, ProviderError>;
 }

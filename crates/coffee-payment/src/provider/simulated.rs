@@ -15,11 +15,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use coffee_bus::{Change, Expect, Kind, Lookup, RecordKey, Records, Store, StoreError, Table};
-use coffee_domain::{CardNumber, Millis, Payment};
+use coffee_bus::{Change, Decision, Expect, Kind, Lookup, RecordKey, Records, Store, Table};
+use coffee_domain::{CardNumber, Day, Millis, Payment};
 use serde::{Deserialize, Serialize};
 
-use super::{CancelOutcome, Intent, PaymentProvider, ProviderError};
+use super::{CancelOutcome, CardForm, Delivery, Intent, PaymentProvider, ProviderError};
 use crate::webhook::{
     INTENT_FAILED, INTENT_SUCCEEDED, IntentMetadata, PaymentError, PaymentIntentObject, WebhookData, WebhookEvent, sign,
 };
@@ -112,26 +112,13 @@ impl TestCard {
     }
 }
 
-/// A webhook delivery: the raw body and its signature header, as they go over the wire.
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    pub signature: String,
-    pub body: Vec<u8>,
-}
-
 pub struct SimulatedProvider {
     intents: Records<SimulatedIntent>,
     webhook_secret: Vec<u8>,
 }
 
-const RETRIES: usize = 8;
-
 fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
-}
-
-fn store_err(e: StoreError) -> ProviderError {
-    ProviderError::Unavailable(e.to_string())
 }
 
 impl SimulatedProvider {
@@ -140,11 +127,7 @@ impl SimulatedProvider {
     }
 
     async fn load(&self, intent_id: &str) -> Result<coffee_bus::Versioned<SimulatedIntent>, ProviderError> {
-        self.intents
-            .get(intent_id)
-            .await
-            .map_err(store_err)?
-            .ok_or_else(|| ProviderError::UnknownIntent(intent_id.to_owned()))
+        self.intents.get(intent_id).await?.ok_or_else(|| ProviderError::UnknownIntent(intent_id.to_owned()))
     }
 
     /// Moves an intent from one status to another, re-reading on a concurrent change.
@@ -153,22 +136,20 @@ impl SimulatedProvider {
         intent_id: &str,
         decide: impl Fn(&SimulatedIntent) -> Result<Option<SimulatedIntent>, ProviderError>,
     ) -> Result<SimulatedIntent, ProviderError> {
-        for _ in 0..RETRIES {
-            let current = self.load(intent_id).await?;
-            let Some(next) = decide(&current.value)? else { return Ok(current.value) };
-            let change = Change::new().put(INTENTS, &next, Expect::Version(current.version)).map_err(store_err)?;
-            match self.intents.commit(change).await {
-                Ok(_) => return Ok(next),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(store_err(e)),
-            }
-        }
-        Err(ProviderError::Unavailable("the intent is changing too often".into()))
+        let decide = &decide;
+        self.intents
+            .update(|| async move {
+                let current = self.load(intent_id).await?;
+                let Some(next) = decide(&current.value)? else { return Ok(Decision::Answer(current.value)) };
+                let change = Change::new().put(INTENTS, &next, Expect::Version(current.version))?;
+                Ok(Decision::Commit(change, next))
+            })
+            .await
     }
 
     /// The card form: pays the intent with `card` and returns the signed webhook delivery
     /// that reports the outcome.
-    pub async fn confirm(&self, intent_id: &str, card: &CardNumber) -> Result<Delivery, ProviderError> {
+    async fn pay(&self, intent_id: &str, card: &CardNumber) -> Result<Delivery, ProviderError> {
         let test_card = TestCard::of(card)?;
         let event_id = new_event_id();
         let intent = self
@@ -182,11 +163,7 @@ impl SimulatedProvider {
                 // Captured already: the payment service has not heard (it would have refused
                 // this confirmation), so the capture's webhook is sent again.
                 IntentStatus::Succeeded if i.capture_event_id.is_some() => Ok(None),
-                other => Err(ProviderError::Refused(format!(
-                    "payment intent {} cannot be paid: it is {}",
-                    i.id,
-                    other.as_str()
-                ))),
+                other => Err(ProviderError::NotPayable { intent: i.id.clone(), status: other.as_str() }),
             })
             .await?;
         match &intent.capture_event_id {
@@ -195,14 +172,14 @@ impl SimulatedProvider {
         }
     }
 
-    /// Intents created on `day` (UTC) that were captured: the payment service checks each
-    /// against its records and has the webhook of any it missed sent again.
-    pub async fn captures_on(&self, day: &str) -> Result<Vec<SimulatedIntent>, ProviderError> {
-        let intents = self.intents.find(Lookup::Day(day), 5000).await.map_err(store_err)?;
-        Ok(intents
-            .into_iter()
-            .filter(|i| i.status == IntentStatus::Succeeded && i.capture_event_id.is_some())
-            .collect())
+    /// Intents created on `day` (UTC) that were captured, with the webhook delivery of each.
+    async fn captured_on(&self, day: Day) -> Result<Vec<Delivery>, ProviderError> {
+        let intents = self.intents.find(Lookup::Day(&day.to_string()), 5000).await?;
+        intents
+            .iter()
+            .filter(|i| i.status == IntentStatus::Succeeded)
+            .filter_map(|i| i.capture_event_id.as_deref().map(|event| self.delivery(i, event)))
+            .collect()
     }
 
     /// The signed webhook delivery reporting `intent`'s outcome, as event `event_id`.
@@ -228,43 +205,56 @@ impl SimulatedProvider {
         };
         let body = serde_json::to_vec(&event).map_err(|e| ProviderError::Unavailable(e.to_string()))?;
         let signature = sign(&self.webhook_secret, event.created, &body);
-        Ok(Delivery { signature, body })
+        Ok(Delivery { signature, body, payment_id: intent.payment_id.clone() })
+    }
+}
+
+#[async_trait]
+impl CardForm for SimulatedProvider {
+    async fn confirm(&self, intent_id: &str, card: &CardNumber) -> Result<Delivery, ProviderError> {
+        self.pay(intent_id, card).await
+    }
+
+    async fn captures_on(&self, day: Day) -> Result<Vec<Delivery>, ProviderError> {
+        self.captured_on(day).await
     }
 }
 
 #[async_trait]
 impl PaymentProvider for SimulatedProvider {
+    fn card_form(&self) -> Option<&dyn CardForm> {
+        Some(self)
+    }
+
     async fn create_intent(&self, payment: &Payment) -> Result<Intent, ProviderError> {
-        let order_id = payment.order_id.to_string();
-        for _ in 0..RETRIES {
-            // Idempotent per payment (one payment per order): a retry gets the same intent.
-            if let Some(existing) = self.intents.by_order(&order_id).await.map_err(store_err)? {
-                return Ok(Intent { id: existing.value.id, client_secret: existing.value.client_secret });
-            }
-            let id = format!("pi_sim_{}", uuid::Uuid::now_v7().simple());
-            let mut secret = [0u8; 12];
-            rand_fill(&mut secret);
-            let intent = SimulatedIntent {
-                client_secret: format!("{id}_secret_{}", hex::encode(secret)),
-                id,
-                payment_id: payment.id.to_string(),
-                order_id: order_id.clone(),
-                customer_id: payment.customer_id.to_string(),
-                amount: payment.amount.0,
-                currency: payment.currency.clone(),
-                status: IntentStatus::RequiresPaymentMethod,
-                created_at: now_ms(),
-                last_payment_error: None,
-                capture_event_id: None,
-            };
-            let change = Change::new().put(INTENTS, &intent, Expect::New).map_err(store_err)?;
-            match self.intents.commit(change).await {
-                Ok(_) => return Ok(Intent { id: intent.id, client_secret: intent.client_secret }),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(store_err(e)),
-            }
-        }
-        Err(ProviderError::Unavailable("could not create the intent".into()))
+        let order_id = &payment.order_id.to_string();
+        self.intents
+            .update(|| async move {
+                // Idempotent per payment (one payment per order): a retry gets the same intent.
+                if let Some(existing) = self.intents.by_order(order_id).await? {
+                    let existing = existing.value;
+                    return Ok(Decision::Answer(Intent { id: existing.id, client_secret: existing.client_secret }));
+                }
+                let id = format!("pi_sim_{}", uuid::Uuid::now_v7().simple());
+                let mut secret = [0u8; 12];
+                rand_fill(&mut secret);
+                let intent = SimulatedIntent {
+                    client_secret: format!("{id}_secret_{}", hex::encode(secret)),
+                    id,
+                    payment_id: payment.id.to_string(),
+                    order_id: order_id.clone(),
+                    customer_id: payment.customer_id.to_string(),
+                    amount: payment.amount.0,
+                    currency: payment.currency.clone(),
+                    status: IntentStatus::RequiresPaymentMethod,
+                    created_at: now_ms(),
+                    last_payment_error: None,
+                    capture_event_id: None,
+                };
+                let change = Change::new().put(INTENTS, &intent, Expect::New)?;
+                Ok(Decision::Commit(change, Intent { id: intent.id, client_secret: intent.client_secret }))
+            })
+            .await
     }
 
     async fn client_secret(&self, intent_id: &str) -> Result<String, ProviderError> {

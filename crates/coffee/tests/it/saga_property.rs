@@ -16,19 +16,25 @@ use std::sync::Arc;
 
 use coffee_bus::consumer::handle_delivery;
 use coffee_bus::sqlite::{Durability, Queued, SqliteOptions, SqliteStore};
-use coffee_bus::{Handler, Records, Store, TraceContext};
-use coffee_domain::{CardNumber, FulfilmentStatus, OrderStatus, PaymentStatus};
+use coffee_bus::{Handler, Records, Store};
+use coffee_domain::{
+    CardNumber, CoffeeId, CustomerId, CustomerName, FulfilmentStatus, OrderId, OrderStatus, PaymentStatus,
+};
 use coffee_fulfilment::FulfilmentService;
 use coffee_fulfilment::client::FulfilmentClient;
 use coffee_fulfilment::handlers::FulfilmentHandlers;
-use coffee_http::ServiceError;
+use coffee_fulfilment::model::FulfilmentChange;
 use coffee_order::OrderService;
 use coffee_order::client::OrderClient;
 use coffee_order::handlers::OrderHandlers;
+use coffee_order::model::{OrderChange, PlaceOrder};
 use coffee_payment::PaymentService;
 use coffee_payment::client::PaymentClient;
 use coffee_payment::handlers::PaymentHandlers;
-use coffee_payment::provider::simulated::{Delivery, INTENTS, IntentStatus};
+use coffee_payment::model::CreatePayment;
+use coffee_payment::provider::Delivery;
+use coffee_payment::provider::simulated::{INTENTS, IntentStatus};
+use coffee_service::{Context, ServiceError};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use tokio::sync::{Mutex, mpsc};
@@ -111,10 +117,10 @@ impl System {
         let options = SqliteOptions {
             path: dir.path().join("saga.db"),
             durability: Durability::Normal,
-            rules: coffee::app::rules(),
+            rules: coffee::services::rules(),
             readers: 2,
         };
-        let store = SqliteStore::open(options, &coffee::app::migrations()).expect("store opens");
+        let store = SqliteStore::open(options, &coffee::services::migrations()).expect("store opens");
         let queues = CONSUMERS.map(|c| Mutex::new(store.register_queue(c)));
         let shared: Arc<dyn Store> = store.clone();
         let orders = OrderService::new(shared.clone());
@@ -139,11 +145,11 @@ impl System {
 /// failure seen.
 struct World<'a> {
     system: &'a System,
-    order_id: String,
+    order_id: OrderId,
     queued: [Vec<Queued>; 3],
     webhooks: Vec<Delivery>,
     failures: Vec<String>,
-    trace: TraceContext,
+    ctx: Context,
 }
 
 impl World<'_> {
@@ -185,8 +191,7 @@ impl World<'_> {
         }
         let at = pick % self.webhooks.len();
         let delivery = if keep { self.webhooks[at].clone() } else { self.webhooks.remove(at) };
-        if let Err(e) =
-            self.system.payments.receive_webhook(Some(&delivery.signature), &delivery.body, &self.trace).await
+        if let Err(e) = self.system.payments.receive_webhook(&self.ctx, Some(&delivery.signature), &delivery.body).await
         {
             self.failures.push(format!("webhook: {e}"));
         }
@@ -209,18 +214,21 @@ impl World<'_> {
             Action::DeliverWebhook { pick, keep } => self.deliver_webhook(pick, keep).await,
             Action::CreatePayment => {
                 // Only once the payment service knows the order (it would wait for it otherwise).
-                if matches!(system.payments.records().by_order(&self.order_id).await, Ok(Some(_))) {
-                    let created = system.payments.create_payment(&self.order_id, &self.trace).await;
+                if matches!(system.payments.records().by_order(&self.order_id.to_string()).await, Ok(Some(_))) {
+                    let created =
+                        system.payments.create_payment(&self.ctx, &CreatePayment { order_id: self.order_id }).await;
                     self.refused_or_done("create payment", created);
                 }
             }
             Action::Pay { good_card, webhook_later } => {
-                let Ok(Some(payment)) = system.payments.records().by_order(&self.order_id).await else { return };
+                let Ok(Some(payment)) = system.payments.records().by_order(&self.order_id.to_string()).await else {
+                    return;
+                };
                 let Some(intent) = payment.value.payment_intent_id.clone() else { return };
                 let card = CardNumber::parse(if good_card { GOOD_CARD } else { DECLINED_CARD }).expect("a test card");
-                let Some(provider) = system.payments.simulated_provider() else { return };
+                let Some(card_form) = system.payments.provider().card_form() else { return };
                 // The provider refuses to charge a cancelled or refunded intent: a normal answer.
-                let Ok(delivery) = provider.confirm(&intent, &card).await else { return };
+                let Ok(delivery) = card_form.confirm(&intent, &card).await else { return };
                 self.webhooks.push(delivery);
                 if !webhook_later {
                     let last = self.webhooks.len() - 1;
@@ -228,18 +236,20 @@ impl World<'_> {
                 }
             }
             Action::CustomerCancels => {
-                let cancelled = system.orders.change_order(&self.order_id, "ORDER_CANCELLED", None, &self.trace).await;
+                let cancelled = system.orders.change_order(&self.ctx, self.order_id, &OrderChange::cancel(None)).await;
                 self.refused_or_done("cancel", cancelled);
             }
             Action::BaristaCompletes | Action::BaristaRejects => {
-                let Ok(Some(f)) = system.fulfilments.records().by_order(&self.order_id).await else { return };
+                let Ok(Some(f)) = system.fulfilments.records().by_order(&self.order_id.to_string()).await else {
+                    return;
+                };
                 let to = if matches!(action, Action::BaristaCompletes) {
                     FulfilmentStatus::Completed
                 } else {
                     FulfilmentStatus::Rejected
                 };
-                let changed =
-                    system.fulfilments.change_fulfilment(&f.value.id.to_string(), to.as_str(), None, &self.trace).await;
+                let change = FulfilmentChange { status: to, note: None };
+                let changed = system.fulfilments.change_fulfilment(&self.ctx, f.value.id, &change).await;
                 self.refused_or_done("barista", changed);
             }
         }
@@ -276,15 +286,20 @@ impl World<'_> {
 }
 
 async fn run_case(system: &System, case: Case) -> Result<(), TestCaseError> {
-    let trace = TraceContext::new_root();
-    let order = system.orders.place_order("2", "customer-p", "Ada", &trace).await.expect("an order");
+    let ctx = Context::internal();
+    let request = PlaceOrder {
+        coffee_id: CoffeeId::parse("2").expect("an id"),
+        customer_id: CustomerId::parse("customer-p").expect("an id"),
+        customer_name: CustomerName::parse("Ada").expect("a name"),
+    };
+    let order = system.orders.place_order(&ctx, &request).await.expect("an order");
     let mut world = World {
         system,
-        order_id: order.id.to_string(),
+        order_id: order.id,
         queued: Default::default(),
         webhooks: Vec::new(),
         failures: Vec::new(),
-        trace,
+        ctx,
     };
     world.collect().await;
     for action in case.actions {
@@ -292,12 +307,13 @@ async fn run_case(system: &System, case: Case) -> Result<(), TestCaseError> {
     }
     world.settle(&case.settle).await?;
     prop_assert!(world.failures.is_empty(), "deliveries failed: {:?}", world.failures);
-    check_invariants(system, &world.order_id).await
+    check_invariants(system, world.order_id).await
 }
 
 /// What must hold once every message and webhook has been delivered.
-async fn check_invariants(system: &System, order_id: &str) -> Result<(), TestCaseError> {
-    let order = system.orders.order(order_id).await.expect("the order").status;
+async fn check_invariants(system: &System, id: OrderId) -> Result<(), TestCaseError> {
+    let order_id = &id.to_string();
+    let order = system.orders.order(&Context::internal(), id).await.expect("the order").status;
     let payment = system.payments.records().by_order(order_id).await.expect("read").map(|p| p.value);
     let fulfilment = system.fulfilments.records().by_order(order_id).await.expect("read").map(|f| f.value.status);
     let intents = Records::new(system.store.clone() as Arc<dyn Store>, INTENTS);

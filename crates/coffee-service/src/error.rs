@@ -1,0 +1,95 @@
+//! The one error of every service operation.
+
+use coffee_bus::StoreError;
+use coffee_domain::{IllegalTransition, InvalidInput};
+
+/// Why a service operation did not happen. Each variant has a stable code
+/// ([`ServiceError::code`]) that every surface shows as it is; the HTTP surface also maps each to
+/// a status (see `coffee-http`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    /// `NOT_FOUND` (404): no such order, payment or fulfilment.
+    #[error("{0}")]
+    NotFound(String),
+    /// `BAD_USER_INPUT` (400): the request is malformed or a value is invalid. Nothing changed.
+    #[error("{0}")]
+    BadInput(String),
+    /// `UNSUPPORTED_MEDIA_TYPE` (415): the body is not declared as JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// `CONFLICT` (409): the change is not allowed in the entity's current state (an illegal
+    /// step of its state machine); the message names the current status.
+    #[error("{0}")]
+    Conflict(String),
+    /// `UNAVAILABLE` (503): the service is shutting down, a dependency is unreachable, or the
+    /// record changes too often right now; retrying later may work.
+    #[error("{0}")]
+    Unavailable(String),
+    /// `INTERNAL_SERVER_ERROR` (500): a bug or a broken database. The detail is logged; the
+    /// client gets a generic message.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::NotFound(_) => "NOT_FOUND",
+            ServiceError::BadInput(_) => "BAD_USER_INPUT",
+            ServiceError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
+            ServiceError::Conflict(_) => "CONFLICT",
+            ServiceError::Unavailable(_) => "UNAVAILABLE",
+            ServiceError::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// The message a client may see.
+    pub fn public_message(&self) -> String {
+        match self {
+            ServiceError::Internal(_) => "internal error; it has been logged".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn not_found(entity: &str, id: &str) -> Self {
+        ServiceError::NotFound(format!("no {entity} with id '{id}'"))
+    }
+
+    /// Rebuilds an error from a code and message received from another process.
+    pub fn from_code(code: &str, message: String) -> Self {
+        match code {
+            "NOT_FOUND" => ServiceError::NotFound(message),
+            "BAD_USER_INPUT" => ServiceError::BadInput(message),
+            "UNSUPPORTED_MEDIA_TYPE" => ServiceError::UnsupportedMediaType(message),
+            "CONFLICT" => ServiceError::Conflict(message),
+            "UNAVAILABLE" => ServiceError::Unavailable(message),
+            _ => ServiceError::Internal(message),
+        }
+    }
+}
+
+impl From<InvalidInput> for ServiceError {
+    fn from(e: InvalidInput) -> Self {
+        ServiceError::BadInput(e.to_string())
+    }
+}
+
+impl From<IllegalTransition> for ServiceError {
+    fn from(e: IllegalTransition) -> Self {
+        ServiceError::Conflict(e.to_string())
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // Only reaches a caller once the operation's own retries are used up.
+            StoreError::Conflict => {
+                ServiceError::Unavailable("the record is changing too often right now; try again".to_owned())
+            }
+            StoreError::Closed => ServiceError::Unavailable("the service is shutting down".to_owned()),
+            StoreError::Unavailable(why) => ServiceError::Unavailable(format!("the database is unavailable: {why}")),
+            other @ (StoreError::Database(_) | StoreError::Corrupt(_)) => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
