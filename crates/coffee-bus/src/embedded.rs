@@ -10,16 +10,17 @@
 //! The queue rows are the durable truth; the dispatcher keeps the waiting messages in
 //! memory, loaded at start and then fed by the writer after each commit.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::consumer::DeliveryOptions;
 use crate::consumer::{Consumer, RetryPolicy, handle_delivery};
+use crate::fifo::PerOrder;
 use crate::sqlite::{Queued, SqliteStore};
 use crate::store::Store;
 
@@ -42,87 +43,26 @@ enum Outcome {
     Retry { visible_at: i64, attempts: u32 },
 }
 
-#[derive(Default)]
-struct Groups {
-    /// Waiting messages per order, in publishing order.
-    waiting: HashMap<String, VecDeque<Queued>>,
-    /// Orders whose head message may be handled now.
-    ready: VecDeque<String>,
-    /// Orders whose head is in backoff, by when it becomes visible.
-    timers: BinaryHeap<Reverse<(i64, String)>>,
-}
-
-impl Groups {
-    fn push(&mut self, q: Queued, now: i64) {
-        let subject = q.envelope.subject.clone();
-        let queue = self.waiting.entry(subject.clone()).or_default();
-        let was_idle = queue.is_empty();
-        let visible_at = q.visible_at;
-        queue.push_back(q);
-        if was_idle {
-            self.schedule(subject, visible_at, now);
-        }
-    }
-
-    fn schedule(&mut self, subject: String, visible_at: i64, now: i64) {
-        if visible_at <= now {
-            self.ready.push_back(subject);
-        } else {
-            self.timers.push(Reverse((visible_at, subject)));
-        }
-    }
-
-    fn head(&self, subject: &str) -> Option<&Queued> {
-        self.waiting.get(subject).and_then(|q| q.front())
-    }
-
-    /// The head is handled (or dead): the next message of the order may go.
-    fn advance(&mut self, subject: &str, now: i64) {
-        let Some(queue) = self.waiting.get_mut(subject) else { return };
-        queue.pop_front();
-        match queue.front() {
-            Some(next) => {
-                let visible_at = next.visible_at;
-                self.schedule(subject.to_owned(), visible_at, now);
-            }
-            None => {
-                self.waiting.remove(subject);
-            }
-        }
-    }
-
-    fn release_due_timers(&mut self, now: i64) {
-        while let Some(Reverse((at, _))) = self.timers.peek() {
-            if *at > now {
-                break;
-            }
-            if let Some(Reverse((_, subject))) = self.timers.pop() {
-                self.ready.push_back(subject);
-            }
-        }
-    }
-
-    fn next_timer(&self) -> Option<i64> {
-        self.timers.peek().map(|Reverse((at, _))| *at)
-    }
-}
-
 fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-async fn dispatch(store: Arc<SqliteStore>, consumer: Consumer, options: DeliveryOptions, shutdown: CancellationToken) {
-    let name = consumer.name().to_owned();
+/// The consumer's queue as it stands at start, and the channel of what commits after.
+async fn load(
+    store: &SqliteStore,
+    name: &str,
+    shutdown: &CancellationToken,
+) -> Option<(PerOrder<Queued>, mpsc::UnboundedReceiver<Queued>)> {
     // Register before loading: whatever commits in between arrives on the channel too,
     // and is recognised by its sequence number.
-    let mut incoming = store.register_queue(&name);
+    let mut incoming = store.register_queue(name);
     let pending = loop {
-        match store.pending(&name).await {
+        match store.pending(name).await {
             Ok(p) => break p,
             Err(e) => {
                 tracing::error!(consumer = %name, error = %e, "cannot load the queue; retrying");
                 tokio::select! {
-                    _ = shutdown.cancelled() => return,
+                    _ = shutdown.cancelled() => return None,
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
             }
@@ -131,54 +71,54 @@ async fn dispatch(store: Arc<SqliteStore>, consumer: Consumer, options: Delivery
     if !pending.is_empty() {
         tracing::info!(consumer = %name, messages = pending.len(), "resuming queued messages");
     }
-    let loaded: std::collections::HashSet<i64> = pending.iter().map(|q| q.seq).collect();
-    let mut groups = Groups::default();
+    let loaded: HashSet<i64> = pending.iter().map(|q| q.seq).collect();
+    let mut held = PerOrder::default();
     let now = now_ms();
     for q in pending {
-        groups.push(q, now);
+        hold(&mut held, q, now);
     }
     // What committed between registering and loading is in both; drop the channel's copies.
     // (Should one slip through, the inbox makes its second handling a no-op.)
     while let Ok(q) = incoming.try_recv() {
         if !loaded.contains(&q.seq) {
-            groups.push(q, now);
+            hold(&mut held, q, now);
         }
     }
+    Some((held, incoming))
+}
 
+fn hold(held: &mut PerOrder<Queued>, q: Queued, now: i64) {
+    let (subject, visible_at) = (q.envelope.subject.clone(), q.visible_at);
+    held.push(&subject, q, visible_at, now);
+}
+
+async fn dispatch(store: Arc<SqliteStore>, consumer: Consumer, options: DeliveryOptions, shutdown: CancellationToken) {
+    let name = consumer.name().to_owned();
+    let Some((mut held, mut incoming)) = load(&store, &name, &shutdown).await else { return };
     let mut in_flight: JoinSet<(String, Outcome)> = JoinSet::new();
     loop {
         while in_flight.len() < options.concurrency {
-            let Some(subject) = groups.ready.pop_front() else { break };
-            let Some(head) = groups.head(&subject).cloned() else { continue };
-            let (store, consumer, name) = (store.clone(), consumer.clone(), name.clone());
+            let Some((subject, head)) = held.take() else { break };
+            let (store, consumer, name, head) = (store.clone(), consumer.clone(), name.clone(), head.clone());
             let retry = options.retry;
-            in_flight.spawn(async move {
-                let outcome = deliver(&store, &consumer, &name, &head, retry).await;
-                (subject, outcome)
-            });
+            in_flight.spawn(async move { (subject, deliver(&store, &consumer, &name, &head, retry).await) });
         }
-        let next_timer = groups.next_timer();
+        let next_timer = held.next_timer();
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => break,
-            Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
-                let now = now_ms();
-                match joined {
-                    Ok((subject, Outcome::Done)) => groups.advance(&subject, now),
-                    Ok((subject, Outcome::Retry { visible_at, attempts })) => {
-                        if let Some(head) = groups.waiting.get_mut(&subject).and_then(|q| q.front_mut()) {
-                            head.attempts = attempts;
-                            head.visible_at = visible_at;
-                        }
-                        groups.schedule(subject, visible_at, now);
+            Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => match joined {
+                Ok((subject, Outcome::Done)) => held.finish(&subject, None, now_ms()),
+                Ok((subject, Outcome::Retry { visible_at, attempts })) => {
+                    if let Some(head) = held.head_mut(&subject) {
+                        head.attempts = attempts;
                     }
-                    Err(e) => tracing::error!(consumer = %name, error = %e, "a handler task died"),
+                    held.finish(&subject, Some(visible_at), now_ms());
                 }
-            }
-            Some(q) = incoming.recv() => groups.push(q, now_ms()),
-            _ = sleep_until_ms(next_timer), if next_timer.is_some() => {
-                groups.release_due_timers(now_ms());
-            }
+                Err(e) => tracing::error!(consumer = %name, error = %e, "a handler task died"),
+            },
+            Some(q) = incoming.recv() => hold(&mut held, q, now_ms()),
+            _ = sleep_until_ms(next_timer), if next_timer.is_some() => held.release_due(now_ms()),
         }
     }
 

@@ -12,6 +12,7 @@
 pub mod consumer;
 pub mod embedded;
 pub mod envelope;
+pub mod fifo;
 pub mod live;
 pub mod migrate;
 pub mod nats;
@@ -29,7 +30,7 @@ pub use migrate::Migration;
 pub use pattern::Pattern;
 pub use rule::{Rule, Rules};
 pub use store::{
-    Change, Committed, DeadLetter, DeadLetters, Decision, Expect, Kind, Lookup, RecordKey, Records, Store, StoreError,
-    Table, Versioned, commit_deciding_again,
+    By, Change, Committed, DeadLetter, DeadLetters, Decision, Expect, Kind, Lookup, RecordKey, Records, Store,
+    StoreError, Table, Versioned, commit_deciding_again,
 };
 pub use trace::TraceContext;

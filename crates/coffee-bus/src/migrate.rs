@@ -22,19 +22,24 @@ pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations
     PRIMARY KEY (owner, version)
 )";
 
-/// A record table (see [`crate::store`]) has these columns; each service adds the indexes
-/// its lookups need (by day, by customer, by status; a UNIQUE order_id where one record per
-/// order is a rule). The SQL is portable between SQLite and PostgreSQL.
-///
-/// ```sql
-/// id TEXT PRIMARY KEY, order_id TEXT NOT NULL, customer_id TEXT NOT NULL, day TEXT NOT NULL,
-/// created_at BIGINT NOT NULL, status TEXT NOT NULL, version BIGINT NOT NULL, body TEXT NOT NULL
-/// ```
-pub const RECORD_COLUMNS: &str = "id TEXT PRIMARY KEY,
-    order_id TEXT NOT NULL,
-    customer_id TEXT NOT NULL,
-    day TEXT NOT NULL,
-    created_at BIGINT NOT NULL,
-    status TEXT NOT NULL,
-    version BIGINT NOT NULL,
-    body TEXT NOT NULL";
+/// The SQL that creates a record table (see [`crate::store`]): the columns every record table
+/// has, portable between SQLite and PostgreSQL. `one_per_order` makes `order_id` unique, for a
+/// table that holds one record per order. Each service adds the indexes its lookups need (by
+/// day, by customer, by status). A string literal, so it can go into a [`Migration`] with
+/// `concat!`.
+#[macro_export]
+macro_rules! record_table {
+    ($name:literal) => {
+        $crate::record_table!(@columns $name, "order_id TEXT NOT NULL")
+    };
+    ($name:literal, one_per_order) => {
+        $crate::record_table!(@columns $name, "order_id TEXT NOT NULL UNIQUE")
+    };
+    (@columns $name:literal, $order_id:literal) => {
+        concat!(
+            "CREATE TABLE ", $name, " (id TEXT PRIMARY KEY, ", $order_id, ", customer_id TEXT NOT NULL, ",
+            "day TEXT NOT NULL, created_at BIGINT NOT NULL, status TEXT NOT NULL, version BIGINT NOT NULL, ",
+            "body TEXT NOT NULL);"
+        )
+    };
+}

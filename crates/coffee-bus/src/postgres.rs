@@ -19,7 +19,7 @@ use sqlx::{AssertSqlSafe, Executor, PgPool, Row as _};
 
 use crate::envelope::Envelope;
 use crate::migrate::{MIGRATIONS_TABLE, Migration};
-use crate::store::{Change, Committed, Expect, Lookup, Row, Store, StoreError, Table};
+use crate::store::{By, Change, Committed, Expect, Lookup, Row, Store, StoreError, Table};
 
 pub struct PgStore {
     pool: PgPool,
@@ -296,45 +296,16 @@ impl PgStore {
 
 #[async_trait]
 impl Store for PgStore {
-    async fn get(&self, table: Table, id: &str) -> Result<Option<Row>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT version, body FROM {} WHERE id = $1", table.name())))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(row.map(|r| Row { version: r.get(0), body: r.get(1) }))
-    }
-
-    async fn get_by_order(&self, table: Table, order_id: &str) -> Result<Option<Row>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT version, body FROM {} WHERE order_id = $1", table.name())))
-            .bind(order_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
+    async fn get(&self, table: Table, by: By<'_>) -> Result<Option<Row>, StoreError> {
+        let (sql, key) = by.sql(table);
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(key).fetch_optional(&self.pool).await.map_err(db_err)?;
         Ok(row.map(|r| Row { version: r.get(0), body: r.get(1) }))
     }
 
     async fn find(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<Row>, StoreError> {
-        let t = table.name();
-        let (sql, arg, newest) = match lookup {
-            Lookup::Day(d) => (
-                format!("SELECT version, body FROM {t} WHERE day = $1 ORDER BY created_at DESC, id DESC LIMIT $2"),
-                d,
-                true,
-            ),
-            Lookup::Customer(c) => (
-                format!(
-                    "SELECT version, body FROM {t} WHERE customer_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
-                ),
-                c,
-                true,
-            ),
-            Lookup::Status(s) => {
-                (format!("SELECT version, body FROM {t} WHERE status = $1 ORDER BY created_at, id LIMIT $2"), s, false)
-            }
-        };
+        let (sql, key, newest) = lookup.sql(table);
         let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(arg)
+            .bind(key)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await
@@ -369,11 +340,8 @@ impl Store for PgStore {
     }
 
     async fn prune_inbox(&self, cutoff_ms: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM bus_inbox WHERE handled_at < $1")
-            .bind(cutoff_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let prune = sqlx::query("DELETE FROM bus_inbox WHERE handled_at < $1").bind(cutoff_ms);
+        prune.execute(&self.pool).await.map_err(db_err)?;
         Ok(())
     }
 

@@ -217,6 +217,25 @@ pub enum Committed {
     AlreadyHandled,
 }
 
+/// How one record is found.
+#[derive(Debug, Clone, Copy)]
+pub enum By<'a> {
+    Id(&'a str),
+    /// The record of an order, in a table that holds one per order.
+    Order(&'a str),
+}
+
+impl<'a> By<'a> {
+    /// The query and its key (`$1`), in SQL that SQLite and PostgreSQL both take.
+    pub fn sql(self, table: Table) -> (String, &'a str) {
+        let (column, key) = match self {
+            By::Id(id) => ("id", id),
+            By::Order(order_id) => ("order_id", order_id),
+        };
+        (format!("SELECT version, body FROM {} WHERE {column} = $1", table.name()), key)
+    }
+}
+
 /// How a list of records is selected.
 #[derive(Debug, Clone, Copy)]
 pub enum Lookup<'a> {
@@ -226,6 +245,25 @@ pub enum Lookup<'a> {
     Customer(&'a str),
     /// The oldest `limit` records in a status, oldest first (a queue: first come, first served).
     Status(&'a str),
+}
+
+impl<'a> Lookup<'a> {
+    /// The query, its key (`$1`; the limit is `$2`), and whether it reads newest first (the
+    /// rows are then reversed, so every list is oldest first), in SQL that SQLite and
+    /// PostgreSQL both take.
+    pub fn sql(self, table: Table) -> (String, &'a str, bool) {
+        let t = table.name();
+        let newest = |column: &str| {
+            format!("SELECT version, body FROM {t} WHERE {column} = $1 ORDER BY created_at DESC, id DESC LIMIT $2")
+        };
+        match self {
+            Lookup::Day(d) => (newest("day"), d, true),
+            Lookup::Customer(c) => (newest("customer_id"), c, true),
+            Lookup::Status(s) => {
+                (format!("SELECT version, body FROM {t} WHERE status = $1 ORDER BY created_at, id LIMIT $2"), s, false)
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -261,8 +299,7 @@ pub struct DeadLetter {
 /// The store's operations, the same for every backend.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    async fn get(&self, table: Table, id: &str) -> Result<Option<Row>, StoreError>;
-    async fn get_by_order(&self, table: Table, order_id: &str) -> Result<Option<Row>, StoreError>;
+    async fn get(&self, table: Table, by: By<'_>) -> Result<Option<Row>, StoreError>;
     async fn find(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<Row>, StoreError>;
     async fn commit(&self, change: Change) -> Result<Committed, StoreError>;
     /// Every event this store published about one order, oldest first.
@@ -339,11 +376,11 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Records<T> {
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Versioned<T>>, StoreError> {
-        self.store.get(self.kind.table, id).await?.map(|r| decode(self.kind.table, r)).transpose()
+        self.store.get(self.kind.table, By::Id(id)).await?.map(|r| decode(self.kind.table, r)).transpose()
     }
 
     pub async fn by_order(&self, order_id: &str) -> Result<Option<Versioned<T>>, StoreError> {
-        self.store.get_by_order(self.kind.table, order_id).await?.map(|r| decode(self.kind.table, r)).transpose()
+        self.store.get(self.kind.table, By::Order(order_id)).await?.map(|r| decode(self.kind.table, r)).transpose()
     }
 
     pub async fn find(&self, lookup: Lookup<'_>, limit: u32) -> Result<Vec<T>, StoreError> {

@@ -8,7 +8,7 @@ use coffee_bus::{
     Change, Committed, Expect, Kind, Lookup, Migration, Pattern, RecordKey, Records, Rule, Rules, Store, StoreError,
     Table, TraceContext,
 };
-use coffee_domain::{CustomerId, CustomerName, DomainEvent, Millis, Order, OrderId};
+use coffee_domain::DomainEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -54,13 +54,7 @@ fn open(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
 }
 
 fn order_event(order: u128) -> DomainEvent {
-    DomainEvent::Order(Order::place(
-        OrderId::from_uuid(uuid::Uuid::from_u128(order)),
-        coffee_domain::Coffee::from_menu("1").expect("menu"),
-        CustomerId::parse("c").expect("customer"),
-        CustomerName::parse("Cy").expect("name"),
-        Millis(0),
-    ))
+    DomainEvent::Order(coffee_testkit::an_order(order))
 }
 
 #[tokio::test]

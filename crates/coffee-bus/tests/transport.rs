@@ -10,12 +10,12 @@ use async_trait::async_trait;
 use coffee_bus::embedded::{DeliveryOptions, start_consumer};
 use coffee_bus::nats::{NatsBus, NatsOptions};
 use coffee_bus::postgres::PgStore;
-use coffee_bus::sqlite::{Durability, SqliteOptions, SqliteStore};
+use coffee_bus::sqlite::SqliteStore;
 use coffee_bus::{
     Change, Consumer, DeadLetters, Envelope, Handler, HandlerError, Pattern, RetryPolicy, Rule, Rules, Store,
     TraceContext,
 };
-use coffee_domain::{CustomerId, CustomerName, DomainEvent, Millis, Order, OrderId};
+use coffee_domain::DomainEvent;
 use coffee_testkit::{NatsServer, TestDatabase};
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -34,13 +34,7 @@ fn retry() -> RetryPolicy {
 }
 
 fn order_event(order: u128) -> DomainEvent {
-    DomainEvent::Order(Order::place(
-        OrderId::from_uuid(uuid::Uuid::from_u128(order)),
-        coffee_domain::Coffee::from_menu("1").expect("menu"),
-        CustomerId::parse("c").expect("customer"),
-        CustomerName::parse("Cy").expect("name"),
-        Millis(0),
-    ))
+    DomainEvent::Order(coffee_testkit::an_order(order))
 }
 
 /// What a transport offers to services, for these tests.
@@ -62,16 +56,7 @@ struct Embedded {
 impl Embedded {
     async fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(
-            SqliteOptions {
-                path: dir.path().join("bus.db"),
-                durability: Durability::Full,
-                rules: Rules::new(vec![created_rule(), cancelled_rule()]),
-                readers: 2,
-            },
-            &[],
-        )
-        .expect("store opens");
+        let store = coffee_testkit::sqlite_store(dir.path(), Rules::new(vec![created_rule(), cancelled_rule()]), &[]);
         Self { store, _dir: dir }
     }
 }

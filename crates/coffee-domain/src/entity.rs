@@ -91,4 +91,69 @@ macro_rules! entity {
     };
 }
 
-pub(crate) use entity;
+/// Each entity's JSON, with the original's field names: `id` and `<entity>Id` both hold its id,
+/// its status and note are `<entity>Status` and `<entity>Note`, and `date` is the day it was
+/// created (written for clients, never read back). A record stored before `updatedAt` existed
+/// reads with `createdAt` in its place.
+macro_rules! wire {
+    (
+        $entity:ident as $wire:ident {
+            $id:ident: $id_type:ty, $status:ident: $status_type:ty, $note:ident
+            $(, $(#[$meta:meta])* $field:ident: $type:ty)* $(,)?
+        }
+    ) => {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct $wire {
+            id: $id_type,
+            $id: $id_type,
+            $status: $status_type,
+            $note: Option<$crate::Note>,
+            $($(#[$meta])* $field: $type,)*
+            coffee: $crate::Coffee,
+            customer_id: $crate::CustomerId,
+            customer_name: $crate::CustomerName,
+            created_at: $crate::Millis,
+            #[serde(default)]
+            updated_at: Option<$crate::Millis>,
+            #[serde(default, skip_deserializing)]
+            date: Option<$crate::Day>,
+        }
+
+        impl From<$entity> for $wire {
+            fn from(e: $entity) -> Self {
+                Self {
+                    id: e.id,
+                    $id: e.id,
+                    $status: e.status,
+                    $note: e.note,
+                    $($field: e.$field,)*
+                    date: Some(e.created_at.day()),
+                    coffee: e.coffee,
+                    customer_id: e.customer_id,
+                    customer_name: e.customer_name,
+                    created_at: e.created_at,
+                    updated_at: Some(e.updated_at),
+                }
+            }
+        }
+
+        impl From<$wire> for $entity {
+            fn from(w: $wire) -> Self {
+                Self {
+                    id: w.$id,
+                    status: w.$status,
+                    note: w.$note,
+                    $($field: w.$field,)*
+                    coffee: w.coffee,
+                    customer_id: w.customer_id,
+                    customer_name: w.customer_name,
+                    created_at: w.created_at,
+                    updated_at: w.updated_at.unwrap_or(w.created_at),
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use {entity, wire};

@@ -36,86 +36,82 @@ impl fmt::Display for Source {
     }
 }
 
+/// Declares every event type: grouped by the entity that produces it, each named for the status
+/// its entity enters, with its CloudEvents type and its meaning.
 macro_rules! event_types {
-    ($($variant:ident => $text:literal, $source:ident, $doc:literal;)+) => {
+    ($($entity:ident($status:ident) {
+        $($variant:ident on $step:ident => $text:literal, $doc:literal;)+
+    })+) => {
         /// Every kind of event the system publishes (the CloudEvents `type`).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum EventType {
-            $(#[doc = $doc] $variant),+
+            $($(#[doc = $doc] $variant,)+)+
         }
 
         impl EventType {
-            pub const ALL: &'static [EventType] = &[$(EventType::$variant),+];
+            pub const ALL: &'static [EventType] = &[$($(EventType::$variant,)+)+];
 
-            pub fn as_str(self) -> &'static str {
-                match self { $(EventType::$variant => $text),+ }
-            }
-
-            pub fn source(self) -> Source {
-                match self { $(EventType::$variant => Source::$source),+ }
-            }
-
-            /// What the event means, in the business's words.
-            pub fn meaning(self) -> &'static str {
-                match self { $(EventType::$variant => $doc.trim()),+ }
+            /// Its name, its producer and what it means, as declared below.
+            fn declared(self) -> (&'static str, Source, &'static str) {
+                match self { $($(EventType::$variant => ($text, Source::$entity, $doc),)+)+ }
             }
 
             pub fn parse(input: &str) -> Option<Self> {
-                match input { $($text => Some(EventType::$variant),)+ _ => None }
+                match input { $($($text => Some(EventType::$variant),)+)+ _ => None }
+            }
+        }
+
+        impl DomainEvent {
+            /// The type of this event: the status its entity entered.
+            pub fn event_type(&self) -> EventType {
+                match self {
+                    $(DomainEvent::$entity(e) => match e.status { $($status::$step => EventType::$variant,)+ },)+
+                }
             }
         }
     };
 }
 
 event_types! {
-    OrderCreated => "coffee.order.created", Order, " A customer placed an order.";
-    OrderStarted => "coffee.order.started", Order, " The order is paid and being made (ORDER_IN_PROGRESS).";
-    OrderCancelled => "coffee.order.cancelled", Order, " The order was cancelled: by the customer, a failed payment or a rejected fulfilment.";
-    OrderCompleted => "coffee.order.completed", Order, " The coffee is ready to collect.";
-    PaymentPending => "coffee.payment.pending", Payment, " The payment service knows the order and its price; nothing is paid yet.";
-    PaymentCreated => "coffee.payment.created", Payment, " The provider holds a payment intent; the customer can pay.";
-    PaymentSucceeded => "coffee.payment.succeeded", Payment, " The money was taken.";
-    PaymentFailed => "coffee.payment.failed", Payment, " The card was declined, or the order was cancelled before it was paid.";
-    PaymentRefunded => "coffee.payment.refunded", Payment, " The money was given back.";
-    FulfilmentPending => "coffee.fulfilment.pending", Fulfilment, " Reserved by the original's vocabulary; never published.";
-    FulfilmentCreated => "coffee.fulfilment.created", Fulfilment, " A paid coffee joined the barista's queue.";
-    FulfilmentCompleted => "coffee.fulfilment.completed", Fulfilment, " The barista made the coffee.";
-    FulfilmentRejected => "coffee.fulfilment.rejected", Fulfilment, " The barista could not make it, or the order was cancelled.";
+    Order(OrderStatus) {
+        OrderCreated on Created => "coffee.order.created", " A customer placed an order.";
+        OrderStarted on InProgress => "coffee.order.started", " The order is paid and being made (ORDER_IN_PROGRESS).";
+        OrderCancelled on Cancelled => "coffee.order.cancelled", " The order was cancelled: by the customer, a failed payment or a rejected fulfilment.";
+        OrderCompleted on Completed => "coffee.order.completed", " The coffee is ready to collect.";
+    }
+    Payment(PaymentStatus) {
+        PaymentPending on Pending => "coffee.payment.pending", " The payment service knows the order and its price; nothing is paid yet.";
+        PaymentCreated on Created => "coffee.payment.created", " The provider holds a payment intent; the customer can pay.";
+        PaymentSucceeded on Successful => "coffee.payment.succeeded", " The money was taken.";
+        PaymentFailed on Failed => "coffee.payment.failed", " The card was declined, or the order was cancelled before it was paid.";
+        PaymentRefunded on Refunded => "coffee.payment.refunded", " The money was given back.";
+    }
+    Fulfilment(FulfilmentStatus) {
+        FulfilmentPending on Pending => "coffee.fulfilment.pending", " Reserved by the original's vocabulary; never published.";
+        FulfilmentCreated on Created => "coffee.fulfilment.created", " A paid coffee joined the barista's queue.";
+        FulfilmentCompleted on Completed => "coffee.fulfilment.completed", " The barista made the coffee.";
+        FulfilmentRejected on Rejected => "coffee.fulfilment.rejected", " The barista could not make it, or the order was cancelled.";
+    }
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        self.declared().0
+    }
+
+    pub fn source(self) -> Source {
+        self.declared().1
+    }
+
+    /// What the event means, in the business's words.
+    pub fn meaning(self) -> &'static str {
+        self.declared().2.trim()
+    }
 }
 
 impl fmt::Display for EventType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-impl EventType {
-    pub fn for_order(status: OrderStatus) -> Self {
-        match status {
-            OrderStatus::Created => Self::OrderCreated,
-            OrderStatus::InProgress => Self::OrderStarted,
-            OrderStatus::Cancelled => Self::OrderCancelled,
-            OrderStatus::Completed => Self::OrderCompleted,
-        }
-    }
-
-    pub fn for_payment(status: PaymentStatus) -> Self {
-        match status {
-            PaymentStatus::Pending => Self::PaymentPending,
-            PaymentStatus::Created => Self::PaymentCreated,
-            PaymentStatus::Successful => Self::PaymentSucceeded,
-            PaymentStatus::Failed => Self::PaymentFailed,
-            PaymentStatus::Refunded => Self::PaymentRefunded,
-        }
-    }
-
-    pub fn for_fulfilment(status: FulfilmentStatus) -> Self {
-        match status {
-            FulfilmentStatus::Pending => Self::FulfilmentPending,
-            FulfilmentStatus::Created => Self::FulfilmentCreated,
-            FulfilmentStatus::Completed => Self::FulfilmentCompleted,
-            FulfilmentStatus::Rejected => Self::FulfilmentRejected,
-        }
     }
 }
 
@@ -128,14 +124,6 @@ pub enum DomainEvent {
 }
 
 impl DomainEvent {
-    pub fn event_type(&self) -> EventType {
-        match self {
-            DomainEvent::Order(o) => EventType::for_order(o.status),
-            DomainEvent::Payment(p) => EventType::for_payment(p.status),
-            DomainEvent::Fulfilment(f) => EventType::for_fulfilment(f.status),
-        }
-    }
-
     pub fn source(&self) -> Source {
         self.event_type().source()
     }
@@ -176,21 +164,22 @@ mod tests {
 
     #[test]
     fn every_status_has_its_own_event_type_from_the_right_source() {
+        use crate::testing::{an_order, its_fulfilment, its_payment};
+        let order = an_order();
         let mut seen = std::collections::HashSet::new();
+        let mut check = |event: DomainEvent, source: Source| {
+            let t = event.event_type();
+            assert_eq!(t.source(), source, "{t}");
+            assert!(seen.insert(t), "{t} twice");
+        };
         for s in OrderStatus::ALL {
-            let t = EventType::for_order(*s);
-            assert_eq!(t.source(), Source::Order);
-            assert!(seen.insert(t));
+            check(DomainEvent::Order(Order { status: *s, ..order.clone() }), Source::Order);
         }
         for s in PaymentStatus::ALL {
-            let t = EventType::for_payment(*s);
-            assert_eq!(t.source(), Source::Payment);
-            assert!(seen.insert(t));
+            check(DomainEvent::Payment(Payment { status: *s, ..its_payment(&order) }), Source::Payment);
         }
         for s in FulfilmentStatus::ALL {
-            let t = EventType::for_fulfilment(*s);
-            assert_eq!(t.source(), Source::Fulfilment);
-            assert!(seen.insert(t));
+            check(DomainEvent::Fulfilment(Fulfilment { status: *s, ..its_fulfilment(&order) }), Source::Fulfilment);
         }
         assert_eq!(seen.len(), EventType::ALL.len());
         for t in EventType::ALL {

@@ -104,57 +104,10 @@ impl Fulfilment {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct FulfilmentWire {
-    id: FulfilmentId,
-    fulfilment_id: FulfilmentId,
+crate::entity::wire!(Fulfilment as FulfilmentWire {
+    fulfilment_id: FulfilmentId, fulfilment_status: FulfilmentStatus, fulfilment_note,
     order_id: OrderId,
-    fulfilment_status: FulfilmentStatus,
-    fulfilment_note: Option<Note>,
-    coffee: Coffee,
-    customer_id: CustomerId,
-    customer_name: CustomerName,
-    created_at: Millis,
-    #[serde(default)]
-    updated_at: Option<Millis>,
-    #[serde(default, skip_deserializing)]
-    date: Option<Day>,
-}
-
-impl From<Fulfilment> for FulfilmentWire {
-    fn from(f: Fulfilment) -> Self {
-        Self {
-            id: f.id,
-            fulfilment_id: f.id,
-            date: Some(f.date()),
-            order_id: f.order_id,
-            fulfilment_status: f.status,
-            fulfilment_note: f.note,
-            coffee: f.coffee,
-            customer_id: f.customer_id,
-            customer_name: f.customer_name,
-            created_at: f.created_at,
-            updated_at: Some(f.updated_at),
-        }
-    }
-}
-
-impl From<FulfilmentWire> for Fulfilment {
-    fn from(w: FulfilmentWire) -> Self {
-        Self {
-            id: w.fulfilment_id,
-            order_id: w.order_id,
-            status: w.fulfilment_status,
-            note: w.fulfilment_note,
-            coffee: w.coffee,
-            customer_id: w.customer_id,
-            customer_name: w.customer_name,
-            created_at: w.created_at,
-            updated_at: w.updated_at.unwrap_or(w.created_at),
-        }
-    }
-}
+});
 
 #[cfg(test)]
 mod tests {

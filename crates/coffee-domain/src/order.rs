@@ -101,55 +101,7 @@ impl Order {
     }
 }
 
-/// The order as JSON: the original's field names, `id` and `orderId` both present.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct OrderWire {
-    id: OrderId,
-    order_id: OrderId,
-    order_status: OrderStatus,
-    order_note: Option<Note>,
-    coffee: Coffee,
-    customer_id: CustomerId,
-    customer_name: CustomerName,
-    created_at: Millis,
-    #[serde(default)]
-    updated_at: Option<Millis>,
-    #[serde(default, skip_deserializing)]
-    date: Option<Day>,
-}
-
-impl From<Order> for OrderWire {
-    fn from(o: Order) -> Self {
-        Self {
-            id: o.id,
-            order_id: o.id,
-            order_status: o.status,
-            date: Some(o.date()),
-            order_note: o.note,
-            coffee: o.coffee,
-            customer_id: o.customer_id,
-            customer_name: o.customer_name,
-            created_at: o.created_at,
-            updated_at: Some(o.updated_at),
-        }
-    }
-}
-
-impl From<OrderWire> for Order {
-    fn from(w: OrderWire) -> Self {
-        Self {
-            id: w.order_id,
-            status: w.order_status,
-            note: w.order_note,
-            coffee: w.coffee,
-            customer_id: w.customer_id,
-            customer_name: w.customer_name,
-            created_at: w.created_at,
-            updated_at: w.updated_at.unwrap_or(w.created_at),
-        }
-    }
-}
+crate::entity::wire!(Order as OrderWire { order_id: OrderId, order_status: OrderStatus, order_note });
 
 #[cfg(test)]
 mod tests {

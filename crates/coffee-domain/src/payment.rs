@@ -180,70 +180,15 @@ fn cancellation_note(order: &Order) -> Note {
     Note::system(order.note.as_ref().map_or_else(|| "order cancelled".to_owned(), |n| format!("order cancelled: {n}")))
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PaymentWire {
-    id: PaymentId,
-    payment_id: PaymentId,
+crate::entity::wire!(Payment as PaymentWire {
+    payment_id: PaymentId, payment_status: PaymentStatus, payment_note,
     order_id: OrderId,
-    payment_status: PaymentStatus,
-    payment_note: Option<Note>,
     amount: Cents,
     currency: String,
     payment_intent_id: Option<String>,
-    coffee: Coffee,
-    customer_id: CustomerId,
-    customer_name: CustomerName,
     #[serde(default)]
     order_cancelled: bool,
-    created_at: Millis,
-    #[serde(default)]
-    updated_at: Option<Millis>,
-    #[serde(default, skip_deserializing)]
-    date: Option<Day>,
-}
-
-impl From<Payment> for PaymentWire {
-    fn from(p: Payment) -> Self {
-        Self {
-            id: p.id,
-            payment_id: p.id,
-            date: Some(p.date()),
-            order_id: p.order_id,
-            payment_status: p.status,
-            payment_note: p.note,
-            amount: p.amount,
-            currency: p.currency,
-            payment_intent_id: p.payment_intent_id,
-            coffee: p.coffee,
-            customer_id: p.customer_id,
-            customer_name: p.customer_name,
-            order_cancelled: p.order_cancelled,
-            created_at: p.created_at,
-            updated_at: Some(p.updated_at),
-        }
-    }
-}
-
-impl From<PaymentWire> for Payment {
-    fn from(w: PaymentWire) -> Self {
-        Self {
-            id: w.payment_id,
-            order_id: w.order_id,
-            status: w.payment_status,
-            note: w.payment_note,
-            amount: w.amount,
-            currency: w.currency,
-            payment_intent_id: w.payment_intent_id,
-            coffee: w.coffee,
-            customer_id: w.customer_id,
-            customer_name: w.customer_name,
-            order_cancelled: w.order_cancelled,
-            created_at: w.created_at,
-            updated_at: w.updated_at.unwrap_or(w.created_at),
-        }
-    }
-}
+});
 
 #[cfg(test)]
 mod tests {

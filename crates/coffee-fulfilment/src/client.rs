@@ -6,24 +6,24 @@ use async_trait::async_trait;
 use coffee_bus::Envelope;
 use coffee_domain::{Fulfilment, FulfilmentId, OrderId};
 use coffee_http::HttpClient;
-use coffee_service::{Context, OfOrder, ServiceError};
+use coffee_service::{Context, ListQuery, OfOrder, ServiceResult};
 use reqwest::Method;
 
-use crate::model::{FulfilmentChange, FulfilmentList, FulfilmentListQuery};
+use crate::model::{FulfilmentChange, FulfilmentList};
 
 #[async_trait]
 pub trait FulfilmentClient: Send + Sync {
-    async fn fulfilment(&self, ctx: &Context, id: FulfilmentId) -> Result<Fulfilment, ServiceError>;
-    async fn fulfilments(&self, ctx: &Context, list: &FulfilmentList) -> Result<Vec<Fulfilment>, ServiceError>;
+    async fn fulfilment(&self, ctx: &Context, id: FulfilmentId) -> ServiceResult<Fulfilment>;
+    async fn fulfilments(&self, ctx: &Context, list: &FulfilmentList) -> ServiceResult<Vec<Fulfilment>>;
     /// The barista's change: `FULFILMENT_COMPLETED` or `FULFILMENT_REJECTED`.
     async fn change_fulfilment(
         &self,
         ctx: &Context,
         id: FulfilmentId,
-        change: &FulfilmentChange,
-    ) -> Result<Fulfilment, ServiceError>;
+        to: &FulfilmentChange,
+    ) -> ServiceResult<Fulfilment>;
     /// The events the fulfilment service published about an order, oldest first.
-    async fn fulfilment_events(&self, ctx: &Context, order_id: OrderId) -> Result<Vec<Envelope>, ServiceError>;
+    async fn fulfilment_events(&self, ctx: &Context, order_id: OrderId) -> ServiceResult<Vec<Envelope>>;
 }
 
 #[derive(Debug, Clone)]
@@ -37,24 +37,24 @@ impl HttpFulfilmentClient {
 
 #[async_trait]
 impl FulfilmentClient for HttpFulfilmentClient {
-    async fn fulfilment(&self, ctx: &Context, id: FulfilmentId) -> Result<Fulfilment, ServiceError> {
+    async fn fulfilment(&self, ctx: &Context, id: FulfilmentId) -> ServiceResult<Fulfilment> {
         self.0.get(ctx, &format!("/api/fulfilment/{id}"), &()).await
     }
 
-    async fn fulfilments(&self, ctx: &Context, list: &FulfilmentList) -> Result<Vec<Fulfilment>, ServiceError> {
-        self.0.get(ctx, "/api/fulfilment", &FulfilmentListQuery::from(list.clone())).await
+    async fn fulfilments(&self, ctx: &Context, list: &FulfilmentList) -> ServiceResult<Vec<Fulfilment>> {
+        self.0.get(ctx, "/api/fulfilment", &ListQuery::from(list.clone())).await
     }
 
     async fn change_fulfilment(
         &self,
         ctx: &Context,
         id: FulfilmentId,
-        change: &FulfilmentChange,
-    ) -> Result<Fulfilment, ServiceError> {
-        self.0.send(ctx, Method::PATCH, &format!("/api/fulfilment/{id}"), change).await
+        to: &FulfilmentChange,
+    ) -> ServiceResult<Fulfilment> {
+        self.0.send(ctx, Method::PATCH, &format!("/api/fulfilment/{id}"), to).await
     }
 
-    async fn fulfilment_events(&self, ctx: &Context, order_id: OrderId) -> Result<Vec<Envelope>, ServiceError> {
+    async fn fulfilment_events(&self, ctx: &Context, order_id: OrderId) -> ServiceResult<Vec<Envelope>> {
         self.0.get(ctx, "/api/fulfilment/events", &OfOrder { order_id }).await
     }
 }

@@ -4,7 +4,7 @@
 
 use coffee_bus::{Kind, RecordKey, Table};
 use coffee_domain::{CustomerId, Day, Fulfilment, FulfilmentStatus, InvalidInput, Millis, Note, OrderId};
-use coffee_service::{List, ServiceError, list_day};
+use coffee_service::{List, ListQuery, ServiceError, list_day};
 use serde::{Deserialize, Serialize};
 
 pub const FULFILMENTS: Kind<Fulfilment> = Kind::entity(Table::new("fulfilments"));
@@ -39,7 +39,7 @@ impl TryFrom<StatusChangeBody> for FulfilmentChange {
 /// (today, UTC, by default), the one of an order, or all in a status (the barista's queue:
 /// `FULFILMENT_CREATED`, oldest first).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "FulfilmentListQuery", into = "FulfilmentListQuery")]
+#[serde(try_from = "ListQuery", into = "ListQuery")]
 pub struct FulfilmentList {
     pub of: FulfilmentsOf,
     pub size: List,
@@ -58,35 +58,22 @@ impl FulfilmentList {
     }
 }
 
-/// The list's query string: one of `?date=`, `?orderId=`, `?status=`, and `&limit=`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FulfilmentListQuery {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u32>,
-}
-
-impl TryFrom<FulfilmentListQuery> for FulfilmentList {
+impl TryFrom<ListQuery> for FulfilmentList {
     type Error = ServiceError;
 
-    fn try_from(q: FulfilmentListQuery) -> Result<Self, ServiceError> {
-        let of = match (q.date, q.order_id, q.status) {
-            (None, Some(order_id), None) => FulfilmentsOf::Order(OrderId::parse(&order_id)?),
-            (None, None, Some(status)) => FulfilmentsOf::Status(FulfilmentStatus::parse(&status)?),
-            (date, None, None) => FulfilmentsOf::Day(list_day(date.as_deref())?),
+    fn try_from(q: ListQuery) -> Result<Self, ServiceError> {
+        q.only(&["date", "orderId", "status"], "fulfilments")?;
+        let of = match (q.date.as_deref(), q.order_id.as_deref(), q.status.as_deref()) {
+            (None, Some(order_id), None) => FulfilmentsOf::Order(OrderId::parse(order_id)?),
+            (None, None, Some(status)) => FulfilmentsOf::Status(FulfilmentStatus::parse(status)?),
+            (date, None, None) => FulfilmentsOf::Day(list_day(date)?),
             _ => return Err(ServiceError::BadInput("give at most one of date, orderId and status".to_owned())),
         };
-        Ok(Self { of, size: List::parse(q.limit)? })
+        Ok(Self { of, size: q.size()? })
     }
 }
 
-impl From<FulfilmentList> for FulfilmentListQuery {
+impl From<FulfilmentList> for ListQuery {
     fn from(list: FulfilmentList) -> Self {
         let mut q = Self { limit: Some(list.size.limit()), ..Self::default() };
         match list.of {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use coffee_bus::{Change, Decision, Envelope, Expect, Lookup, Records, Store};
 use coffee_domain::{Fulfilment, FulfilmentId, OrderId};
-use coffee_service::{Context, Load, ServiceError, now};
+use coffee_service::{Context, Load, ServiceError, ServiceResult, now};
 
 use crate::client::FulfilmentClient;
 use crate::model::{FULFILMENTS, FulfilmentChange, FulfilmentList, FulfilmentsOf};
@@ -27,11 +27,11 @@ impl FulfilmentService {
 
 #[async_trait]
 impl FulfilmentClient for FulfilmentService {
-    async fn fulfilment(&self, _ctx: &Context, id: FulfilmentId) -> Result<Fulfilment, ServiceError> {
+    async fn fulfilment(&self, _ctx: &Context, id: FulfilmentId) -> ServiceResult<Fulfilment> {
         Ok(self.fulfilments.load(id).await?.value)
     }
 
-    async fn fulfilments(&self, _ctx: &Context, list: &FulfilmentList) -> Result<Vec<Fulfilment>, ServiceError> {
+    async fn fulfilments(&self, _ctx: &Context, list: &FulfilmentList) -> ServiceResult<Vec<Fulfilment>> {
         let limit = list.size.limit();
         Ok(match &list.of {
             FulfilmentsOf::Order(order_id) => {
@@ -46,13 +46,13 @@ impl FulfilmentClient for FulfilmentService {
         &self,
         ctx: &Context,
         id: FulfilmentId,
-        change: &FulfilmentChange,
-    ) -> Result<Fulfilment, ServiceError> {
+        to: &FulfilmentChange,
+    ) -> ServiceResult<Fulfilment> {
         let next = self
             .fulfilments
             .update(|| async {
                 let current = self.fulfilments.load(id).await?;
-                let next = current.value.change_by_barista(change.status, change.note.clone(), now())?;
+                let next = current.value.change_by_barista(to.status, to.note.clone(), now())?;
                 let write = Change::new().step(FULFILMENTS, Expect::Version(current.version), &next, &ctx.trace)?;
                 Ok::<_, ServiceError>(Decision::Commit(write, next))
             })
@@ -61,7 +61,7 @@ impl FulfilmentClient for FulfilmentService {
         Ok(next)
     }
 
-    async fn fulfilment_events(&self, _ctx: &Context, order_id: OrderId) -> Result<Vec<Envelope>, ServiceError> {
+    async fn fulfilment_events(&self, _ctx: &Context, order_id: OrderId) -> ServiceResult<Vec<Envelope>> {
         Ok(self.fulfilments.events(order_id).await?)
     }
 }

@@ -18,11 +18,12 @@ use coffee_domain::{
     CardNumber, CoffeeId, CustomerId, CustomerName, DomainEvent, Entity, FulfilmentId, FulfilmentStatus, Note, OrderId,
     PaymentId,
 };
-use coffee_fulfilment::model::{FulfilmentChange, FulfilmentList, FulfilmentListQuery};
+use coffee_fulfilment::model::{FulfilmentChange, FulfilmentList};
 use coffee_http::PathId;
-use coffee_order::model::{OrderChange, OrderList, OrderListQuery, PlaceOrder};
-use coffee_payment::model::{ConfirmPayment, CreatePayment, PaymentList, PaymentListQuery, PaymentWithSecret};
-use coffee_service::ServiceError;
+use coffee_order::model::{OrderChange, OrderList, PlaceOrder};
+use coffee_payment::model::{ConfirmPayment, CreatePayment, PaymentList, PaymentWithSecret};
+use coffee_service::{ListQuery, ServiceError, ServiceResult};
+use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 
 use crate::clients::Services;
@@ -274,7 +275,7 @@ impl Query {
         date: Option<String>,
         customer_id: Option<String>,
     ) -> Res<Option<Vec<Option<OrderDetail>>>> {
-        let request = OrderList::try_from(OrderListQuery { date, customer_id, limit: None })?;
+        let request = OrderList::try_from(ListQuery { date, customer_id, ..ListQuery::default() })?;
         let orders = services(ctx)?.orders.orders(&op(ctx), &request).await?;
         Ok(list(&orders))
     }
@@ -285,7 +286,7 @@ impl Query {
         ctx: &Context<'_>,
         date: Option<String>,
     ) -> Res<Option<Vec<Option<PaymentDetail>>>> {
-        let request = PaymentList::try_from(PaymentListQuery { date, ..PaymentListQuery::default() })?;
+        let request = PaymentList::try_from(ListQuery { date, ..ListQuery::default() })?;
         let payments = services(ctx)?.payments.payments(&op(ctx), &request).await?;
         Ok(list(&payments))
     }
@@ -296,7 +297,7 @@ impl Query {
         ctx: &Context<'_>,
         date: Option<String>,
     ) -> Res<Option<Vec<Option<FulfilmentDetail>>>> {
-        let request = FulfilmentList::try_from(FulfilmentListQuery { date, ..FulfilmentListQuery::default() })?;
+        let request = FulfilmentList::try_from(ListQuery { date, ..ListQuery::default() })?;
         let fulfilments = services(ctx)?.fulfilments.fulfilments(&op(ctx), &request).await?;
         Ok(list(&fulfilments))
     }
@@ -426,15 +427,7 @@ impl Subscription {
         order_id: Option<String>,
         customer_id: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = Updates<OrderDetail>> + use<>> {
-        let id = order_id.map(|id| parse_id(OrderId::parse, &id)).transpose()?;
-        let orders = services(ctx)?.orders.clone();
-        let current = id.map(|id| {
-            fetch(move |op| {
-                let orders = orders.clone();
-                async move { orders.order(&op, id).await }
-            })
-        });
-        Ok(updates(ctx, watched(id, customer_id)?, current)?)
+        Ok(watch::<coffee_domain::Order, _>(ctx, order_id, customer_id)?)
     }
 
     /// Changes of payments: of one payment (its current state first), of one customer's
@@ -445,15 +438,7 @@ impl Subscription {
         payment_id: Option<String>,
         customer_id: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = Updates<PaymentDetail>> + use<>> {
-        let id = payment_id.map(|id| parse_id(PaymentId::parse, &id)).transpose()?;
-        let payments = services(ctx)?.payments.clone();
-        let current = id.map(|id| {
-            fetch(move |op| {
-                let payments = payments.clone();
-                async move { payments.payment(&op, id).await }
-            })
-        });
-        Ok(updates(ctx, watched(id, customer_id)?, current)?)
+        Ok(watch::<coffee_domain::Payment, _>(ctx, payment_id, customer_id)?)
     }
 
     /// Changes of fulfilments: of one fulfilment (its current state first), of one customer's
@@ -464,40 +449,69 @@ impl Subscription {
         fulfilment_id: Option<String>,
         customer_id: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = Updates<FulfilmentDetail>> + use<>> {
-        let id = fulfilment_id.map(|id| parse_id(FulfilmentId::parse, &id)).transpose()?;
-        let fulfilments = services(ctx)?.fulfilments.clone();
-        let current = id.map(|id| {
-            fetch(move |op| {
-                let fulfilments = fulfilments.clone();
-                async move { fulfilments.fulfilment(&op, id).await }
-            })
-        });
-        Ok(updates(ctx, watched(id, customer_id)?, current)?)
+        Ok(watch::<coffee_domain::Fulfilment, _>(ctx, fulfilment_id, customer_id)?)
     }
 }
 
-/// What a subscription watches: one entity, one customer's, or every one.
-fn watched<I: ToString>(id: Option<I>, customer_id: Option<String>) -> Res<Filter> {
-    Ok(Filter { id: id.map(|i| i.to_string()), customer_id: customer_id.map(|c| parse_customer(&c)).transpose()? })
+/// An entity a subscription can watch: how its id argument parses, and how the watch reads its
+/// current state.
+trait Watchable: Entity {
+    type Id: Copy + ToString + Send + Sync + 'static;
+    const PARSE: fn(&str) -> Result<Self::Id, coffee_domain::InvalidInput>;
+    fn read(services: Services, op: coffee_service::Context, id: Self::Id) -> BoxFuture<'static, ServiceResult<Self>>;
 }
 
-/// An id argument of a subscription. A malformed id could never match anything, so it is
-/// refused rather than silently watched.
-fn parse_id<T>(parse: fn(&str) -> Result<T, coffee_domain::InvalidInput>, input: &str) -> Result<T, GatewayError> {
-    parse(input).map_err(|e| bad_input(e.to_string()))
+impl Watchable for coffee_domain::Order {
+    type Id = OrderId;
+    const PARSE: fn(&str) -> Result<OrderId, coffee_domain::InvalidInput> = OrderId::parse;
+    fn read(services: Services, op: coffee_service::Context, id: OrderId) -> BoxFuture<'static, ServiceResult<Self>> {
+        Box::pin(async move { services.orders.order(&op, id).await })
+    }
+}
+
+impl Watchable for coffee_domain::Payment {
+    type Id = PaymentId;
+    const PARSE: fn(&str) -> Result<PaymentId, coffee_domain::InvalidInput> = PaymentId::parse;
+    fn read(services: Services, op: coffee_service::Context, id: PaymentId) -> BoxFuture<'static, ServiceResult<Self>> {
+        Box::pin(async move { services.payments.payment(&op, id).await })
+    }
+}
+
+impl Watchable for coffee_domain::Fulfilment {
+    type Id = FulfilmentId;
+    const PARSE: fn(&str) -> Result<FulfilmentId, coffee_domain::InvalidInput> = FulfilmentId::parse;
+    fn read(
+        services: Services,
+        op: coffee_service::Context,
+        id: FulfilmentId,
+    ) -> BoxFuture<'static, ServiceResult<Self>> {
+        Box::pin(async move { services.fulfilments.fulfilment(&op, id).await })
+    }
+}
+
+/// The changes of the entities a subscription names: one entity (its current state first), one
+/// customer's, or every one. A malformed id could never match anything, so it is refused rather
+/// than silently watched.
+fn watch<T: Watchable, D: for<'a> From<&'a T>>(
+    ctx: &Context<'_>,
+    id: Option<String>,
+    customer_id: Option<String>,
+) -> Res<impl Stream<Item = Updates<D>> + use<T, D>> {
+    let id = id.map(|id| T::PARSE(&id)).transpose().map_err(|e| bad_input(e.to_string()))?;
+    let customer_id = customer_id.map(|c| parse_customer(&c)).transpose()?;
+    let services = services(ctx)?.clone();
+    let current = id.map(|id| -> Fetch<T> { Arc::new(move || T::read(services.clone(), op_internal(), id)) });
+    let filter = Filter { id: id.map(|i| i.to_string()), customer_id };
+    updates(ctx, filter, current)
+}
+
+/// The context of a subscription's own reads.
+fn op_internal() -> coffee_service::Context {
+    coffee_service::Context::internal()
 }
 
 fn parse_customer(input: &str) -> Result<String, GatewayError> {
     CustomerId::parse(input).map(|c| c.as_str().to_owned()).map_err(|e| bad_input(e.to_string()))
-}
-
-/// Reads the watched entity's current state, in a context of the subscription's own.
-fn fetch<T, F, Fut>(read: F) -> Fetch<T>
-where
-    F: Fn(coffee_service::Context) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<T, ServiceError>> + Send + 'static,
-{
-    Arc::new(move || Box::pin(read(coffee_service::Context::internal())))
 }
 
 fn updates<T: Entity, D: for<'a> From<&'a T>>(

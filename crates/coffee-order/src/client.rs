@@ -7,22 +7,22 @@ use async_trait::async_trait;
 use coffee_bus::Envelope;
 use coffee_domain::{Coffee, Order, OrderId};
 use coffee_http::HttpClient;
-use coffee_service::{Context, OfOrder, ServiceError};
+use coffee_service::{Context, ListQuery, OfOrder, ServiceResult};
 use reqwest::Method;
 
-use crate::model::{OrderChange, OrderList, OrderListQuery, PlaceOrder};
+use crate::model::{OrderChange, OrderList, PlaceOrder};
 
 #[async_trait]
 pub trait OrderClient: Send + Sync {
     /// The menu.
-    async fn coffees(&self, ctx: &Context) -> Result<Vec<Coffee>, ServiceError>;
-    async fn place_order(&self, ctx: &Context, request: &PlaceOrder) -> Result<Order, ServiceError>;
-    async fn order(&self, ctx: &Context, id: OrderId) -> Result<Order, ServiceError>;
-    async fn orders(&self, ctx: &Context, list: &OrderList) -> Result<Vec<Order>, ServiceError>;
+    async fn coffees(&self, ctx: &Context) -> ServiceResult<Vec<Coffee>>;
+    async fn place_order(&self, ctx: &Context, request: &PlaceOrder) -> ServiceResult<Order>;
+    async fn order(&self, ctx: &Context, id: OrderId) -> ServiceResult<Order>;
+    async fn orders(&self, ctx: &Context, list: &OrderList) -> ServiceResult<Vec<Order>>;
     /// The customer's change: only `ORDER_CANCELLED` is theirs to make.
-    async fn change_order(&self, ctx: &Context, id: OrderId, change: &OrderChange) -> Result<Order, ServiceError>;
+    async fn change_order(&self, ctx: &Context, id: OrderId, change: &OrderChange) -> ServiceResult<Order>;
     /// The events the order service published about an order, oldest first.
-    async fn order_events(&self, ctx: &Context, id: OrderId) -> Result<Vec<Envelope>, ServiceError>;
+    async fn order_events(&self, ctx: &Context, id: OrderId) -> ServiceResult<Vec<Envelope>>;
 }
 
 /// The order service's REST API, as a typed client.
@@ -37,27 +37,27 @@ impl HttpOrderClient {
 
 #[async_trait]
 impl OrderClient for HttpOrderClient {
-    async fn coffees(&self, ctx: &Context) -> Result<Vec<Coffee>, ServiceError> {
+    async fn coffees(&self, ctx: &Context) -> ServiceResult<Vec<Coffee>> {
         self.0.get(ctx, "/api/coffees", &()).await
     }
 
-    async fn place_order(&self, ctx: &Context, request: &PlaceOrder) -> Result<Order, ServiceError> {
+    async fn place_order(&self, ctx: &Context, request: &PlaceOrder) -> ServiceResult<Order> {
         self.0.send(ctx, Method::POST, "/api/order", request).await
     }
 
-    async fn order(&self, ctx: &Context, id: OrderId) -> Result<Order, ServiceError> {
+    async fn order(&self, ctx: &Context, id: OrderId) -> ServiceResult<Order> {
         self.0.get(ctx, &format!("/api/order/{id}"), &()).await
     }
 
-    async fn orders(&self, ctx: &Context, list: &OrderList) -> Result<Vec<Order>, ServiceError> {
-        self.0.get(ctx, "/api/order", &OrderListQuery::from(list.clone())).await
+    async fn orders(&self, ctx: &Context, list: &OrderList) -> ServiceResult<Vec<Order>> {
+        self.0.get(ctx, "/api/order", &ListQuery::from(list.clone())).await
     }
 
-    async fn change_order(&self, ctx: &Context, id: OrderId, change: &OrderChange) -> Result<Order, ServiceError> {
+    async fn change_order(&self, ctx: &Context, id: OrderId, change: &OrderChange) -> ServiceResult<Order> {
         self.0.send(ctx, Method::PATCH, &format!("/api/order/{id}"), change).await
     }
 
-    async fn order_events(&self, ctx: &Context, id: OrderId) -> Result<Vec<Envelope>, ServiceError> {
+    async fn order_events(&self, ctx: &Context, id: OrderId) -> ServiceResult<Vec<Envelope>> {
         self.0.get(ctx, "/api/order/events", &OfOrder { order_id: id }).await
     }
 }

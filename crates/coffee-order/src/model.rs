@@ -4,7 +4,7 @@
 
 use coffee_bus::{Kind, Table};
 use coffee_domain::{CoffeeId, CustomerId, CustomerName, Day, InvalidInput, Note, Order, OrderStatus};
-use coffee_service::{List, ServiceError, list_day};
+use coffee_service::{List, ListQuery, ServiceError, list_day};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -98,7 +98,7 @@ impl TryFrom<StatusChangeBody> for OrderChange {
 /// `GET /api/order`, `getOrderList`: the orders of a day (today, UTC, when nothing is given), or
 /// of a customer; not both.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "OrderListQuery", into = "OrderListQuery")]
+#[serde(try_from = "ListQuery", into = "ListQuery")]
 pub struct OrderList {
     pub of: OrdersOf,
     pub size: List,
@@ -110,41 +110,31 @@ pub enum OrdersOf {
     Customer(CustomerId),
 }
 
-/// The list's query string: `?date=YYYY-MM-DD`, `?customerId=...`, `&limit=`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct OrderListQuery {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u32>,
-}
-
-impl TryFrom<OrderListQuery> for OrderList {
+impl TryFrom<ListQuery> for OrderList {
     type Error = ServiceError;
 
-    fn try_from(q: OrderListQuery) -> Result<Self, ServiceError> {
-        let of = match (q.date, q.customer_id) {
+    fn try_from(q: ListQuery) -> Result<Self, ServiceError> {
+        q.only(&["date", "customerId"], "orders")?;
+        let of = match (q.date.as_deref(), q.customer_id.as_deref()) {
             (Some(_), Some(_)) => {
                 return Err(ServiceError::BadInput(
                     "give either date or customerId, not both: orders are listed by day or by customer".to_owned(),
                 ));
             }
-            (None, Some(customer)) => OrdersOf::Customer(CustomerId::parse(&customer)?),
-            (date, None) => OrdersOf::Day(list_day(date.as_deref())?),
+            (None, Some(customer)) => OrdersOf::Customer(CustomerId::parse(customer)?),
+            (date, None) => OrdersOf::Day(list_day(date)?),
         };
-        Ok(Self { of, size: List::parse(q.limit)? })
+        Ok(Self { of, size: q.size()? })
     }
 }
 
-impl From<OrderList> for OrderListQuery {
+impl From<OrderList> for ListQuery {
     fn from(list: OrderList) -> Self {
-        let (date, customer_id) = match list.of {
-            OrdersOf::Day(day) => (Some(day.to_string()), None),
-            OrdersOf::Customer(c) => (None, Some(c.to_string())),
-        };
-        Self { date, customer_id, limit: Some(list.size.limit()) }
+        let mut q = Self { limit: Some(list.size.limit()), ..Self::default() };
+        match list.of {
+            OrdersOf::Day(day) => q.date = Some(day.to_string()),
+            OrdersOf::Customer(c) => q.customer_id = Some(c.to_string()),
+        }
+        q
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use coffee_bus::{Change, Decision, Envelope, Expect, Lookup, Records, Store};
 use coffee_domain::{Coffee, Order, OrderId, on_the_menu};
-use coffee_service::{Context, Load, ServiceError, now};
+use coffee_service::{Context, Load, ServiceError, ServiceResult, now};
 
 use crate::client::OrderClient;
 use crate::model::{ORDERS, OrderChange, OrderList, OrdersOf, PlaceOrder};
@@ -27,11 +27,11 @@ impl OrderService {
 
 #[async_trait]
 impl OrderClient for OrderService {
-    async fn coffees(&self, _ctx: &Context) -> Result<Vec<Coffee>, ServiceError> {
+    async fn coffees(&self, _ctx: &Context) -> ServiceResult<Vec<Coffee>> {
         Ok(coffee_domain::catalogue().to_vec())
     }
 
-    async fn place_order(&self, ctx: &Context, request: &PlaceOrder) -> Result<Order, ServiceError> {
+    async fn place_order(&self, ctx: &Context, request: &PlaceOrder) -> ServiceResult<Order> {
         let coffee = on_the_menu(&request.coffee_id)?;
         let id = OrderId::from_uuid(uuid::Uuid::now_v7());
         let order = Order::place(id, coffee, request.customer_id.clone(), request.customer_name.clone(), now());
@@ -40,11 +40,11 @@ impl OrderClient for OrderService {
         Ok(order)
     }
 
-    async fn order(&self, _ctx: &Context, id: OrderId) -> Result<Order, ServiceError> {
+    async fn order(&self, _ctx: &Context, id: OrderId) -> ServiceResult<Order> {
         Ok(self.orders.load(id).await?.value)
     }
 
-    async fn orders(&self, _ctx: &Context, list: &OrderList) -> Result<Vec<Order>, ServiceError> {
+    async fn orders(&self, _ctx: &Context, list: &OrderList) -> ServiceResult<Vec<Order>> {
         let day;
         let lookup = match &list.of {
             OrdersOf::Day(d) => {
@@ -56,7 +56,7 @@ impl OrderClient for OrderService {
         Ok(self.orders.find(lookup, list.size.limit()).await?)
     }
 
-    async fn change_order(&self, ctx: &Context, id: OrderId, change: &OrderChange) -> Result<Order, ServiceError> {
+    async fn change_order(&self, ctx: &Context, id: OrderId, change: &OrderChange) -> ServiceResult<Order> {
         let next = self
             .orders
             .update(|| async {
@@ -70,7 +70,7 @@ impl OrderClient for OrderService {
         Ok(next)
     }
 
-    async fn order_events(&self, _ctx: &Context, id: OrderId) -> Result<Vec<Envelope>, ServiceError> {
+    async fn order_events(&self, _ctx: &Context, id: OrderId) -> ServiceResult<Vec<Envelope>> {
         Ok(self.orders.events(id).await?)
     }
 }

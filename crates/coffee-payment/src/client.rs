@@ -6,26 +6,21 @@ use async_trait::async_trait;
 use coffee_bus::Envelope;
 use coffee_domain::{OrderId, Payment, PaymentId};
 use coffee_http::HttpClient;
-use coffee_service::{Context, OfOrder, ServiceError};
+use coffee_service::{Context, ListQuery, OfOrder, ServiceResult};
 use reqwest::Method;
 
-use crate::model::{ConfirmPayment, CreatePayment, PaymentList, PaymentListQuery, PaymentWithSecret};
+use crate::model::{ConfirmPayment, CreatePayment, PaymentList, PaymentWithSecret};
 
 #[async_trait]
 pub trait PaymentClient: Send + Sync {
     /// Starts paying an order: creates the payment intent (or returns the existing one).
-    async fn create_payment(&self, ctx: &Context, request: &CreatePayment) -> Result<PaymentWithSecret, ServiceError>;
-    async fn payment(&self, ctx: &Context, id: PaymentId) -> Result<Payment, ServiceError>;
-    async fn payments(&self, ctx: &Context, list: &PaymentList) -> Result<Vec<Payment>, ServiceError>;
+    async fn create_payment(&self, ctx: &Context, request: &CreatePayment) -> ServiceResult<PaymentWithSecret>;
+    async fn payment(&self, ctx: &Context, id: PaymentId) -> ServiceResult<Payment>;
+    async fn payments(&self, ctx: &Context, list: &PaymentList) -> ServiceResult<Vec<Payment>>;
     /// The simulated provider's card form.
-    async fn confirm_payment(
-        &self,
-        ctx: &Context,
-        id: PaymentId,
-        request: &ConfirmPayment,
-    ) -> Result<Payment, ServiceError>;
+    async fn confirm_payment(&self, ctx: &Context, id: PaymentId, request: &ConfirmPayment) -> ServiceResult<Payment>;
     /// The events the payment service published about an order, oldest first.
-    async fn payment_events(&self, ctx: &Context, order_id: OrderId) -> Result<Vec<Envelope>, ServiceError>;
+    async fn payment_events(&self, ctx: &Context, order_id: OrderId) -> ServiceResult<Vec<Envelope>>;
 }
 
 #[derive(Debug, Clone)]
@@ -39,28 +34,23 @@ impl HttpPaymentClient {
 
 #[async_trait]
 impl PaymentClient for HttpPaymentClient {
-    async fn create_payment(&self, ctx: &Context, request: &CreatePayment) -> Result<PaymentWithSecret, ServiceError> {
+    async fn create_payment(&self, ctx: &Context, request: &CreatePayment) -> ServiceResult<PaymentWithSecret> {
         self.0.send(ctx, Method::POST, "/api/payment", request).await
     }
 
-    async fn payment(&self, ctx: &Context, id: PaymentId) -> Result<Payment, ServiceError> {
+    async fn payment(&self, ctx: &Context, id: PaymentId) -> ServiceResult<Payment> {
         self.0.get(ctx, &format!("/api/payment/{id}"), &()).await
     }
 
-    async fn payments(&self, ctx: &Context, list: &PaymentList) -> Result<Vec<Payment>, ServiceError> {
-        self.0.get(ctx, "/api/payment", &PaymentListQuery::from(list.clone())).await
+    async fn payments(&self, ctx: &Context, list: &PaymentList) -> ServiceResult<Vec<Payment>> {
+        self.0.get(ctx, "/api/payment", &ListQuery::from(list.clone())).await
     }
 
-    async fn confirm_payment(
-        &self,
-        ctx: &Context,
-        id: PaymentId,
-        request: &ConfirmPayment,
-    ) -> Result<Payment, ServiceError> {
+    async fn confirm_payment(&self, ctx: &Context, id: PaymentId, request: &ConfirmPayment) -> ServiceResult<Payment> {
         self.0.send(ctx, Method::POST, &format!("/api/payment/{id}/confirm"), request).await
     }
 
-    async fn payment_events(&self, ctx: &Context, order_id: OrderId) -> Result<Vec<Envelope>, ServiceError> {
+    async fn payment_events(&self, ctx: &Context, order_id: OrderId) -> ServiceResult<Vec<Envelope>> {
         self.0.get(ctx, "/api/payment/events", &OfOrder { order_id }).await
     }
 }

@@ -4,7 +4,7 @@
 
 use coffee_bus::{Kind, Table};
 use coffee_domain::{CardNumber, Day, OrderId, Payment};
-use coffee_service::{List, ServiceError, list_day};
+use coffee_service::{List, ListQuery, ServiceError, list_day};
 use serde::{Deserialize, Serialize};
 
 pub const PAYMENTS: Kind<Payment> = Kind::entity(Table::new("payments"));
@@ -26,7 +26,7 @@ pub struct ConfirmPayment {
 /// `GET /api/payment`, `getPaymentList`: the payments of a day (today, UTC, by default), or the
 /// one of an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "PaymentListQuery", into = "PaymentListQuery")]
+#[serde(try_from = "ListQuery", into = "ListQuery")]
 pub struct PaymentList {
     pub of: PaymentsOf,
     pub size: List,
@@ -44,40 +44,30 @@ impl PaymentList {
     }
 }
 
-/// The list's query string: `?date=YYYY-MM-DD`, `?orderId=...`, `&limit=`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PaymentListQuery {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u32>,
-}
-
-impl TryFrom<PaymentListQuery> for PaymentList {
+impl TryFrom<ListQuery> for PaymentList {
     type Error = ServiceError;
 
-    fn try_from(q: PaymentListQuery) -> Result<Self, ServiceError> {
-        let of = match (q.date, q.order_id) {
+    fn try_from(q: ListQuery) -> Result<Self, ServiceError> {
+        q.only(&["date", "orderId"], "payments")?;
+        let of = match (q.date.as_deref(), q.order_id.as_deref()) {
             (Some(_), Some(_)) => {
                 return Err(ServiceError::BadInput("give either date or orderId, not both".to_owned()));
             }
-            (None, Some(order_id)) => PaymentsOf::Order(OrderId::parse(&order_id)?),
-            (date, None) => PaymentsOf::Day(list_day(date.as_deref())?),
+            (None, Some(order_id)) => PaymentsOf::Order(OrderId::parse(order_id)?),
+            (date, None) => PaymentsOf::Day(list_day(date)?),
         };
-        Ok(Self { of, size: List::parse(q.limit)? })
+        Ok(Self { of, size: q.size()? })
     }
 }
 
-impl From<PaymentList> for PaymentListQuery {
+impl From<PaymentList> for ListQuery {
     fn from(list: PaymentList) -> Self {
-        let (date, order_id) = match list.of {
-            PaymentsOf::Day(day) => (Some(day.to_string()), None),
-            PaymentsOf::Order(id) => (None, Some(id.to_string())),
-        };
-        Self { date, order_id, limit: Some(list.size.limit()) }
+        let mut q = Self { limit: Some(list.size.limit()), ..Self::default() };
+        match list.of {
+            PaymentsOf::Day(day) => q.date = Some(day.to_string()),
+            PaymentsOf::Order(id) => q.order_id = Some(id.to_string()),
+        }
+        q
     }
 }
 

@@ -9,7 +9,7 @@ use coffee_bus::store::Handled;
 use coffee_bus::{Change, Decision, Envelope, Expect, Lookup, Records, Store, Versioned};
 use coffee_domain::payment::Capture;
 use coffee_domain::{Millis, Note, OrderId, Payment, PaymentId, PaymentStatus};
-use coffee_service::{Context, Load, ServiceError, now};
+use coffee_service::{Context, Load, ServiceError, ServiceResult, now};
 
 use crate::client::PaymentClient;
 use crate::model::{CreatePayment, PAYMENTS, PaymentList, PaymentWithSecret, PaymentsOf};
@@ -67,7 +67,7 @@ impl PaymentService {
     /// The payment of an order, waiting a little for the order's event to arrive. In this
     /// process the handler wakes the wait when it records a payment; another replica's
     /// handler cannot, so the wait also looks again every 50 ms.
-    async fn of_order(&self, order_id: OrderId) -> Result<Versioned<Payment>, ServiceError> {
+    async fn of_order(&self, order_id: OrderId) -> ServiceResult<Versioned<Payment>> {
         let deadline = tokio::time::Instant::now() + ORDER_ARRIVAL_WAIT;
         loop {
             let recorded = self.arrivals.notified();
@@ -90,12 +90,7 @@ impl PaymentService {
 
     /// The provider's webhook: checks the signature, then applies the outcome it reports.
     /// A delivery the provider repeats is applied once (its event id goes in the inbox).
-    pub async fn receive_webhook(
-        &self,
-        ctx: &Context,
-        signature: Option<&str>,
-        body: &[u8],
-    ) -> Result<(), ServiceError> {
+    pub async fn receive_webhook(&self, ctx: &Context, signature: Option<&str>, body: &[u8]) -> ServiceResult<()> {
         webhook::verify(&self.webhook_secret, signature, body, now().seconds())
             .map_err(|e| ServiceError::BadInput(format!("webhook refused: {e}")))?;
         let event: WebhookEvent = serde_json::from_slice(body)
@@ -152,7 +147,7 @@ impl PaymentService {
     /// the webhook is delivered within the request that captures, so only a process that
     /// died between the two leaves one behind: run at start. Looks at yesterday's and
     /// today's intents. Returns how many it delivered.
-    pub async fn recover_missed_captures(&self) -> Result<usize, ServiceError> {
+    pub async fn recover_missed_captures(&self) -> ServiceResult<usize> {
         let Some(card_form) = self.provider.card_form() else { return Ok(0) };
         let (ctx, now) = (Context::internal(), now());
         let mut delivered = 0;
@@ -184,7 +179,7 @@ pub(crate) fn provider_error(e: ProviderError) -> ServiceError {
 
 #[async_trait]
 impl PaymentClient for PaymentService {
-    async fn create_payment(&self, ctx: &Context, request: &CreatePayment) -> Result<PaymentWithSecret, ServiceError> {
+    async fn create_payment(&self, ctx: &Context, request: &CreatePayment) -> ServiceResult<PaymentWithSecret> {
         let order_id = request.order_id;
         self.payments
             .update(|| async move {
@@ -216,11 +211,11 @@ impl PaymentClient for PaymentService {
             .await
     }
 
-    async fn payment(&self, _ctx: &Context, id: PaymentId) -> Result<Payment, ServiceError> {
+    async fn payment(&self, _ctx: &Context, id: PaymentId) -> ServiceResult<Payment> {
         Ok(self.payments.load(id).await?.value)
     }
 
-    async fn payments(&self, _ctx: &Context, list: &PaymentList) -> Result<Vec<Payment>, ServiceError> {
+    async fn payments(&self, _ctx: &Context, list: &PaymentList) -> ServiceResult<Vec<Payment>> {
         match &list.of {
             PaymentsOf::Order(order_id) => {
                 Ok(self.payments.by_order(&order_id.to_string()).await?.map(|p| p.value).into_iter().collect())
@@ -234,7 +229,7 @@ impl PaymentClient for PaymentService {
         ctx: &Context,
         id: PaymentId,
         request: &crate::model::ConfirmPayment,
-    ) -> Result<Payment, ServiceError> {
+    ) -> ServiceResult<Payment> {
         let Some(card_form) = self.provider.card_form() else {
             return Err(ServiceError::NotFound(
                 "there is no card form: payments are taken by the configured payment provider".to_owned(),
@@ -255,7 +250,7 @@ impl PaymentClient for PaymentService {
         Ok(self.payments.load(id).await?.value)
     }
 
-    async fn payment_events(&self, _ctx: &Context, order_id: OrderId) -> Result<Vec<Envelope>, ServiceError> {
+    async fn payment_events(&self, _ctx: &Context, order_id: OrderId) -> ServiceResult<Vec<Envelope>> {
         Ok(self.payments.events(order_id).await?)
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use coffee_bus::consumer::handle_delivery;
-use coffee_bus::sqlite::{Durability, SqliteOptions, SqliteStore};
+use coffee_bus::sqlite::SqliteStore;
 use coffee_bus::{Envelope, Rules, Store, TraceContext};
 use coffee_domain::{CardNumber, CustomerId, CustomerName, DomainEvent, Millis, Order, OrderId, PaymentId};
 use coffee_payment::PaymentService;
@@ -23,16 +23,7 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(
-        SqliteOptions {
-            path: dir.path().join("payments.db"),
-            durability: Durability::Full,
-            rules: Rules::default(),
-            readers: 2,
-        },
-        coffee_payment::store::MIGRATIONS,
-    )
-    .expect("store");
+    let store = coffee_testkit::sqlite_store(dir.path(), Rules::default(), coffee_payment::store::MIGRATIONS);
     let shared: Arc<dyn Store> = store.clone();
     Fixture { service: PaymentService::simulated(shared, b"secret".to_vec()), store, _dir: dir }
 }

@@ -14,8 +14,11 @@ mod records;
 
 pub use context::Context;
 pub use error::ServiceError;
-pub use lists::{DEFAULT_LIST, List, MAX_LIST, list_day};
+pub use lists::{DEFAULT_LIST, List, ListQuery, MAX_LIST, list_day};
 pub use records::Load;
+
+/// What every operation answers.
+pub type ServiceResult<T> = Result<T, ServiceError>;
 
 /// `?orderId=`: the order a read is about (every service's `GET /api/<service>/events`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -51,6 +51,44 @@ impl From<List> for u32 {
     }
 }
 
+/// A list's query string. Every service's list reads these keys (each takes some of them:
+/// [`ListQuery::only`]); unknown keys are refused.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+impl ListQuery {
+    /// Refuses a key that lists of `what` are not filtered by.
+    pub fn only(&self, takes: &[&str], what: &str) -> Result<(), ServiceError> {
+        let given = [
+            ("date", self.date.is_some()),
+            ("customerId", self.customer_id.is_some()),
+            ("orderId", self.order_id.is_some()),
+            ("status", self.status.is_some()),
+        ];
+        match given.iter().find(|(key, set)| *set && !takes.contains(key)) {
+            Some((key, _)) => Err(ServiceError::BadInput(format!("{key}: {what} are not listed by {key}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// The list's size.
+    pub fn size(&self) -> Result<List, ServiceError> {
+        List::parse(self.limit)
+    }
+}
+
 /// The day a list is for: the given one, or today (UTC).
 pub fn list_day(date: Option<&str>) -> Result<Day, ServiceError> {
     match date {

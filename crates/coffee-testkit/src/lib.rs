@@ -4,6 +4,9 @@
 //!   the test can stop and start again (to show that an outage loses nothing).
 //! - [`TestDatabase`]: a fresh PostgreSQL database on the machine's server, dropped after.
 //!
+//! - [`sqlite_store`]: a real SQLite store in a temporary directory; [`an_order`]: an order to
+//!   publish events about.
+//!
 //! When a service is missing these panic with what to install: a test that needs a service
 //! fails without it; it never skips.
 
@@ -169,6 +172,30 @@ impl Drop for TestDatabase {
     fn drop(&mut self) {
         let _ = psql("postgres", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
     }
+}
+
+/// The embedded store on a file in `dir`, routing with `rules`, with `migrations` applied.
+pub fn sqlite_store(
+    dir: &Path,
+    rules: coffee_bus::Rules,
+    migrations: &[coffee_bus::Migration],
+) -> std::sync::Arc<coffee_bus::sqlite::SqliteStore> {
+    use coffee_bus::sqlite::{Durability, SqliteOptions, SqliteStore};
+    let options = SqliteOptions { path: dir.join("coffee.db"), durability: Durability::Full, rules, readers: 2 };
+    SqliteStore::open(options, migrations).unwrap_or_else(|e| panic!("the SQLite store opens: {e}"))
+}
+
+/// An order placed by customer `c` (the id from `n`, placed at the epoch), for events about it.
+pub fn an_order(n: u128) -> coffee_domain::Order {
+    use coffee_domain::{Coffee, CustomerId, CustomerName, Millis, Order, OrderId};
+    let known = |e: coffee_domain::InvalidInput| -> ! { panic!("a valid example: {e}") };
+    Order::place(
+        OrderId::from_uuid(uuid::Uuid::from_u128(n)),
+        Coffee::from_menu("1").unwrap_or_else(|e| known(e)),
+        CustomerId::parse("c").unwrap_or_else(|e| known(e)),
+        CustomerName::parse("Cy").unwrap_or_else(|e| known(e)),
+        Millis(0),
+    )
 }
 
 #[cfg(test)]

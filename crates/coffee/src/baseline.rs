@@ -2,6 +2,7 @@
 //! this machine, measured with the same tool and settings as the system, so the system's
 //! figures can be read against them.
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -11,6 +12,23 @@ use serde::Serialize;
 use sqlx::Connection;
 
 use crate::bench::Latency;
+
+/// A figure the bench prints: as JSON for scripts, or as lines for people.
+pub trait Report: Serialize {
+    /// The lines for people.
+    fn write_text(&self, out: &mut String);
+
+    fn print(&self, json: bool) -> anyhow::Result<()> {
+        if json {
+            println!("{}", serde_json::to_string_pretty(self)?);
+        } else {
+            let mut text = String::new();
+            self.write_text(&mut text);
+            print!("{text}");
+        }
+        Ok(())
+    }
+}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -24,22 +42,19 @@ pub struct NatsBaseline {
     pub consume_per_second: f64,
 }
 
-impl NatsBaseline {
-    pub fn print(&self, json: bool) -> anyhow::Result<()> {
-        if json {
-            println!("{}", serde_json::to_string_pretty(self)?);
-            return Ok(());
-        }
-        println!("coffee bench --baseline nats: {} (file storage, 1 replica)", self.server);
-        println!(
+impl crate::baseline::Report for NatsBaseline {
+    fn write_text(&self, out: &mut String) {
+        let _ = writeln!(out, "coffee bench --baseline nats: {} (file storage, 1 replica)", self.server);
+        let _ = writeln!(
+            out,
             "  synchronous publishes of {} B (each waits for its ack): {} = {:.1}/s; p50 {:.3} ms  p99 {:.3} ms",
             self.message_bytes, self.published, self.publish_per_second, self.publish.p50_ms, self.publish.p99_ms
         );
-        println!(
+        let _ = writeln!(
+            out,
             "  acknowledged consumes (pull consumer, ack each): {} = {:.1}/s",
             self.consumed, self.consume_per_second
         );
-        Ok(())
     }
 }
 
@@ -136,21 +151,18 @@ pub struct PostgresBaseline {
     pub commit: Latency,
 }
 
-impl PostgresBaseline {
-    pub fn print(&self, json: bool) -> anyhow::Result<()> {
-        if json {
-            println!("{}", serde_json::to_string_pretty(self)?);
-            return Ok(());
-        }
-        println!(
+impl crate::baseline::Report for PostgresBaseline {
+    fn write_text(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
             "coffee bench --baseline postgres: PostgreSQL {}, synchronous_commit={}, fsync={}",
             self.server_version, self.synchronous_commit, self.fsync
         );
-        println!(
+        let _ = writeln!(
+            out,
             "  single-row committed inserts, one at a time: {} = {:.1}/s; p50 {:.3} ms  p99 {:.3} ms",
             self.inserts, self.inserts_per_second, self.commit.p50_ms, self.commit.p99_ms
         );
-        Ok(())
     }
 }
 

@@ -20,6 +20,7 @@
 //! Events), so it adds no polling load and its latencies have no polling error. They do
 //! include the time the event takes to reach the bench.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,7 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::baseline::Report as _;
 use crate::config::Sync;
 
 #[derive(Debug, Clone, Args)]
@@ -161,33 +163,34 @@ pub struct SagaReport {
     pub steps: Vec<(String, Latency)>,
 }
 
-impl SagaReport {
-    fn print(&self, json: bool) -> anyhow::Result<()> {
-        if json {
-            println!("{}", serde_json::to_string_pretty(self)?);
-            return Ok(());
-        }
+impl crate::baseline::Report for SagaReport {
+    fn write_text(&self, out: &mut String) {
         let l = &self.order_to_fulfilment;
         let c = &self.order_to_completed;
-        println!("coffee bench: {} for {:.0} s against {}", self.mode, self.seconds, self.url);
-        println!("  completed sagas: {} ({:.1}/s), errors: {}", self.completed, self.sagas_per_second, self.errors);
-        println!(
+        let _ = writeln!(out, "coffee bench: {} for {:.0} s against {}", self.mode, self.seconds, self.url);
+        let _ = writeln!(
+            out,
+            "  completed sagas: {} ({:.1}/s), errors: {}",
+            self.completed, self.sagas_per_second, self.errors
+        );
+        let _ = writeln!(
+            out,
             "  order placed -> fulfilment created: p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
             l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms
         );
-        println!(
+        let _ = writeln!(
+            out,
             "  order placed -> order completed:    p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
             c.p50_ms, c.p90_ms, c.p99_ms, c.max_ms
         );
-        println!("  (events observed on the server's live event stream, /api/events)");
-        println!("  steps:");
+        let _ = writeln!(out, "  (events observed on the server's live event stream, /api/events)");
+        let _ = writeln!(out, "  steps:");
         for (name, l) in &self.steps {
-            println!("    {name:<44} p50 {:>7.2} ms  p99 {:>7.2} ms", l.p50_ms, l.p99_ms);
+            let _ = writeln!(out, "    {name:<44} p50 {:>7.2} ms  p99 {:>7.2} ms", l.p50_ms, l.p99_ms);
         }
         if let Some(e) = &self.first_error {
-            println!("  first error: {e}");
+            let _ = writeln!(out, "  first error: {e}");
         }
-        Ok(())
     }
 }
 
@@ -581,26 +584,24 @@ pub struct SqliteBaselineReport {
     pub commit: Latency,
 }
 
-impl SqliteBaselineReport {
-    fn print(&self, json: bool) -> anyhow::Result<()> {
-        if json {
-            println!("{}", serde_json::to_string_pretty(self)?);
-            return Ok(());
-        }
-        println!(
+impl crate::baseline::Report for SqliteBaselineReport {
+    fn write_text(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
             "coffee bench --baseline sqlite: one writer, one row per committed transaction, WAL, synchronous={}",
             self.sync
         );
-        println!("  file: {}", self.path);
-        println!(
+        let _ = writeln!(out, "  file: {}", self.path);
+        let _ = writeln!(
+            out,
             "  {} transactions in {:.1} s: {:.1}/s",
             self.transactions, self.seconds, self.transactions_per_second
         );
-        println!(
+        let _ = writeln!(
+            out,
             "  commit latency: p50 {:.3} ms  p90 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
             self.commit.p50_ms, self.commit.p90_ms, self.commit.p99_ms, self.commit.max_ms
         );
-        Ok(())
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use coffee_testkit::{NatsServer, TestDatabase};
 use serde_json::json;
 
-use crate::helpers::{GOOD_CARD, Http};
+use crate::helpers::{EVERY_STEP_ONCE, GOOD_CARD, Http};
 
 /// A `coffee` process of the distributed mode.
 struct Process {
@@ -121,6 +121,23 @@ impl Cluster {
     }
 }
 
+/// A nats-server and a database of the test's own, the cluster on them, and a client.
+struct Running {
+    nats: NatsServer,
+    db: TestDatabase,
+    cluster: Cluster,
+    http: Http,
+}
+
+impl Running {
+    async fn start() -> Self {
+        let nats = NatsServer::start();
+        let db = TestDatabase::create();
+        let cluster = Cluster::start(&nats, &db).await;
+        Self { nats, db, cluster, http: Http(reqwest::Client::new()) }
+    }
+}
+
 struct Urls {
     order: String,
     payment: String,
@@ -189,23 +206,9 @@ async fn event_types(http: &Http, urls: &Urls, order_id: &str) -> Vec<String> {
     types
 }
 
-const EVERY_STEP_ONCE: [&str; 8] = [
-    "coffee.order.created",
-    "coffee.order.started",
-    "coffee.order.completed",
-    "coffee.payment.pending",
-    "coffee.payment.created",
-    "coffee.payment.succeeded",
-    "coffee.fulfilment.created",
-    "coffee.fulfilment.completed",
-];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_service_in_its_own_process_walks_the_saga_and_the_gateway_sees_it() {
-    let nats = NatsServer::start();
-    let db = TestDatabase::create();
-    let cluster = Cluster::start(&nats, &db).await;
-    let http = Http(reqwest::Client::new());
+    let Running { nats: _nats, db: _db, cluster, http } = Running::start().await;
     let urls = Urls::of(&cluster);
 
     let order = http
@@ -316,10 +319,7 @@ async fn check_every_order_finishes_once(http: &Http, urls: &Urls, placed: &[Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_nats_mid_stream_loses_nothing_and_applies_nothing_twice() {
-    let mut nats = NatsServer::start();
-    let db = TestDatabase::create();
-    let cluster = Cluster::start(&nats, &db).await;
-    let http = Http(reqwest::Client::new());
+    let Running { mut nats, db: _db, cluster, http } = Running::start().await;
     let urls = Arc::new(Urls::of(&cluster));
     let placed = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -344,10 +344,7 @@ async fn stopping_nats_mid_stream_loses_nothing_and_applies_nothing_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_a_fulfilment_replica_mid_stream_leaves_its_work_to_the_survivor() {
-    let nats = NatsServer::start();
-    let db = TestDatabase::create();
-    let mut cluster = Cluster::start(&nats, &db).await;
-    let http = Http(reqwest::Client::new());
+    let Running { nats: _nats, db: _db, mut cluster, http } = Running::start().await;
     let placed = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let all = Arc::new(Urls::of(&cluster));
@@ -379,10 +376,7 @@ async fn a_completion_that_overtakes_a_held_payment_still_completes_the_order() 
     use async_nats::jetstream::{self, AckKind};
     use futures::StreamExt;
 
-    let nats = NatsServer::start();
-    let db = TestDatabase::create();
-    let mut cluster = Cluster::start(&nats, &db).await;
-    let http = Http(reqwest::Client::new());
+    let Running { nats, db, mut cluster, http } = Running::start().await;
     let mut urls = Urls::of(&cluster);
     let order = http
         .post(&format!("{}/api/order", urls.order), json!({"coffeeId": "1", "customerId": "h1", "customerName": "Hal"}))

@@ -12,6 +12,19 @@ pub const DECLINED_CARD: &str = "4000000000000002";
 pub const NO_FUNDS_CARD: &str = "4000000000009995";
 pub const WEBHOOK_SECRET: &str = "whsec_test_secret";
 
+/// What the three services publish about an order that is paid, made and completed, in each
+/// service's journal: every step, once.
+pub const EVERY_STEP_ONCE: [&str; 8] = [
+    "coffee.order.created",
+    "coffee.order.started",
+    "coffee.order.completed",
+    "coffee.payment.pending",
+    "coffee.payment.created",
+    "coffee.payment.succeeded",
+    "coffee.fulfilment.created",
+    "coffee.fulfilment.completed",
+];
+
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,

@@ -1,0 +1,125 @@
+//! The outbox relay: each service's outbox (a table in its PostgreSQL schema) forwarded to the
+//! stream by one replica at a time, oldest first, each event under its type as subject and its
+//! id as `Nats-Msg-Id`; rows are deleted only once the broker acknowledged them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream;
+use tokio_util::sync::CancellationToken;
+
+use super::{BusError, js_err, sleep_or_stop};
+use crate::envelope::Envelope;
+use crate::postgres::PgStore;
+
+/// How long the relay waits for new outbox rows before looking again anyway.
+const RELAY_IDLE_POLL: Duration = Duration::from_millis(500);
+const RELAY_BATCH: i64 = 512;
+
+pub(super) async fn relay(js: jetstream::Context, store: Arc<PgStore>, shutdown: CancellationToken) {
+    let lock_key = format!("coffee-relay:{}", store.schema());
+    let mut pause = Duration::from_millis(100);
+    while !shutdown.is_cancelled() {
+        // Leadership: the session that holds the advisory lock relays; others stand by.
+        let mut leader = match store.pool().acquire().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "relay: no database connection");
+                if sleep_or_stop(&shutdown, Duration::from_secs(1)).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+            .bind(&lock_key)
+            .fetch_one(&mut *leader)
+            .await
+            .unwrap_or(false);
+        if !locked {
+            drop(leader);
+            if sleep_or_stop(&shutdown, Duration::from_secs(1)).await {
+                return;
+            }
+            continue;
+        }
+        tracing::info!(schema = store.schema(), "relaying this service's outbox to NATS");
+        let mut listener = match sqlx::postgres::PgListener::connect_with(store.pool()).await {
+            Ok(mut l) => match l.listen(&store.notify_channel()).await {
+                Ok(()) => Some(l),
+                Err(_) => None,
+            },
+            Err(_) => None,
+        };
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            let batch = match store.outbox_batch(RELAY_BATCH).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "relay: cannot read the outbox");
+                    break;
+                }
+            };
+            if batch.is_empty() {
+                // Still the leader? A broken session would have lost the lock.
+                if sqlx::query("SELECT 1").execute(&mut *leader).await.is_err() {
+                    break;
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = store.outbox_notify().notified() => {}
+                    _ = async {
+                        match listener.as_mut() {
+                            Some(l) => { let _ = l.recv().await; }
+                            None => std::future::pending::<()>().await,
+                        }
+                    } => {}
+                    _ = tokio::time::sleep(RELAY_IDLE_POLL) => {}
+                }
+                continue;
+            }
+            match publish_batch(&js, &batch).await {
+                Ok(()) => {
+                    let seqs: Vec<i64> = batch.iter().map(|(seq, _)| *seq).collect();
+                    if let Err(e) = store.outbox_done(&seqs).await {
+                        // Published but still in the outbox: the next pass republishes them
+                        // and the broker drops the duplicates by message id.
+                        tracing::warn!(error = %e, "relay: cannot clear the outbox");
+                    }
+                    pause = Duration::from_millis(100);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, waiting = batch.len(), "relay: NATS unavailable; events stay in the outbox");
+                    if sleep_or_stop(&shutdown, pause).await {
+                        break;
+                    }
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        // Dropping the session releases the lock for another replica.
+        let _ = sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(&lock_key).execute(&mut *leader).await;
+    }
+}
+
+/// Publishes a batch in order and waits for the broker to acknowledge every message.
+async fn publish_batch(js: &jetstream::Context, batch: &[(i64, String)]) -> Result<(), BusError> {
+    let mut acks = Vec::with_capacity(batch.len());
+    for (_, json) in batch {
+        let env = Envelope::from_bytes(json.as_bytes()).map_err(|e| BusError::JetStream(e.to_string()))?;
+        let mut headers = HeaderMap::new();
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, env.id.as_str());
+        let ack = js
+            .publish_with_headers(env.event_type.clone(), headers, json.clone().into_bytes().into())
+            .await
+            .map_err(js_err)?;
+        acks.push(ack);
+    }
+    for ack in acks {
+        ack.await.map_err(js_err)?;
+    }
+    Ok(())
+}

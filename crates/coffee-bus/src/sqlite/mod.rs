@@ -1,0 +1,257 @@
+//! The embedded store: one SQLite file, written by one thread with group commit.
+//!
+//! Every write in the process goes through a single writer thread. It takes all the units
+//! of work waiting for it, runs each in its own savepoint inside one transaction, and
+//! commits once: one fsync makes a whole batch durable, and a unit that fails (a version
+//! conflict) rolls back alone. A caller's commit returns only after the batch is on disk,
+//! so `synchronous=FULL` (the default) loses nothing committed even on power loss, while
+//! throughput grows with load instead of being capped by the disk's fsync rate.
+//!
+//! Reads use a small pool of separate connections; WAL lets them run beside the writer.
+//!
+//! With the embedded transport, publishing an event inserts it into the journal and one
+//! delivery row per consumer whose rule matches, in the same savepoint as the state
+//! change (the queues are the outbox). After the commit the writer hands the new
+//! deliveries to the in-process dispatchers, so consumers are woken without polling.
+//!
+//! - [`writer`]: the writer thread and its group commit.
+//! - [`readers`]: the pool of read connections.
+//! - [`queues`]: the embedded transport's queues, dead letters and inbox housekeeping.
+//! - [`schema`]: the bus's tables and the migration runner.
+
+mod queues;
+mod readers;
+mod schema;
+mod writer;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+pub use queues::Queued;
+pub use writer::WriterStats;
+
+use self::readers::ReaderPool;
+use self::schema::{apply_migrations, bus_migrations};
+use self::writer::{AdminFn, Checkpoints, Hooks, Job, run_writer};
+use crate::envelope::Envelope;
+use crate::migrate::Migration;
+use crate::rule::Rules;
+use crate::store::{By, Change, Committed, Lookup, Row, Store, StoreError, Table};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: a commit is on disk before it is acknowledged. Survives power loss.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a crash of the process, but the last commits before a
+    /// power loss or OS crash may be lost. Faster; behind a flag.
+    Normal,
+}
+
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub path: PathBuf,
+    pub durability: Durability,
+    /// The rules that route each published event into consumers' queues.
+    pub rules: Rules,
+    pub readers: usize,
+}
+
+pub struct SqliteStore {
+    jobs: mpsc::Sender<Job>,
+    readers: Arc<ReaderPool>,
+    hooks: Arc<Hooks>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    _lock: File,
+}
+
+pub(super) const MAX_BATCH: usize = 512;
+
+pub(super) fn db_err(e: rusqlite::Error) -> StoreError {
+    let transient = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+        if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::DiskFull));
+    if transient { StoreError::Unavailable(format!("the database: {e}")) } else { StoreError::Database(e.to_string()) }
+}
+
+pub(super) fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database, applies the migrations, starts the writer.
+    pub fn open(options: SqliteOptions, migrations: &[Migration]) -> Result<Arc<Self>, StoreError> {
+        let lock = lock_data_file(&options.path)?;
+        let mut conn = Connection::open(&options.path).map_err(db_err)?;
+        let sync = match options.durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA temp_store=MEMORY;"
+        ))
+        .map_err(db_err)?;
+        apply_migrations(&mut conn, &bus_migrations())?;
+        apply_migrations(&mut conn, migrations)?;
+        let checkpoints = Checkpoints::start(&mut conn)?;
+
+        let mut readers = Vec::new();
+        for _ in 0..options.readers.max(1) {
+            let r = Connection::open_with_flags(
+                &options.path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(db_err)?;
+            r.execute_batch("PRAGMA busy_timeout=5000;").map_err(db_err)?;
+            readers.push(r);
+        }
+        // Live subscribers (dashboards, the bench) read every event; a roomy buffer lets a
+        // slow one fall behind briefly without losing its place.
+        let (live, _) = broadcast::channel(65536);
+        let hooks = Arc::new(Hooks { live: Some(live), ..Hooks::default() });
+        let (jobs, rx) = mpsc::channel(8 * MAX_BATCH);
+        let writer_hooks = hooks.clone();
+        let rules = options.rules.clone();
+        let writer = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run_writer(conn, rx, rules, writer_hooks, checkpoints))
+            .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
+        Ok(Arc::new(Self {
+            jobs,
+            readers: Arc::new(ReaderPool::new(readers)),
+            hooks,
+            writer: Mutex::new(Some(writer)),
+            _lock: lock,
+        }))
+    }
+
+    /// Stops the writer once it has committed everything submitted before, and waits for it.
+    pub async fn close(&self) {
+        let handle = self.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(handle) = handle {
+            let _ = self.jobs.send(Job::Shutdown).await;
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+    }
+
+    /// Every committed event, as it commits (for live notifications; not durable).
+    pub fn subscribe_live(&self) -> broadcast::Receiver<Arc<Envelope>> {
+        match &self.hooks.live {
+            Some(tx) => tx.subscribe(),
+            None => broadcast::channel(1).1,
+        }
+    }
+
+    /// The writer's counters.
+    pub fn writer_stats(&self) -> serde_json::Value {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = &self.hooks.stats;
+        let (batches, units) = (s.batches.load(Relaxed), s.units.load(Relaxed));
+        serde_json::json!({
+            "batches": batches,
+            "units": units,
+            "unitsPerBatch": if batches == 0 { 0.0 } else { units as f64 / batches as f64 },
+            "applyMicros": s.apply_micros.load(Relaxed),
+            "commitMicros": s.commit_micros.load(Relaxed),
+        })
+    }
+
+    pub(super) async fn submit_admin(&self, f: AdminFn) -> Result<usize, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs.send(Job::Admin(f, tx)).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn get(&self, table: Table, by: By<'_>) -> Result<Option<Row>, StoreError> {
+        let (sql, key) = by.sql(table);
+        let key = key.to_owned();
+        self.readers
+            .with(move |c| {
+                c.prepare_cached(&sql)
+                    .map_err(db_err)?
+                    .query_row([&key], |r| Ok(Row { version: r.get(0)?, body: r.get(1)? }))
+                    .optional()
+                    .map_err(db_err)
+            })
+            .await
+    }
+
+    async fn find(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<Row>, StoreError> {
+        let (sql, key, newest) = lookup.sql(table);
+        let key = key.to_owned();
+        let mut rows = self
+            .readers
+            .with(move |c| {
+                let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+                let rows = stmt
+                    .query_map(params![key, limit], |r| Ok(Row { version: r.get(0)?, body: r.get(1)? }))
+                    .map_err(db_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+            })
+            .await?;
+        if newest {
+            rows.reverse();
+        }
+        Ok(rows)
+    }
+
+    async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs.send(Job::Commit(change, tx)).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn prune_inbox(&self, cutoff_ms: i64) -> Result<(), StoreError> {
+        self.prune_inbox_rows(cutoff_ms).await.map(|_| ())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.readers.with(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err)).await
+    }
+
+    async fn events_about(&self, subject: &str) -> Result<Vec<Envelope>, StoreError> {
+        let subject = subject.to_owned();
+        self.readers
+            .with(move |c| {
+                let mut stmt =
+                    c.prepare_cached("SELECT body FROM bus_events WHERE subject = ?1 ORDER BY seq").map_err(db_err)?;
+                let rows = stmt.query_map([&subject], |r| r.get::<_, String>(0)).map_err(db_err)?;
+                rows.map(|b| {
+                    let body = b.map_err(db_err)?;
+                    Envelope::from_bytes(body.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string()))
+                })
+                .collect()
+            })
+            .await
+    }
+}
+
+/// One process owns a data file: a second `coffee serve` on the same directory would
+/// deliver every message twice. The lock is released when the process exits, however it exits.
+fn lock_data_file(path: &Path) -> Result<File, StoreError> {
+    let lock_path = path.with_extension("lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", lock_path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Database(format!(
+            "{} is in use by another process (is another `coffee serve` running on this data directory?)",
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(StoreError::Database(format!("cannot lock {}: {e}", lock_path.display())))
+        }
+    }
+}
