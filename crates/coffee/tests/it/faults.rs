@@ -562,17 +562,38 @@ impl Walk {
 const STEP: Duration = Duration::from_secs(30);
 
 /// The orders placed, and those a customer is still walking (baristas leave those alone).
-#[derive(Default)]
 struct Orders {
+    start: Instant,
     placed: Mutex<Vec<(String, Walk)>>,
     walking: Mutex<HashSet<String>>,
     /// How each walk went, by path and outcome.
     walked: Mutex<BTreeMap<(Walk, &'static str), usize>>,
+    /// What the customer and the baristas did about each order, and when: evidence.
+    trace: Mutex<std::collections::HashMap<String, Vec<String>>>,
 }
 
 impl Orders {
+    fn new(start: Instant) -> Self {
+        Self {
+            start,
+            placed: Mutex::default(),
+            walking: Mutex::default(),
+            walked: Mutex::default(),
+            trace: Mutex::default(),
+        }
+    }
+
     fn placed_count(&self) -> usize {
         self.placed.lock().expect("orders lock").len()
+    }
+
+    fn note(&self, order_id: &str, what: impl std::fmt::Display) {
+        let line = format!("{:+.3} s {what}", secs(self.start));
+        self.trace.lock().expect("orders lock").entry(order_id.to_owned()).or_default().push(line);
+    }
+
+    fn trace_of(&self, order_id: &str) -> Vec<String> {
+        self.trace.lock().expect("orders lock").get(order_id).cloned().unwrap_or_default()
     }
 }
 
@@ -618,33 +639,49 @@ async fn place_and_walk(n: usize, d: &Decision, rng: &mut Rng, client: &Client, 
     };
     orders.walking.lock().expect("orders lock").insert(order_id.clone());
     orders.placed.lock().expect("orders lock").push((order_id.clone(), walk));
-    let outcome = walk_order(walk, d.pay_first, &order_id, rng, client).await;
+    orders.note(&order_id, format_args!("customer faults-{n} placed it, to walk {walk:?}"));
+    let outcome = walk_order(walk, d.pay_first, &order_id, rng, client, orders).await;
+    orders.note(&order_id, format_args!("the customer is done with it: {outcome}"));
     orders.walking.lock().expect("orders lock").remove(&order_id);
     outcome
 }
 
-async fn walk_order(walk: Walk, pay_first: bool, order_id: &str, rng: &mut Rng, client: &Client) -> &'static str {
+async fn walk_order(
+    walk: Walk,
+    pay_first: bool,
+    order_id: &str,
+    rng: &mut Rng,
+    client: &Client,
+    orders: &Orders,
+) -> &'static str {
     if walk == Walk::CancelledBeforePaying {
         // Half the time with a payment intent open, which the cancellation must cancel.
         if pay_first {
-            let _ = create_payment(client, rng, order_id).await;
+            let created = create_payment(client, rng, order_id).await;
+            orders.note(order_id, format_args!("payment created first: {created:?}"));
         }
-        return cancel(client, rng, order_id).await;
+        return cancel(client, rng, order_id, orders).await;
     }
-    let Some(payment_id) = create_payment(client, rng, order_id).await else { return "no payment to pay" };
+    let created = create_payment(client, rng, order_id).await;
+    orders.note(order_id, format_args!("payment created: {created:?}"));
+    let Some(payment_id) = created else { return "no payment to pay" };
     let card = match walk {
         Walk::Declined => DECLINED_CARD,
         Walk::NoFunds => NO_FUNDS_CARD,
         _ => GOOD_CARD,
     };
-    let Some(status) = confirm(client, rng, &payment_id, card).await else { return "the card form failed" };
+    let confirmed = confirm(client, rng, &payment_id, card).await;
+    orders.note(order_id, format_args!("card {card} on the card form: {confirmed:?}"));
+    let Some(status) = confirmed else { return "the card form failed" };
     match walk {
         Walk::Declined | Walk::NoFunds if status == "PAYMENT_FAILED" => "walked",
         Walk::Declined | Walk::NoFunds => "the bad card was not refused",
         _ if status != "PAYMENT_SUCCESSFUL" => "the good card did not pay",
-        Walk::CancelledAfterPaying => cancel(client, rng, order_id).await,
+        Walk::CancelledAfterPaying => cancel(client, rng, order_id, orders).await,
         _ => {
-            let Some(fulfilment_id) = fulfilment_of(client, rng, order_id).await else {
+            let found = fulfilment_of(client, rng, order_id).await;
+            orders.note(order_id, format_args!("fulfilment seen: {found:?}"));
+            let Some(fulfilment_id) = found else {
                 return "no fulfilment appeared";
             };
             let body = if walk == Walk::PaidAndMade {
@@ -654,7 +691,9 @@ async fn walk_order(walk: Walk, pay_first: bool, order_id: &str, rng: &mut Rng, 
             };
             let path = format!("/api/fulfilment/{fulfilment_id}");
             let route = "PATCH /api/fulfilment/:id";
-            match client.call(rng, Service::Fulfilment, &path, route, Some(&body), STEP).await {
+            let answer = client.call(rng, Service::Fulfilment, &path, route, Some(&body), STEP).await;
+            orders.note(order_id, format_args!("the barista: {} → {}", body["status"], answered(&answer)));
+            match answer {
                 Some(r) if r.status == 200 => "walked",
                 // An earlier attempt went through before its connection died.
                 Some(r) if r.status == 409 => "the barista's step was refused (409)",
@@ -699,10 +738,12 @@ async fn confirm(client: &Client, rng: &mut Rng, payment_id: &str, card: &str) -
     }
 }
 
-async fn cancel(client: &Client, rng: &mut Rng, order_id: &str) -> &'static str {
+async fn cancel(client: &Client, rng: &mut Rng, order_id: &str, orders: &Orders) -> &'static str {
     let path = format!("/api/order/{order_id}");
     let body = json!({"status": "ORDER_CANCELLED", "note": "changed my mind"});
-    match client.call(rng, Service::Order, &path, "PATCH /api/order/:id", Some(&body), STEP).await {
+    let answer = client.call(rng, Service::Order, &path, "PATCH /api/order/:id", Some(&body), STEP).await;
+    orders.note(order_id, format_args!("the customer cancels → {}", answered(&answer)));
+    match answer {
         Some(r) if r.status == 200 => "walked",
         Some(r) if r.status == 409 => "the cancellation was refused (409)",
         Some(_) => "the cancellation was refused",
@@ -759,9 +800,9 @@ async fn baristas(mut rng: Rng, client: Client, orders: Arc<Orders>, stop: Arc<A
             let body = json!({"status": "FULFILMENT_COMPLETED"});
             let route = "PATCH /api/fulfilment/:id";
             let within = Duration::from_secs(10);
-            if let Some(r) = client.call(&mut rng, Service::Fulfilment, &path, route, Some(&body), within).await
-                && r.status == 200
-            {
+            let answer = client.call(&mut rng, Service::Fulfilment, &path, route, Some(&body), within).await;
+            orders.note(&order_id, format_args!("a sweeping barista completes it → {}", answered(&answer)));
+            if answer.is_some_and(|r| r.status == 200) {
                 completed += 1;
             }
         }
@@ -1290,10 +1331,11 @@ async fn the_distributed_mode_survives_faults_of_every_part_under_load() {
     // The load, and the faults.
     let start = Instant::now();
     lab.start = start;
+    println!("faults: the load starts at {} (+0 s)", jiff::Timestamp::now());
     let journal = Arc::new(Journal::new(start));
     let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("an HTTP client");
     let client = Client { http, journal: journal.clone(), directory };
-    let orders = Arc::new(Orders::default());
+    let orders = Arc::new(Orders::new(start));
     let stop = Arc::new(AtomicBool::new(false));
     let customers: Vec<_> = (0..tier.customers)
         .map(|n| {
@@ -1389,7 +1431,7 @@ async fn the_distributed_mode_survives_faults_of_every_part_under_load() {
 
     // The checks; every failure is collected, then reported together.
     check_answers(&journal, &mut failures);
-    check_states(&views, &placed, &mut failures);
+    check_states(&client, &orders, &views, &placed, &mut failures).await;
     let lists_checked = check_lists_and_journals(&client, seed, &views, &mut failures).await;
     check_dead_letters(&client, &lab, &mut failures).await;
     check_outages(&report, &tier, &mut failures);
@@ -1500,21 +1542,80 @@ fn check_answers(journal: &Journal, failures: &mut Vec<String>) {
 }
 
 /// Every order ends in a state its order, payment, intent and fulfilment agree on.
-fn check_states(views: &BTreeMap<String, View>, placed: &[(String, Walk)], failures: &mut Vec<String>) {
+async fn check_states(
+    client: &Client,
+    orders: &Orders,
+    views: &BTreeMap<String, View>,
+    placed: &[(String, Walk)],
+    failures: &mut Vec<String>,
+) {
     let walks: BTreeMap<&String, Walk> = placed.iter().map(|(id, w)| (id, *w)).collect();
-    let mut wrong: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    let mut wrong: BTreeMap<&'static str, Vec<&String>> = BTreeMap::new();
     for (id, why) in unsettled(views) {
-        let walk = walks.get(id).map_or("not placed by a customer".to_owned(), |w| format!("{w:?}"));
-        wrong.entry(why).or_default().push(format!("{id} ({walk}): {}", views[id]));
+        wrong.entry(why).or_default().push(id);
     }
-    for (why, list) in wrong {
-        let shown: Vec<&String> = list.iter().take(10).collect();
-        failures.push(format!(
-            "{} orders did not settle right: {why}; for example:\n{}",
-            list.len(),
-            shown.iter().map(|s| format!("  {s}")).collect::<Vec<_>>().join("\n")
-        ));
+    let mut rng = Rng::new(0, 5);
+    for (why, ids) in wrong {
+        let mut text = format!("{} orders did not settle right: {why}; for example:", ids.len());
+        for (n, id) in ids.iter().enumerate().take(10) {
+            let walk = walks.get(*id).map_or("not placed by a customer".to_owned(), |w| format!("{w:?}"));
+            let _ = write!(text, "\n  {id} ({walk}): {}", views[*id]);
+            // The whole story of the first few.
+            if n < 3 {
+                for line in orders.trace_of(id) {
+                    let _ = write!(text, "\n      test: {line}");
+                }
+                for line in history(client, &mut rng, id).await {
+                    let _ = write!(text, "\n      {line}");
+                }
+            }
+        }
+        failures.push(text);
     }
+}
+
+/// What the services say about an order: its records (status, note, times) and every event
+/// each published about it, by time.
+async fn history(client: &Client, rng: &mut Rng, id: &str) -> Vec<String> {
+    let within = Duration::from_secs(10);
+    let mut lines = Vec::new();
+    let records = [
+        (Service::Order, format!("/api/order/{id}"), "GET /api/order/:id"),
+        (Service::Payment, format!("/api/payment?orderId={id}"), "GET /api/payment?orderId="),
+        (Service::Fulfilment, format!("/api/fulfilment?orderId={id}"), "GET /api/fulfilment?orderId="),
+    ];
+    for (service, path, route) in records {
+        let Some(r) = client.call(rng, service, &path, route, None, within).await else { continue };
+        let list = if r.body.is_array() { r.body.as_array().cloned().unwrap_or_default() } else { vec![r.body] };
+        for record in list {
+            let name = service.name();
+            let field = |k: &str| record[format!("{name}{k}")].clone();
+            lines.push(format!(
+                "{name} record: {} note {} created {} updated {}",
+                field("Status"),
+                field("Note"),
+                record["createdAt"],
+                record["updatedAt"]
+            ));
+        }
+    }
+    let mut events = Vec::new();
+    for service in Service::ALL {
+        let name = service.name();
+        let path = format!("/api/{name}/events?orderId={id}");
+        let route = match service {
+            Service::Order => "GET /api/order/events?orderId=",
+            Service::Payment => "GET /api/payment/events?orderId=",
+            Service::Fulfilment => "GET /api/fulfilment/events?orderId=",
+        };
+        let Some(r) = client.call(rng, service, &path, route, None, within).await else { continue };
+        for e in r.body.as_array().cloned().unwrap_or_default() {
+            events.push(format!("event {} {}", e["time"].as_str().unwrap_or("?"), e["type"].as_str().unwrap_or("?")));
+        }
+    }
+    events.sort();
+    lines.extend(events);
+    lines
 }
 
 /// At most one fulfilment per order (`GET /api/fulfilment?orderId=`), and each event type at
@@ -1664,6 +1765,17 @@ fn check_outages(report: &FaultReport, tier: &Tier, failures: &mut Vec<String>) 
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
 
+/// An answer, short, for a trace.
+fn answered(answer: &Option<Reply>) -> String {
+    match answer {
+        Some(r) => {
+            let status = ["orderStatus", "paymentStatus", "fulfilmentStatus"].iter().find_map(|k| r.body[*k].as_str());
+            format!("{} {}", r.status, status.unwrap_or_else(|| r.body["error"]["message"].as_str().unwrap_or("")))
+        }
+        None => "no answer".to_owned(),
+    }
+}
+
 fn secs(since: Instant) -> f64 {
     since.elapsed().as_secs_f64()
 }
@@ -1707,6 +1819,14 @@ fn error_lines(dir: &Path) -> String {
         for line in std::fs::read_to_string(&path).unwrap_or_default().lines() {
             let Some(at) = line.find(" ERROR ") else { continue };
             let message: String = line[at + 1..].chars().take(400).collect();
+            // "latency=10001 ms" and "latency=10002 ms" are the same line.
+            let message = match message.split_once("latency=") {
+                Some((head, rest)) => {
+                    let ms: f64 = rest.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0.0);
+                    format!("{head}latency≈{:.0} s", ms / 1000.0)
+                }
+                None => message,
+            };
             *counts.entry((file.clone(), message)).or_default() += 1;
         }
     }
