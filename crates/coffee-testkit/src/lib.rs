@@ -3,7 +3,8 @@
 //! - [`NatsServer`]: a `nats-server` with JetStream on a free port and a temporary store, that
 //!   the test can stop and start again (to show that an outage loses nothing).
 //! - [`TestDatabase`]: a fresh PostgreSQL database on the machine's server, dropped after.
-//!
+//! - [`PgCluster`]: a PostgreSQL cluster of the test's own (`initdb` into a temporary
+//!   directory), that the test can crash (`pg_ctl stop -m immediate`) and start again.
 //! - [`sqlite_store`]: a real SQLite store in a temporary directory; [`an_order`]: an order to
 //!   publish events about.
 //!
@@ -198,6 +199,257 @@ pub fn an_order(n: u128) -> coffee_domain::Order {
     )
 }
 
+/// The directory of PostgreSQL's server binaries (`initdb`, `pg_ctl`): `$POSTGRES_BIN_DIR`,
+/// else the newest `/usr/lib/postgresql/<version>/bin` (Debian's layout), found at run time.
+pub fn postgres_bin_dir() -> PathBuf {
+    let has_binaries = |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|b| dir.join(b).is_file());
+    if let Some(dir) = std::env::var_os("POSTGRES_BIN_DIR").map(PathBuf::from) {
+        assert!(
+            has_binaries(&dir),
+            "POSTGRES_BIN_DIR={} does not hold initdb, pg_ctl and postgres: point it at PostgreSQL's bin directory",
+            dir.display()
+        );
+        return dir;
+    }
+    let mut versions: Vec<(Vec<u32>, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let version: Vec<u32> = name.split('.').map(str::parse).collect::<Result<_, _>>().ok()?;
+            let bin = entry.path().join("bin");
+            has_binaries(&bin).then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    match versions.pop() {
+        Some((_, bin)) => bin,
+        None => panic!(
+            "no PostgreSQL server binaries (initdb, pg_ctl, postgres) in /usr/lib/postgresql/<version>/bin: \
+             install the postgresql package (apt-get install postgresql; scripts/setup does), \
+             or set POSTGRES_BIN_DIR to the directory that holds them"
+        ),
+    }
+}
+
+/// Whether this process runs as root (its effective uid is 0).
+fn running_as_root() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    match status.lines().find_map(|l| l.strip_prefix("Uid:")) {
+        Some(ids) => ids.split_whitespace().nth(1) == Some("0"),
+        None => Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false),
+    }
+}
+
+/// The uid and gid of an OS user, from `id`.
+fn os_user_ids(user: &str) -> Option<(u32, u32)> {
+    let id = |flag: &str| -> Option<u32> {
+        let out = Command::new("id").args([flag, user]).output().ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    };
+    Some((id("-u")?, id("-g")?))
+}
+
+/// The OS user PostgreSQL runs as when the test runs as root (initdb refuses root).
+const POSTGRES_OS_USER: &str = "postgres";
+
+/// A PostgreSQL cluster the test owns: `initdb` into a temporary directory, started with
+/// `pg_ctl` on a free port of 127.0.0.1 (and a unix socket inside that directory), trust
+/// authentication, PostgreSQL's stock durable settings (`fsync` on). The test can crash it
+/// ([`stop_immediate`](Self::stop_immediate): `pg_ctl stop -m immediate`, no checkpoint, crash
+/// recovery on the next start) and [`start`](Self::start) it again on the same port and data.
+/// Dropped: stopped, and its directory removed.
+///
+/// Run as root (as the tests here are), `initdb` and `pg_ctl` run as the `postgres` OS user
+/// through `runuser`, and the data directory belongs to that user.
+pub struct PgCluster {
+    bin: PathBuf,
+    port: u16,
+    /// `runuser -u postgres --` before each server command, when running as root.
+    as_postgres: bool,
+    running: bool,
+    // Last: removed after the server is stopped.
+    dir: tempfile::TempDir,
+}
+
+impl PgCluster {
+    /// Creates the cluster (`initdb`) and starts it.
+    pub fn start_new() -> Self {
+        let bin = postgres_bin_dir();
+        let as_postgres = running_as_root();
+        let dir = tempfile::Builder::new()
+            .prefix("coffee-pg-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("temp dir for PostgreSQL: {e}"));
+        let mut cluster = Self { bin, port: free_port(), as_postgres, running: false, dir };
+        cluster.init();
+        cluster.start();
+        cluster
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The unix socket directory, which also holds the server's log.
+    fn run_dir(&self) -> PathBuf {
+        self.dir.path().join("run")
+    }
+
+    /// The server's log (`pg_ctl -l`).
+    pub fn log_path(&self) -> PathBuf {
+        self.run_dir().join("postgres.log")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running
+    }
+
+    /// The URL of `database` on this cluster, as the superuser `postgres` (trust auth).
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    fn init(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        let set_mode = |path: &Path, mode: u32| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .unwrap_or_else(|e| panic!("chmod {mode:o} {}: {e}", path.display()))
+        };
+        // The postgres user must reach the data and socket directories inside.
+        set_mode(self.dir.path(), 0o755);
+        for (path, mode) in [(self.data_dir(), 0o700), (self.run_dir(), 0o755)] {
+            std::fs::create_dir(&path).unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
+            set_mode(&path, mode);
+            if self.as_postgres {
+                let (uid, gid) = os_user_ids(POSTGRES_OS_USER).unwrap_or_else(|| {
+                    panic!(
+                        "running as root, and initdb refuses root: PostgreSQL must run as the `{POSTGRES_OS_USER}` \
+                         OS user, which does not exist; install the postgresql package (it creates the user)"
+                    )
+                });
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+                    .unwrap_or_else(|e| panic!("chown {POSTGRES_OS_USER} {}: {e}", path.display()));
+            }
+        }
+        let data = self.data_dir();
+        let out = self.server_command("initdb", |c| {
+            c.arg("-D").arg(&data).args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"]);
+        });
+        assert!(out.status.success(), "initdb failed:\n{}", output_text(&out));
+        // Our settings last, so they win; durability (fsync, synchronous_commit,
+        // full_page_writes) stays as shipped.
+        let settings = format!(
+            "\n# coffee-testkit\nlisten_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\n\
+             max_connections = 300\n",
+            self.port,
+            self.run_dir().display()
+        );
+        let conf = data.join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).unwrap_or_else(|e| panic!("read {}: {e}", conf.display()));
+        text.push_str(&settings);
+        std::fs::write(&conf, text).unwrap_or_else(|e| panic!("write {}: {e}", conf.display()));
+    }
+
+    /// Runs one of PostgreSQL's server binaries, as the postgres user when we are root.
+    fn server_command(&self, binary: &str, args: impl FnOnce(&mut Command)) -> std::process::Output {
+        let program = self.bin.join(binary);
+        let mut command = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", POSTGRES_OS_USER, "--"]).arg(&program);
+            c
+        } else {
+            Command::new(&program)
+        };
+        args(&mut command);
+        // A directory the postgres user can enter (the test's own may not be).
+        command.current_dir(self.dir.path()).stdin(Stdio::null());
+        command.output().unwrap_or_else(|e| {
+            if self.as_postgres {
+                panic!("cannot run {} as {POSTGRES_OS_USER} through runuser (util-linux): {e}", program.display())
+            } else {
+                panic!("cannot run {}: {e}", program.display())
+            }
+        })
+    }
+
+    /// Starts the server (after [`stop_immediate`](Self::stop_immediate): on the same port and
+    /// data, through crash recovery) and waits until it accepts connections.
+    pub fn start(&mut self) {
+        assert!(!self.running, "PostgreSQL is already running");
+        let (data, log) = (self.data_dir(), self.log_path());
+        let out = self.server_command("pg_ctl", |c| {
+            c.arg("-D").arg(&data).arg("-l").arg(&log).args(["-w", "-t", "120", "start"]);
+        });
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed:\n{}\n--- {}\n{}",
+            output_text(&out),
+            log.display(),
+            tail(&log, 30)
+        );
+        self.running = true;
+    }
+
+    /// A crash: `pg_ctl stop -m immediate`. Every server process quits at once, without a
+    /// checkpoint; clients lose their connections. The data is kept for [`start`](Self::start).
+    pub fn stop_immediate(&mut self) {
+        assert!(self.running, "PostgreSQL is not running");
+        let out = self.stop_with("immediate");
+        assert!(out.status.success(), "pg_ctl stop -m immediate failed:\n{}", output_text(&out));
+        self.running = false;
+    }
+
+    fn stop_with(&self, mode: &str) -> std::process::Output {
+        let data = self.data_dir();
+        self.server_command("pg_ctl", |c| {
+            c.arg("-D").arg(&data).args(["-m", mode, "-w", "-t", "60", "stop"]);
+        })
+    }
+
+    /// Creates a database on the cluster.
+    pub fn create_database(&self, name: &str) {
+        let out = Command::new(self.bin.join("createdb"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", name])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run createdb (part of postgresql-client): {e}"));
+        assert!(out.status.success(), "createdb {name} failed:\n{}", output_text(&out));
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        if self.running {
+            let _ = self.stop_with("immediate");
+            self.running = false;
+        }
+    }
+}
+
+fn output_text(out: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// The last `lines` lines of a text file (empty when it cannot be read).
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let last: Vec<&str> = text.lines().rev().take(lines).collect();
+    last.into_iter().rev().collect::<Vec<_>>().join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -206,5 +458,26 @@ mod tests {
         assert!(super::version_at_least("nats-server: v2.10.0", 2, 10));
         assert!(!super::version_at_least("nats-server: v2.9.10", 2, 10));
         assert!(!super::version_at_least("garbage", 2, 10));
+    }
+
+    #[test]
+    fn a_cluster_survives_a_crash_and_comes_back_on_its_port() {
+        let mut pg = super::PgCluster::start_new();
+        pg.create_database("crashy");
+        let url = pg.url("crashy");
+        let psql = |sql: &str| {
+            std::process::Command::new(super::postgres_bin_dir().join("psql"))
+                .args([url.as_str(), "-v", "ON_ERROR_STOP=1", "-qAtc", sql])
+                .output()
+                .expect("psql runs")
+        };
+        assert!(psql("CREATE TABLE t (n int); INSERT INTO t VALUES (42)").status.success());
+        pg.stop_immediate();
+        assert!(!psql("SELECT 1").status.success(), "the server is down");
+        pg.start();
+        let out = psql("SELECT n FROM t");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42", "a committed row survives the crash");
+        let fsync = psql("SHOW fsync");
+        assert_eq!(String::from_utf8_lossy(&fsync.stdout).trim(), "on");
     }
 }

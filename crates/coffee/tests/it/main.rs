@@ -6,6 +6,7 @@ mod deploy;
 mod distributed;
 mod dlq;
 mod errors;
+mod faults;
 mod graphql;
 mod helpers;
 mod saga;
