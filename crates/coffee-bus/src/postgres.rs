@@ -33,6 +33,8 @@ fn db_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::PoolTimedOut => StoreError::Unavailable("PostgreSQL did not answer in time".into()),
         sqlx::Error::Io(e) => StoreError::Unavailable(format!("cannot reach PostgreSQL: {e}")),
         sqlx::Error::Tls(e) => StoreError::Unavailable(format!("cannot reach PostgreSQL: {e}")),
+        // A connection that broke mid-conversation (the server went away).
+        sqlx::Error::Protocol(e) => StoreError::Unavailable(format!("the connection to PostgreSQL broke: {e}")),
         sqlx::Error::Database(d) if is_unavailable(d.code().as_deref()) => {
             StoreError::Unavailable(format!("PostgreSQL is unavailable: {}", d.message()))
         }
@@ -101,7 +103,9 @@ impl PgStore {
         let search_path = format!("SET search_path TO {schema}");
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+            // A request waits this long for a connection; with PostgreSQL down it then gets a
+            // 503 rather than hanging.
+            .acquire_timeout(Duration::from_secs(3))
             .after_connect(move |conn, _| {
                 let sql = search_path.clone();
                 Box::pin(async move {
@@ -221,6 +225,7 @@ impl PgStore {
                 return Ok(Committed::AlreadyHandled);
             }
         }
+        self.check_absent(&mut tx, &change.absent).await?;
         for put in &change.puts {
             let t = put.table.name();
             let k = &put.key;
@@ -286,6 +291,36 @@ impl PgStore {
         }
         tx.commit().await.map_err(db_err)?;
         Ok(Committed::Applied)
+    }
+
+    /// Fails with a conflict when a record that must be absent exists. Under READ COMMITTED a
+    /// plain check would not see a concurrent, uncommitted insert of it, so each key is locked
+    /// for the rest of the transaction first (in a fixed order, against deadlocks); the other
+    /// side of the pair takes the same lock, so one of the two sees the other's record.
+    async fn check_absent(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        absent: &[crate::store::Absent],
+    ) -> Result<(), StoreError> {
+        let mut keys: Vec<&str> = absent.iter().map(|a| a.key.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for key in keys {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('coffee-guard'), hashtext($1))")
+                .bind(key)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+        }
+        for a in absent {
+            let sql = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE {} = $1)", a.table.name(), a.column);
+            let exists: bool =
+                sqlx::query_scalar(AssertSqlSafe(sql)).bind(&a.key).fetch_one(&mut **tx).await.map_err(db_err)?;
+            if exists {
+                return Err(StoreError::Conflict);
+            }
+        }
+        Ok(())
     }
 
     /// The channel on which commits announce new outbox rows.

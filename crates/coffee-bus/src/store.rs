@@ -153,12 +153,22 @@ impl Outgoing {
     }
 }
 
+/// A record that must not exist when a change commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Absent {
+    pub table: Table,
+    /// `id` or `order_id`.
+    pub column: &'static str,
+    pub key: String,
+}
+
 /// One unit of work: committed whole or not at all.
 #[derive(Debug, Clone, Default)]
 pub struct Change {
     pub puts: Vec<Put>,
     pub events: Vec<Outgoing>,
     pub handled: Option<Handled>,
+    pub absent: Vec<Absent>,
 }
 
 impl Change {
@@ -176,6 +186,20 @@ impl Change {
     /// Publishes an event with the change.
     pub fn emit(self, event: &coffee_domain::DomainEvent, trace: &TraceContext) -> Self {
         self.publish(Envelope::wrap(event, trace))
+    }
+
+    /// Commits only if no record of `table` is found `by` at commit time, else
+    /// [`StoreError::Conflict`] (and the caller decides again). It guards a decision taken on a
+    /// record's absence against a concurrent change that creates it, when that change writes
+    /// another table (two records of different kinds for one order). Both sides of such a pair
+    /// must name the same key, which the stores serialise on.
+    pub fn requires_absent(mut self, table: Table, by: By<'_>) -> Self {
+        let (column, key) = match by {
+            By::Id(id) => ("id", id),
+            By::Order(order_id) => ("order_id", order_id),
+        };
+        self.absent.push(Absent { table, column, key: key.to_owned() });
+        self
     }
 
     /// Publishes an envelope as it is.

@@ -9,7 +9,7 @@
 //! | `coffee.payment.refunded` | likewise: a payment captured in a race with the customer's cancellation is refunded, and its coffee must not be made |
 
 use async_trait::async_trait;
-use coffee_bus::{Change, Envelope, Expect, Handler, HandlerError, Records, Rule};
+use coffee_bus::{By, Change, Envelope, Expect, Handler, HandlerError, Records, Rule};
 use coffee_domain::fulfilment::FulfilmentReaction;
 use coffee_domain::{CustomerId, Fulfilment, FulfilmentId, FulfilmentInput};
 use coffee_service::now;
@@ -54,7 +54,11 @@ impl Handler for FulfilmentHandlers {
         let trace = event.trace();
         Ok(match Fulfilment::react(current.as_ref().map(|c| &c.value), closed, &input, new_id, now) {
             FulfilmentReaction::Nothing => Change::new(),
-            FulfilmentReaction::Start(f) => Change::new().step(FULFILMENTS, Expect::New, &f, &trace)?,
+            // A start and a closure of the same order, handled at once by two replicas, each
+            // decided on the other's record being absent: only one of them may commit.
+            FulfilmentReaction::Start(f) => Change::new()
+                .step(FULFILMENTS, Expect::New, &f, &trace)?
+                .requires_absent(CLOSED_ORDERS.table, By::Id(order_id)),
             FulfilmentReaction::Close(f) => {
                 let version = current.map_or(0, |c| c.version);
                 Change::new().step(FULFILMENTS, Expect::Version(version), &f, &trace)?
@@ -63,7 +67,9 @@ impl Handler for FulfilmentHandlers {
                 let order_id = coffee_domain::OrderId::parse(order_id)
                     .map_err(|e| HandlerError::Missing(format!("event {}: {e}", event.id)))?;
                 let closed = ClosedOrder { order_id, customer_id: customer_of(&input).clone(), closed_at: now };
-                Change::new().put(CLOSED_ORDERS, &closed, Expect::New)?
+                Change::new()
+                    .put(CLOSED_ORDERS, &closed, Expect::New)?
+                    .requires_absent(FULFILMENTS.table, By::Order(&order_id.to_string()))
             }
         })
     }

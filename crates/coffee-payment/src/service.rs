@@ -170,7 +170,10 @@ impl PaymentService {
 
 pub(crate) fn provider_error(e: ProviderError) -> ServiceError {
     match e {
-        ProviderError::Unavailable(m) => ServiceError::Unavailable(m),
+        ProviderError::Unavailable(detail) => {
+            tracing::warn!(reason = %detail, "the payment provider is unavailable");
+            ServiceError::Unavailable("payments cannot be taken right now; try again shortly".to_owned())
+        }
         ProviderError::UnknownIntent(id) => ServiceError::Internal(format!("the provider does not know intent {id}")),
         e @ ProviderError::NotPayable { .. } => ServiceError::Conflict(e.to_string()),
         ProviderError::Refused(m) => ServiceError::BadInput(m),

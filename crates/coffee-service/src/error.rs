@@ -88,7 +88,11 @@ impl From<StoreError> for ServiceError {
                 ServiceError::Unavailable("the record is changing too often right now; try again".to_owned())
             }
             StoreError::Closed => ServiceError::Unavailable("the service is shutting down".to_owned()),
-            StoreError::Unavailable(why) => ServiceError::Unavailable(format!("the database is unavailable: {why}")),
+            StoreError::Unavailable(why) => {
+                // The detail (hosts, driver messages) is for the logs, not for clients.
+                tracing::warn!(reason = %why, "the database is unavailable");
+                ServiceError::Unavailable("the database is unavailable right now; try again shortly".to_owned())
+            }
             other @ (StoreError::Database(_) | StoreError::Corrupt(_)) => ServiceError::Internal(other.to_string()),
         }
     }

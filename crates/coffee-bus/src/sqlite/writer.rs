@@ -256,6 +256,15 @@ fn apply_change(c: &Connection, change: &Change, rules: &Rules, now: i64) -> Res
             return Ok(Outcome { committed: Some(Committed::AlreadyHandled), ..Outcome::default() });
         }
     }
+    // The single writer runs one unit at a time: a check here cannot race another commit.
+    for absent in &change.absent {
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE {} = ?1)", absent.table.name(), absent.column);
+        let exists: bool =
+            c.prepare_cached(&sql).and_then(|mut s| s.query_row([&absent.key], |r| r.get(0))).map_err(db_err)?;
+        if exists {
+            return Err(StoreError::Conflict);
+        }
+    }
     for put in &change.puts {
         let t = put.table.name();
         let k = &put.key;

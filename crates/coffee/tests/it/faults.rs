@@ -1115,7 +1115,9 @@ fn judge(v: &View) -> Option<&'static str> {
         Some("ORDER_CANCELLED") if fulfilment == Some("FULFILMENT_CREATED") => {
             Some("cancelled, but its fulfilment is still open")
         }
-        Some("ORDER_CANCELLED") if fulfilment == Some("FULFILMENT_COMPLETED") && payment != Some("PAYMENT_REFUNDED") => {
+        Some("ORDER_CANCELLED")
+            if fulfilment == Some("FULFILMENT_COMPLETED") && payment != Some("PAYMENT_REFUNDED") =>
+        {
             Some("cancelled and made, but not refunded")
         }
         Some("ORDER_CANCELLED") => None,
