@@ -210,76 +210,18 @@ impl PgStore {
 
     async fn apply(&self, change: &Change) -> Result<Committed, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        if let Some(h) = &change.handled {
-            let fresh = sqlx::query(
-                "INSERT INTO bus_inbox (consumer, event_id, handled_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(&h.consumer)
-            .bind(&h.event_id)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            if fresh.rows_affected() == 0 {
-                tx.rollback().await.map_err(db_err)?;
-                return Ok(Committed::AlreadyHandled);
-            }
+        if let Some(h) = &change.handled
+            && !mark_handled(&mut tx, h).await?
+        {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(Committed::AlreadyHandled);
         }
         self.check_absent(&mut tx, &change.absent).await?;
         for put in &change.puts {
-            let t = put.table.name();
-            let k = &put.key;
-            let written =
-                match put.expect {
-                    Expect::New => {
-                        sqlx::query(AssertSqlSafe(format!(
-                            "INSERT INTO {t} (id, order_id, customer_id, day, created_at, status, version, body)
-                     VALUES ($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT DO NOTHING"
-                        )))
-                        .bind(&k.id)
-                        .bind(&k.order_id)
-                        .bind(&k.customer_id)
-                        .bind(&k.day)
-                        .bind(k.created_at)
-                        .bind(k.status)
-                        .bind(&put.body)
-                        .execute(&mut *tx)
-                        .await
-                    }
-                    Expect::Version(v) => sqlx::query(AssertSqlSafe(format!(
-                        "UPDATE {t} SET status = $2, body = $3, version = version + 1 WHERE id = $1 AND version = $4"
-                    )))
-                    .bind(&k.id)
-                    .bind(k.status)
-                    .bind(&put.body)
-                    .bind(v)
-                    .execute(&mut *tx)
-                    .await,
-                };
-            match written {
-                Ok(done) if done.rows_affected() == 1 => {}
-                Ok(_) => return Err(StoreError::Conflict),
-                Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict),
-                Err(e) => return Err(db_err(e)),
-            }
+            write(&mut tx, put).await?;
         }
         for out in &change.events {
-            let env = &out.envelope;
-            sqlx::query(
-                "WITH journal AS (
-                    INSERT INTO bus_events (id, subject, type, source, time, body) VALUES ($1, $2, $3, $4, $5, $6)
-                    RETURNING seq
-                 ) INSERT INTO bus_outbox (seq) SELECT seq FROM journal",
-            )
-            .bind(&env.id)
-            .bind(&env.subject)
-            .bind(&env.event_type)
-            .bind(&env.source)
-            .bind(&env.time)
-            .bind(&out.json)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            journal(&mut tx, out).await?;
         }
         if !change.events.is_empty() {
             // Wakes the relay replica that leads, wherever it runs.
@@ -297,11 +239,7 @@ impl PgStore {
     /// plain check would not see a concurrent, uncommitted insert of it, so each key is locked
     /// for the rest of the transaction first (in a fixed order, against deadlocks); the other
     /// side of the pair takes the same lock, so one of the two sees the other's record.
-    async fn check_absent(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-        absent: &[crate::store::Absent],
-    ) -> Result<(), StoreError> {
+    async fn check_absent(&self, tx: &mut Tx<'_>, absent: &[crate::store::Absent]) -> Result<(), StoreError> {
         let mut keys: Vec<&str> = absent.iter().map(|a| a.key.as_str()).collect();
         keys.sort_unstable();
         keys.dedup();
@@ -327,6 +265,77 @@ impl PgStore {
     pub fn notify_channel(&self) -> String {
         format!("coffee_outbox_{}", self.schema)
     }
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
+
+/// The inbox mark; false when the event was handled before.
+async fn mark_handled(tx: &mut Tx<'_>, h: &crate::store::Handled) -> Result<bool, StoreError> {
+    let fresh = sqlx::query(
+        "INSERT INTO bus_inbox (consumer, event_id, handled_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(&h.consumer)
+    .bind(&h.event_id)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(fresh.rows_affected() == 1)
+}
+
+/// One record, as new or at the version it expects; anything else is a conflict.
+async fn write(tx: &mut Tx<'_>, put: &crate::store::Put) -> Result<(), StoreError> {
+    let (t, k) = (put.table.name(), &put.key);
+    let written = match put.expect {
+        Expect::New => {
+            let sql = format!(
+                "INSERT INTO {t} (id, order_id, customer_id, day, created_at, status, version, body)
+                 VALUES ($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT DO NOTHING"
+            );
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(&k.id)
+                .bind(&k.order_id)
+                .bind(&k.customer_id)
+                .bind(&k.day)
+                .bind(k.created_at)
+                .bind(k.status)
+                .bind(&put.body)
+                .execute(&mut **tx)
+                .await
+        }
+        Expect::Version(v) => {
+            let sql =
+                format!("UPDATE {t} SET status = $2, body = $3, version = version + 1 WHERE id = $1 AND version = $4");
+            sqlx::query(AssertSqlSafe(sql)).bind(&k.id).bind(k.status).bind(&put.body).bind(v).execute(&mut **tx).await
+        }
+    };
+    match written {
+        Ok(done) if done.rows_affected() == 1 => Ok(()),
+        Ok(_) => Err(StoreError::Conflict),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict),
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+/// An event into the journal and the outbox, in one statement.
+async fn journal(tx: &mut Tx<'_>, out: &crate::store::Outgoing) -> Result<(), StoreError> {
+    let env = &out.envelope;
+    sqlx::query(
+        "WITH journal AS (
+            INSERT INTO bus_events (id, subject, type, source, time, body) VALUES ($1, $2, $3, $4, $5, $6)
+            RETURNING seq
+         ) INSERT INTO bus_outbox (seq) SELECT seq FROM journal",
+    )
+    .bind(&env.id)
+    .bind(&env.subject)
+    .bind(&env.event_type)
+    .bind(&env.source)
+    .bind(&env.time)
+    .bind(&out.json)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }
 
 #[async_trait]

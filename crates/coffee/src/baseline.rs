@@ -93,20 +93,8 @@ pub async fn nats(url: &str, duration: Duration) -> anyhow::Result<NatsBaseline>
     .await
     .context("cannot create the baseline stream")?;
     let payload = bytes::Bytes::from(event_sized_payload());
-    let mut latencies = Vec::new();
-    let started = Instant::now();
-    while started.elapsed() < duration {
-        let t = Instant::now();
-        js.publish("coffee-bench-baseline.event", payload.clone())
-            .await
-            .context("publish")?
-            .await
-            .context("publish ack")?;
-        latencies.push(t.elapsed().as_micros() as u64);
-    }
-    let publish_seconds = started.elapsed().as_secs_f64();
+    let (mut latencies, publish_seconds) = publish_for(&js, &payload, duration).await?;
     let published = latencies.len() as u64;
-
     let stream = js.get_stream(STREAM).await.context("baseline stream")?;
     let durable = stream
         .create_consumer(consumer::pull::Config {
@@ -138,6 +126,27 @@ pub async fn nats(url: &str, duration: Duration) -> anyhow::Result<NatsBaseline>
         consumed,
         consume_per_second: consumed as f64 / consume_seconds,
     })
+}
+
+/// Synchronous publishes, each waiting for its ack, for `duration`: their latencies (µs) and the
+/// seconds taken.
+async fn publish_for(
+    js: &jetstream::Context,
+    payload: &bytes::Bytes,
+    duration: Duration,
+) -> anyhow::Result<(Vec<u64>, f64)> {
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    while started.elapsed() < duration {
+        let t = Instant::now();
+        js.publish("coffee-bench-baseline.event", payload.clone())
+            .await
+            .context("publish")?
+            .await
+            .context("publish ack")?;
+        latencies.push(t.elapsed().as_micros() as u64);
+    }
+    Ok((latencies, started.elapsed().as_secs_f64()))
 }
 
 #[derive(Debug, Serialize)]

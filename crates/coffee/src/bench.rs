@@ -226,32 +226,8 @@ struct Shared {
 }
 
 async fn sagas(args: &BenchArgs) -> anyhow::Result<SagaReport> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency as usize * 2)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .context("cannot build the HTTP client")?;
     let base = args.url.trim_end_matches('/').to_owned();
-    let menu = format!("{}/api/coffees", args.order_url.as_deref().unwrap_or(&base).trim_end_matches('/'));
-    match client.get(&menu).send().await {
-        Ok(r) if r.status().is_success() => {}
-        Ok(r) => bail!("{menu} answered {}: is this a coffee server?", r.status()),
-        Err(e) => bail!("cannot reach {menu}: {e} (start one with `coffee serve`, or pass --url)"),
-    }
-    let feed = Feed::default();
-    let service = |given: &Option<String>| given.as_deref().unwrap_or(&base).trim_end_matches('/').to_owned();
-    let shared = Arc::new(Shared {
-        feed,
-        client,
-        order: service(&args.order_url),
-        payment: service(&args.payment_url),
-        fulfilment: service(&args.fulfilment_url),
-        measuring: false.into(),
-        completed: 0.into(),
-        errors: 0.into(),
-        samples: Mutex::new(Samples::default()),
-        next_customer: 0.into(),
-    });
+    let shared = Arc::new(shared_state(args, &base).await?);
     let mode = match args.rate {
         Some(r) => format!("{r} sagas/s offered (open loop)"),
         None => format!("concurrency {}", args.concurrency),
@@ -277,20 +253,7 @@ async fn sagas(args: &BenchArgs) -> anyhow::Result<SagaReport> {
     tokio::time::sleep(args.warmup).await;
     shared.measuring.store(true, Ordering::SeqCst);
     let started = Instant::now();
-    let mut last = 0;
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.tick().await;
-    while started.elapsed() < args.duration {
-        tick.tick().await;
-        let done = shared.completed.load(Ordering::Relaxed);
-        eprintln!(
-            "  {:>4.0} s  {:>7} sagas/s  errors {}",
-            started.elapsed().as_secs_f64(),
-            done - last,
-            shared.errors.load(Ordering::Relaxed)
-        );
-        last = done;
-    }
+    print_progress(&shared, started, args.duration).await;
     shared.measuring.store(false, Ordering::SeqCst);
     let seconds = started.elapsed().as_secs_f64();
     let completed = shared.completed.load(Ordering::SeqCst);
@@ -312,6 +275,52 @@ async fn sagas(args: &BenchArgs) -> anyhow::Result<SagaReport> {
         order_to_completed: Latency::of(&mut samples.to_completed),
         steps: STEPS.iter().zip(samples.steps.iter_mut()).map(|(n, s)| (n.to_string(), Latency::of(s))).collect(),
     })
+}
+
+/// The bench's client and counters, once the server (or the order service) answers.
+async fn shared_state(args: &BenchArgs, base: &str) -> anyhow::Result<Shared> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency as usize * 2)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("cannot build the HTTP client")?;
+    let service = |given: &Option<String>| given.as_deref().unwrap_or(base).trim_end_matches('/').to_owned();
+    let menu = format!("{}/api/coffees", service(&args.order_url));
+    match client.get(&menu).send().await {
+        Ok(r) if r.status().is_success() => {}
+        Ok(r) => bail!("{menu} answered {}: is this a coffee server?", r.status()),
+        Err(e) => bail!("cannot reach {menu}: {e} (start one with `coffee serve`, or pass --url)"),
+    }
+    Ok(Shared {
+        feed: Feed::default(),
+        client,
+        order: service(&args.order_url),
+        payment: service(&args.payment_url),
+        fulfilment: service(&args.fulfilment_url),
+        measuring: false.into(),
+        completed: 0.into(),
+        errors: 0.into(),
+        samples: Mutex::new(Samples::default()),
+        next_customer: 0.into(),
+    })
+}
+
+/// A progress line a second while measuring.
+async fn print_progress(shared: &Shared, started: Instant, duration: Duration) {
+    let mut last = 0;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    while started.elapsed() < duration {
+        tick.tick().await;
+        let done = shared.completed.load(Ordering::Relaxed);
+        eprintln!(
+            "  {:>4.0} s  {:>7} sagas/s  errors {}",
+            started.elapsed().as_secs_f64(),
+            done - last,
+            shared.errors.load(Ordering::Relaxed)
+        );
+        last = done;
+    }
 }
 
 async fn closed_loop(shared: Arc<Shared>, concurrency: u32, end: Instant) {

@@ -99,6 +99,50 @@ mod tests {
         );
     }
 
+    /// The newcomer's map must not send them to files that moved or went. A path `src/...` is
+    /// in the crates named on the same line (in every one of them), or in some crate.
+    #[test]
+    fn docs_architecture_md_names_files_that_exist() {
+        let map = include_str!("../../../docs/architecture.md");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut checked = 0;
+        for line in map.lines() {
+            let named: Vec<&str> = line
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|s| s.contains('/') && !s.contains(' ') && !s.starts_with("GET") && !s.starts_with("coffee."))
+                .collect();
+            let crates: Vec<&str> =
+                named.iter().copied().filter(|p| p.starts_with("crates/") && !p.contains('.')).collect();
+            for path in named {
+                let found = if path.starts_with("src/") {
+                    let crates: Vec<String> = if crates.is_empty() {
+                        std::fs::read_dir(root.join("crates"))
+                            .into_iter()
+                            .flatten()
+                            .flatten()
+                            .map(|e| format!("crates/{}", e.file_name().to_string_lossy()))
+                            .collect()
+                    } else {
+                        crates.iter().map(|c| (*c).to_owned()).collect()
+                    };
+                    let mut within = crates.iter().map(|c| root.join(c).join(path).exists());
+                    if line.contains(crates.first().map(String::as_str).unwrap_or("-")) {
+                        within.all(|e| e)
+                    } else {
+                        within.any(|e| e)
+                    }
+                } else {
+                    root.join(path).exists()
+                };
+                assert!(found, "docs/architecture.md names {path}, which does not exist (line: {line})");
+                checked += 1;
+            }
+        }
+        assert!(checked > 30, "the map names files ({checked} checked)");
+    }
+
     #[test]
     fn every_consumed_event_has_a_consumer_and_every_service_consumes_something() {
         use coffee_domain::EventType as T;

@@ -11,7 +11,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use super::{MAX_BATCH, Queued, db_err, now_ms};
 use crate::envelope::Envelope;
 use crate::rule::Rules;
-use crate::store::{Change, Committed, Expect, StoreError};
+use crate::store::{Change, Committed, Expect, Handled, Outgoing, Put, StoreError};
 
 pub(super) type AdminFn = Box<dyn FnOnce(&Connection) -> Result<Vec<(String, Queued)>, StoreError> + Send>;
 
@@ -144,8 +144,9 @@ pub(super) fn run_writer(
     let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
 }
 
+/// One batch: every unit in its own savepoint, one COMMIT for all, then the wake-ups and the
+/// answers.
 fn run_batch(conn: &mut Connection, batch: &mut Vec<Job>, rules: &Rules, hooks: &Hooks) {
-    let now = now_ms();
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
@@ -157,6 +158,30 @@ fn run_batch(conn: &mut Connection, batch: &mut Vec<Job>, rules: &Rules, hooks: 
     };
     let started = std::time::Instant::now();
     let units = batch.len() as u64;
+    let done = apply_units(&mut tx, batch, rules);
+    let applied = started.elapsed();
+    let committed = tx.commit();
+    hooks.stats.count(units, applied, started.elapsed() - applied);
+    if let Err(e) = committed {
+        let err = StoreError::Database(format!("commit failed: {e}"));
+        for d in done {
+            send(d.reply, Err(err.clone()));
+        }
+        return;
+    }
+    // Durable now: wake consumers, then answer callers.
+    for d in done {
+        if let Ok(outcome) = &d.result {
+            hooks.deliver(outcome);
+        }
+        send(d.reply, d.result);
+    }
+}
+
+/// Each unit of the batch in its own savepoint: a failed unit is rolled back to it when the
+/// savepoint drops, and the rest of the batch is unaffected.
+fn apply_units(tx: &mut rusqlite::Transaction<'_>, batch: &mut Vec<Job>, rules: &Rules) -> Vec<Done> {
+    let now = now_ms();
     let mut done = Vec::with_capacity(batch.len());
     for job in batch.drain(..) {
         let sp = match tx.savepoint() {
@@ -173,46 +198,38 @@ fn run_batch(conn: &mut Connection, batch: &mut Vec<Job>, rules: &Rules, hooks: 
                 (Reply::Admin(reply), f(&sp).map(|deliveries| Outcome { deliveries, ..Outcome::default() }))
             }
         };
-        // A failed unit is rolled back to its savepoint when `sp` drops; the rest of the
-        // batch is unaffected.
         let result = result.and_then(|outcome| sp.commit().map(|_| outcome).map_err(db_err));
         done.push(Done { reply, result });
     }
-    let applied = started.elapsed();
-    let committed = tx.commit();
-    {
+    done
+}
+
+impl WriterStats {
+    fn count(&self, units: u64, applying: std::time::Duration, committing: std::time::Duration) {
         use std::sync::atomic::Ordering::Relaxed;
-        let s = &hooks.stats;
-        s.batches.fetch_add(1, Relaxed);
-        s.units.fetch_add(units, Relaxed);
-        s.apply_micros.fetch_add(applied.as_micros() as u64, Relaxed);
-        s.commit_micros.fetch_add((started.elapsed() - applied).as_micros() as u64, Relaxed);
+        self.batches.fetch_add(1, Relaxed);
+        self.units.fetch_add(units, Relaxed);
+        self.apply_micros.fetch_add(applying.as_micros() as u64, Relaxed);
+        self.commit_micros.fetch_add(committing.as_micros() as u64, Relaxed);
     }
-    if let Err(e) = committed {
-        let err = StoreError::Database(format!("commit failed: {e}"));
-        for d in done {
-            send(d.reply, Err(err.clone()));
-        }
-        return;
-    }
-    // Durable now: wake consumers, then answer callers.
-    let queues = hooks.queues.read().ok();
-    for d in done {
-        if let Ok(outcome) = &d.result {
-            if let Some(queues) = &queues {
-                for (consumer, q) in &outcome.deliveries {
-                    if let Some(tx) = queues.get(consumer) {
-                        let _ = tx.send(q.clone());
-                    }
-                }
-            }
-            if let Some(live) = &hooks.live {
-                for env in &outcome.published {
-                    let _ = live.send(env.clone());
+}
+
+impl Hooks {
+    /// Hands a committed unit's deliveries to their consumers' dispatchers and its events to
+    /// live watchers.
+    fn deliver(&self, outcome: &Outcome) {
+        if let Ok(queues) = self.queues.read() {
+            for (consumer, q) in &outcome.deliveries {
+                if let Some(tx) = queues.get(consumer) {
+                    let _ = tx.send(q.clone());
                 }
             }
         }
-        send(d.reply, d.result);
+        if let Some(live) = &self.live {
+            for env in &outcome.published {
+                let _ = live.send(env.clone());
+            }
+        }
     }
 }
 
@@ -239,22 +256,14 @@ fn is_constraint(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
 }
 
+/// One unit of work, in its savepoint: the inbox mark (and the delivery it acknowledges), the
+/// absences it requires, its records, and its events with a delivery row for each consumer whose
+/// rule selects them (the queues are the outbox).
 fn apply_change(c: &Connection, change: &Change, rules: &Rules, now: i64) -> Result<Outcome, StoreError> {
-    if let Some(h) = &change.handled {
-        let fresh = c
-            .prepare_cached(
-                "INSERT INTO bus_inbox (consumer, event_id, handled_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-            )
-            .and_then(|mut s| s.execute(params![h.consumer, h.event_id, now]))
-            .map_err(db_err)?;
-        if let Some(seq) = h.delivery_seq {
-            c.prepare_cached("DELETE FROM bus_deliveries WHERE consumer = ?1 AND seq = ?2")
-                .and_then(|mut s| s.execute(params![h.consumer, seq]))
-                .map_err(db_err)?;
-        }
-        if fresh == 0 {
-            return Ok(Outcome { committed: Some(Committed::AlreadyHandled), ..Outcome::default() });
-        }
+    if let Some(h) = &change.handled
+        && !mark_handled(c, h, now)?
+    {
+        return Ok(Outcome { committed: Some(Committed::AlreadyHandled), ..Outcome::default() });
     }
     // The single writer runs one unit at a time: a check here cannot race another commit.
     for absent in &change.absent {
@@ -266,50 +275,73 @@ fn apply_change(c: &Connection, change: &Change, rules: &Rules, now: i64) -> Res
         }
     }
     for put in &change.puts {
-        let t = put.table.name();
-        let k = &put.key;
-        let written = match put.expect {
-            Expect::New => c
-                .prepare_cached(&format!(
-                    "INSERT INTO {t} (id, order_id, customer_id, day, created_at, status, version, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)"
-                ))
-                .and_then(|mut s| {
-                    s.execute(params![k.id, k.order_id, k.customer_id, k.day, k.created_at, k.status, put.body])
-                }),
-            Expect::Version(v) => c
-                .prepare_cached(&format!(
-                    "UPDATE {t} SET status = ?2, body = ?3, version = version + 1 WHERE id = ?1 AND version = ?4"
-                ))
-                .and_then(|mut s| s.execute(params![k.id, k.status, put.body, v])),
-        };
-        match written {
-            Ok(1) => {}
-            Ok(_) => return Err(StoreError::Conflict),
-            Err(e) if is_constraint(&e) => return Err(StoreError::Conflict),
-            Err(e) => return Err(db_err(e)),
-        }
+        write(c, put)?;
     }
     let mut outcome = Outcome::default();
     for out in &change.events {
-        let env = &out.envelope;
-        c.prepare_cached(
-            "INSERT INTO bus_events (id, subject, type, source, time, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .and_then(|mut s| s.execute(params![env.id, env.subject, env.event_type, env.source, env.time, out.json]))
-        .map_err(db_err)?;
-        let seq = c.last_insert_rowid();
-        let shared = env.clone();
-        for consumer in rules.consumers_for(env) {
-            c.prepare_cached("INSERT INTO bus_deliveries (consumer, seq, subject) VALUES (?1, ?2, ?3)")
-                .and_then(|mut s| s.execute(params![consumer, seq, env.subject]))
-                .map_err(db_err)?;
-            outcome
-                .deliveries
-                .push((consumer.to_owned(), Queued { seq, attempts: 0, visible_at: 0, envelope: shared.clone() }));
-        }
-        outcome.published.push(shared);
+        journal(c, out, rules, &mut outcome)?;
     }
     outcome.committed = Some(Committed::Applied);
     Ok(outcome)
+}
+
+/// The inbox mark, and the queue row of the delivery it acknowledges; false when the event was
+/// handled before.
+fn mark_handled(c: &Connection, h: &Handled, now: i64) -> Result<bool, StoreError> {
+    let fresh = c
+        .prepare_cached(
+            "INSERT INTO bus_inbox (consumer, event_id, handled_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        )
+        .and_then(|mut s| s.execute(params![h.consumer, h.event_id, now]))
+        .map_err(db_err)?;
+    if let Some(seq) = h.delivery_seq {
+        c.prepare_cached("DELETE FROM bus_deliveries WHERE consumer = ?1 AND seq = ?2")
+            .and_then(|mut s| s.execute(params![h.consumer, seq]))
+            .map_err(db_err)?;
+    }
+    Ok(fresh == 1)
+}
+
+/// One record, as new or at the version it expects; anything else is a conflict.
+fn write(c: &Connection, put: &Put) -> Result<(), StoreError> {
+    let (t, k) = (put.table.name(), &put.key);
+    let written = match put.expect {
+        Expect::New => c
+            .prepare_cached(&format!(
+                "INSERT INTO {t} (id, order_id, customer_id, day, created_at, status, version, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)"
+            ))
+            .and_then(|mut s| {
+                s.execute(params![k.id, k.order_id, k.customer_id, k.day, k.created_at, k.status, put.body])
+            }),
+        Expect::Version(v) => c
+            .prepare_cached(&format!(
+                "UPDATE {t} SET status = ?2, body = ?3, version = version + 1 WHERE id = ?1 AND version = ?4"
+            ))
+            .and_then(|mut s| s.execute(params![k.id, k.status, put.body, v])),
+    };
+    match written {
+        Ok(1) => Ok(()),
+        Ok(_) => Err(StoreError::Conflict),
+        Err(e) if is_constraint(&e) => Err(StoreError::Conflict),
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+/// An event into the journal, and into the queue of each consumer whose rule selects it.
+fn journal(c: &Connection, out: &Outgoing, rules: &Rules, outcome: &mut Outcome) -> Result<(), StoreError> {
+    let env = &out.envelope;
+    c.prepare_cached("INSERT INTO bus_events (id, subject, type, source, time, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .and_then(|mut s| s.execute(params![env.id, env.subject, env.event_type, env.source, env.time, out.json]))
+        .map_err(db_err)?;
+    let seq = c.last_insert_rowid();
+    for consumer in rules.consumers_for(env) {
+        c.prepare_cached("INSERT INTO bus_deliveries (consumer, seq, subject) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![consumer, seq, env.subject]))
+            .map_err(db_err)?;
+        let queued = Queued { seq, attempts: 0, visible_at: 0, envelope: env.clone() };
+        outcome.deliveries.push((consumer.to_owned(), queued));
+    }
+    outcome.published.push(env.clone());
+    Ok(())
 }
