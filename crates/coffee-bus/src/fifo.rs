@@ -142,12 +142,18 @@ mod tests {
         q.take().map(|(s, m)| (s, *m))
     }
 
+    /// Messages pushed now, each visible at once.
+    fn holding(messages: &[(&str, u32)]) -> PerOrder<u32> {
+        let mut q = PerOrder::default();
+        for (subject, m) in messages {
+            q.push(subject, *m, 0, 0);
+        }
+        q
+    }
+
     #[test]
     fn one_message_of_an_order_at_a_time_in_order_and_orders_side_by_side() {
-        let mut q = PerOrder::default();
-        q.push("a", 1, 0, 0);
-        q.push("a", 2, 0, 0);
-        q.push("b", 3, 0, 0);
+        let mut q = holding(&[("a", 1), ("a", 2), ("b", 3)]);
         assert_eq!(taken(&mut q), Some(("a".into(), 1)));
         assert_eq!(taken(&mut q), Some(("b".into(), 3)), "another order goes while a is in hand");
         assert_eq!(taken(&mut q), None, "a's second waits for its first");
@@ -158,9 +164,7 @@ mod tests {
 
     #[test]
     fn a_retry_keeps_its_place_and_holds_back_its_order_until_it_is_due() {
-        let mut q = PerOrder::default();
-        q.push("a", 1, 0, 0);
-        q.push("a", 2, 0, 0);
+        let mut q = holding(&[("a", 1), ("a", 2)]);
         assert_eq!(taken(&mut q), Some(("a".into(), 1)));
         q.finish("a", Some(100), 10);
         assert_eq!(taken(&mut q), None);
@@ -173,10 +177,7 @@ mod tests {
 
     #[test]
     fn draining_gives_back_what_is_not_in_hand() {
-        let mut q = PerOrder::default();
-        q.push("a", 1, 0, 0);
-        q.push("a", 2, 0, 0);
-        q.push("b", 3, 0, 0);
+        let mut q = holding(&[("a", 1), ("a", 2), ("b", 3)]);
         let _ = taken(&mut q);
         let mut back = q.drain_waiting();
         back.sort();

@@ -43,3 +43,18 @@ macro_rules! record_table {
         )
     };
 }
+
+/// The journal of every event a store published, the same columns on both stores; `$seq` is
+/// the store's own auto-increasing primary key, never reused.
+#[macro_export]
+macro_rules! journal_table {
+    ($seq:literal) => {
+        concat!(
+            "CREATE TABLE bus_events (seq ",
+            $seq,
+            ", id TEXT NOT NULL, subject TEXT NOT NULL, type TEXT NOT NULL, source TEXT NOT NULL",
+            ", time TEXT NOT NULL, body TEXT NOT NULL);",
+            "CREATE INDEX bus_events_by_subject ON bus_events (subject, seq);"
+        )
+    };
+}

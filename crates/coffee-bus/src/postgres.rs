@@ -69,23 +69,16 @@ const BUS_MIGRATIONS: &[Migration] = &[Migration {
     owner: "bus",
     version: 1,
     name: "journal, outbox, inbox",
-    sql: "CREATE TABLE bus_events (
-            seq BIGSERIAL PRIMARY KEY,
-            id TEXT NOT NULL,
-            subject TEXT NOT NULL,
-            type TEXT NOT NULL,
-            source TEXT NOT NULL,
-            time TEXT NOT NULL,
-            body TEXT NOT NULL
-        );
-        CREATE INDEX bus_events_by_subject ON bus_events (subject, seq);
-        CREATE TABLE bus_outbox (seq BIGINT PRIMARY KEY);
+    sql: concat!(
+        crate::journal_table!("BIGSERIAL PRIMARY KEY"),
+        "CREATE TABLE bus_outbox (seq BIGINT PRIMARY KEY);
         CREATE TABLE bus_inbox (
             consumer TEXT NOT NULL,
             event_id TEXT NOT NULL,
             handled_at BIGINT NOT NULL,
             PRIMARY KEY (consumer, event_id)
-        );",
+        );"
+    ),
 }];
 
 impl PgStore {

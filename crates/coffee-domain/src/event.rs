@@ -40,7 +40,7 @@ impl fmt::Display for Source {
 /// its entity enters, with its CloudEvents type and its meaning.
 macro_rules! event_types {
     ($($entity:ident($status:ident) {
-        $($variant:ident on $step:ident => $text:literal, $doc:literal;)+
+        $(#[doc = $doc:literal] $variant:ident on $step:ident => $text:literal;)+
     })+) => {
         /// Every kind of event the system publishes (the CloudEvents `type`).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,23 +74,36 @@ macro_rules! event_types {
 
 event_types! {
     Order(OrderStatus) {
-        OrderCreated on Created => "coffee.order.created", " A customer placed an order.";
-        OrderStarted on InProgress => "coffee.order.started", " The order is paid and being made (ORDER_IN_PROGRESS).";
-        OrderCancelled on Cancelled => "coffee.order.cancelled", " The order was cancelled: by the customer, a failed payment or a rejected fulfilment.";
-        OrderCompleted on Completed => "coffee.order.completed", " The coffee is ready to collect.";
+        /// A customer placed an order.
+        OrderCreated on Created => "coffee.order.created";
+        /// The order is paid and being made (ORDER_IN_PROGRESS).
+        OrderStarted on InProgress => "coffee.order.started";
+        /// The order was cancelled: by the customer, a failed payment or a rejected fulfilment.
+        OrderCancelled on Cancelled => "coffee.order.cancelled";
+        /// The coffee is ready to collect.
+        OrderCompleted on Completed => "coffee.order.completed";
     }
     Payment(PaymentStatus) {
-        PaymentPending on Pending => "coffee.payment.pending", " The payment service knows the order and its price; nothing is paid yet.";
-        PaymentCreated on Created => "coffee.payment.created", " The provider holds a payment intent; the customer can pay.";
-        PaymentSucceeded on Successful => "coffee.payment.succeeded", " The money was taken.";
-        PaymentFailed on Failed => "coffee.payment.failed", " The card was declined, or the order was cancelled before it was paid.";
-        PaymentRefunded on Refunded => "coffee.payment.refunded", " The money was given back.";
+        /// The payment service knows the order and its price; nothing is paid yet.
+        PaymentPending on Pending => "coffee.payment.pending";
+        /// The provider holds a payment intent; the customer can pay.
+        PaymentCreated on Created => "coffee.payment.created";
+        /// The money was taken.
+        PaymentSucceeded on Successful => "coffee.payment.succeeded";
+        /// The card was declined, or the order was cancelled before it was paid.
+        PaymentFailed on Failed => "coffee.payment.failed";
+        /// The money was given back.
+        PaymentRefunded on Refunded => "coffee.payment.refunded";
     }
     Fulfilment(FulfilmentStatus) {
-        FulfilmentPending on Pending => "coffee.fulfilment.pending", " Reserved by the original's vocabulary; never published.";
-        FulfilmentCreated on Created => "coffee.fulfilment.created", " A paid coffee joined the barista's queue.";
-        FulfilmentCompleted on Completed => "coffee.fulfilment.completed", " The barista made the coffee.";
-        FulfilmentRejected on Rejected => "coffee.fulfilment.rejected", " The barista could not make it, or the order was cancelled.";
+        /// Reserved by the original's vocabulary; never published.
+        FulfilmentPending on Pending => "coffee.fulfilment.pending";
+        /// A paid coffee joined the barista's queue.
+        FulfilmentCreated on Created => "coffee.fulfilment.created";
+        /// The barista made the coffee.
+        FulfilmentCompleted on Completed => "coffee.fulfilment.completed";
+        /// The barista could not make it, or the order was cancelled.
+        FulfilmentRejected on Rejected => "coffee.fulfilment.rejected";
     }
 }
 

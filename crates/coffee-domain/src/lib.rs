@@ -29,4 +29,5 @@ pub use ids::{CardNumber, CustomerId, CustomerName, FulfilmentId, Note, OrderId,
 pub use order::{Order, OrderStatus};
 pub use payment::{Payment, PaymentStatus};
 pub use saga::{FulfilmentInput, OrderInput, PaymentInput};
+pub use status::Status;
 pub use time::{Day, Millis};

@@ -8,6 +8,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::InvalidInput;
 
+/// What every status has: its text, exactly the original system's, parsed back with a message
+/// naming the field.
+pub trait Status:
+    Copy + PartialEq + Eq + fmt::Debug + fmt::Display + Serialize + for<'de> Deserialize<'de> + Send + Sync + 'static
+{
+    fn as_str(self) -> &'static str;
+    fn parse(input: &str) -> Result<Self, InvalidInput>;
+}
+
 macro_rules! status_enum {
     (
         $(#[$doc:meta])* $name:ident, field = $field:literal,
@@ -50,6 +59,15 @@ macro_rules! status_enum {
             /// A status with no step out of it.
             pub fn is_terminal(self) -> bool {
                 matches!(self, $(Self::$end)|*)
+            }
+        }
+
+        impl Status for $name {
+            fn as_str(self) -> &'static str {
+                $name::as_str(self)
+            }
+            fn parse(input: &str) -> Result<Self, InvalidInput> {
+                $name::parse(input)
             }
         }
 

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use coffee_bus::{Change, Decision, Envelope, Expect, Lookup, Records, Store};
+use coffee_bus::{Change, Decision, Envelope, Expect, Records, Store};
 use coffee_domain::{Fulfilment, FulfilmentId, OrderId};
-use coffee_service::{Context, Load, ServiceError, ServiceResult, now};
+use coffee_service::{Context, ListRecords, Load, ServiceError, ServiceResult, now};
 
 use crate::client::FulfilmentClient;
-use crate::model::{FULFILMENTS, FulfilmentChange, FulfilmentList, FulfilmentsOf};
+use crate::model::{FULFILMENTS, FulfilmentChange, FulfilmentList};
 
 #[derive(Clone)]
 pub struct FulfilmentService {
@@ -32,14 +32,7 @@ impl FulfilmentClient for FulfilmentService {
     }
 
     async fn fulfilments(&self, _ctx: &Context, list: &FulfilmentList) -> ServiceResult<Vec<Fulfilment>> {
-        let limit = list.size.limit();
-        Ok(match &list.of {
-            FulfilmentsOf::Order(order_id) => {
-                self.fulfilments.by_order(&order_id.to_string()).await?.map(|f| f.value).into_iter().collect()
-            }
-            FulfilmentsOf::Status(status) => self.fulfilments.find(Lookup::Status(status.as_str()), limit).await?,
-            FulfilmentsOf::Day(day) => self.fulfilments.find(Lookup::Day(&day.to_string()), limit).await?,
-        })
+        self.fulfilments.list(list).await
     }
 
     async fn change_fulfilment(

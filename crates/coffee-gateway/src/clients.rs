@@ -11,11 +11,11 @@ use std::sync::Arc;
 use coffee_bus::Envelope;
 use coffee_domain::{Fulfilment, FulfilmentStatus, Order, OrderId, Payment};
 use coffee_fulfilment::client::{FulfilmentClient, HttpFulfilmentClient};
-use coffee_fulfilment::model::{FulfilmentList, FulfilmentsOf};
+use coffee_fulfilment::model::FulfilmentList;
 use coffee_order::client::{HttpOrderClient, OrderClient};
 use coffee_payment::client::{HttpPaymentClient, PaymentClient};
 use coffee_payment::model::PaymentList;
-use coffee_service::{Context, ServiceError};
+use coffee_service::{Context, Of, ServiceError};
 
 #[derive(Clone)]
 pub struct Services {
@@ -49,18 +49,18 @@ impl Services {
 
     /// The payment of an order, or `None` while the payment service does not know the order.
     pub async fn payment_for_order(&self, ctx: &Context, id: OrderId) -> Result<Option<Payment>, ServiceError> {
-        Ok(self.payments.payments(ctx, &PaymentList::of_order(id)).await?.into_iter().next())
+        Ok(self.payments.payments(ctx, &PaymentList::of(Of::Order(id))).await?.into_iter().next())
     }
 
     /// The fulfilment of an order, or `None` while it is not paid.
     pub async fn fulfilment_for_order(&self, ctx: &Context, id: OrderId) -> Result<Option<Fulfilment>, ServiceError> {
-        let list = FulfilmentList::of(FulfilmentsOf::Order(id));
+        let list = FulfilmentList::of(Of::Order(id));
         Ok(self.fulfilments.fulfilments(ctx, &list).await?.into_iter().next())
     }
 
     /// The barista's queue: every open fulfilment, of any day, oldest first.
     pub async fn fulfilment_queue(&self, ctx: &Context) -> Result<Vec<Fulfilment>, ServiceError> {
-        let list = FulfilmentList::of(FulfilmentsOf::Status(FulfilmentStatus::Created));
+        let list = FulfilmentList::of(Of::Status(FulfilmentStatus::Created));
         let mut queue = self.fulfilments.fulfilments(ctx, &list).await?;
         // The service already answers oldest first; the order is the contract, so it is kept here
         // whatever a service (or another backend) does.

@@ -20,7 +20,7 @@ use coffee_domain::{
 };
 use coffee_fulfilment::model::{FulfilmentChange, FulfilmentList};
 use coffee_http::PathId;
-use coffee_order::model::{OrderChange, OrderList, PlaceOrder};
+use coffee_order::model::{OrderList, PlaceOrder};
 use coffee_payment::model::{ConfirmPayment, CreatePayment, PaymentList, PaymentWithSecret};
 use coffee_service::{ListQuery, ServiceError, ServiceResult};
 use futures::future::BoxFuture;
@@ -368,7 +368,7 @@ impl Mutation {
 
     /// The customer cancels, until the coffee is made. A paid order is refunded.
     async fn cancel_order(&self, ctx: &Context<'_>, order_id: ID, note: Option<String>) -> Res<OrderDetail> {
-        let change = OrderChange::cancel(self::note(note.as_deref())?);
+        let change = coffee_order::model::cancellation(self::note(note.as_deref())?);
         let order = services(ctx)?.orders.change_order(&op(ctx), entity_id(&order_id)?, &change).await?;
         Ok(OrderDetail::from(&order))
     }

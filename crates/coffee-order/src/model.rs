@@ -3,8 +3,8 @@
 //! sent as it is by the HTTP client.
 
 use coffee_bus::{Kind, Table};
-use coffee_domain::{CoffeeId, CustomerId, CustomerName, Day, InvalidInput, Note, Order, OrderStatus};
-use coffee_service::{List, ListQuery, ServiceError, list_day};
+use coffee_domain::{CoffeeId, CustomerId, CustomerName, InvalidInput, Note, Order, OrderStatus};
+use coffee_service::{Listed, Listing, StatusChange};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -63,78 +63,23 @@ impl TryFrom<PlaceOrderBody> for PlaceOrder {
 
 /// `PATCH /api/order/:id`, `cancelOrder`: the customer's change. Only `ORDER_CANCELLED` is the
 /// customer's to make; asking for another status is refused like any illegal step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "StatusChangeBody")]
-pub struct OrderChange {
-    pub status: OrderStatus,
-    pub note: Option<Note>,
-}
+pub type OrderChange = StatusChange<OrderStatus>;
 
-impl OrderChange {
-    pub fn cancel(note: Option<Note>) -> Self {
-        Self { status: OrderStatus::Cancelled, note }
-    }
-}
-
-/// A status change as clients send it: `{"status": "...", "note": "..."}`.
-#[derive(Debug, Deserialize)]
-pub struct StatusChangeBody {
-    status: String,
-    #[serde(default)]
-    note: Option<String>,
-}
-
-impl TryFrom<StatusChangeBody> for OrderChange {
-    type Error = InvalidInput;
-
-    fn try_from(body: StatusChangeBody) -> Result<Self, InvalidInput> {
-        Ok(Self {
-            status: OrderStatus::parse(&body.status)?,
-            note: body.note.as_deref().map(Note::parse).transpose()?.flatten(),
-        })
-    }
+/// The customer cancels, saying why or not.
+pub fn cancellation(note: Option<Note>) -> OrderChange {
+    OrderChange { status: OrderStatus::Cancelled, note }
 }
 
 /// `GET /api/order`, `getOrderList`: the orders of a day (today, UTC, when nothing is given), or
 /// of a customer; not both.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "ListQuery", into = "ListQuery")]
-pub struct OrderList {
-    pub of: OrdersOf,
-    pub size: List,
-}
+pub type OrderList = Listing<Orders>;
 
+/// Orders, as lists see them: by day or by customer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OrdersOf {
-    Day(Day),
-    Customer(CustomerId),
-}
+pub struct Orders;
 
-impl TryFrom<ListQuery> for OrderList {
-    type Error = ServiceError;
-
-    fn try_from(q: ListQuery) -> Result<Self, ServiceError> {
-        q.only(&["date", "customerId"], "orders")?;
-        let of = match (q.date.as_deref(), q.customer_id.as_deref()) {
-            (Some(_), Some(_)) => {
-                return Err(ServiceError::BadInput(
-                    "give either date or customerId, not both: orders are listed by day or by customer".to_owned(),
-                ));
-            }
-            (None, Some(customer)) => OrdersOf::Customer(CustomerId::parse(customer)?),
-            (date, None) => OrdersOf::Day(list_day(date)?),
-        };
-        Ok(Self { of, size: q.size()? })
-    }
-}
-
-impl From<OrderList> for ListQuery {
-    fn from(list: OrderList) -> Self {
-        let mut q = Self { limit: Some(list.size.limit()), ..Self::default() };
-        match list.of {
-            OrdersOf::Day(day) => q.date = Some(day.to_string()),
-            OrdersOf::Customer(c) => q.customer_id = Some(c.to_string()),
-        }
-        q
-    }
+impl Listed for Orders {
+    const WHAT: &'static str = "orders";
+    const BY: &'static [&'static str] = &["customerId"];
+    type Status = OrderStatus;
 }

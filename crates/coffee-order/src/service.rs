@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use coffee_bus::{Change, Decision, Envelope, Expect, Lookup, Records, Store};
+use coffee_bus::{Change, Decision, Envelope, Expect, Records, Store};
 use coffee_domain::{Coffee, Order, OrderId, on_the_menu};
-use coffee_service::{Context, Load, ServiceError, ServiceResult, now};
+use coffee_service::{Context, ListRecords, Load, ServiceError, ServiceResult, now};
 
 use crate::client::OrderClient;
-use crate::model::{ORDERS, OrderChange, OrderList, OrdersOf, PlaceOrder};
+use crate::model::{ORDERS, OrderChange, OrderList, PlaceOrder};
 
 #[derive(Clone)]
 pub struct OrderService {
@@ -45,15 +45,7 @@ impl OrderClient for OrderService {
     }
 
     async fn orders(&self, _ctx: &Context, list: &OrderList) -> ServiceResult<Vec<Order>> {
-        let day;
-        let lookup = match &list.of {
-            OrdersOf::Day(d) => {
-                day = d.to_string();
-                Lookup::Day(&day)
-            }
-            OrdersOf::Customer(customer) => Lookup::Customer(customer.as_str()),
-        };
-        Ok(self.orders.find(lookup, list.size.limit()).await?)
+        self.orders.list(list).await
     }
 
     async fn change_order(&self, ctx: &Context, id: OrderId, change: &OrderChange) -> ServiceResult<Order> {

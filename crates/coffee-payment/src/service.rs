@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use coffee_bus::store::Handled;
-use coffee_bus::{Change, Decision, Envelope, Expect, Lookup, Records, Store, Versioned};
+use coffee_bus::{Change, Decision, Envelope, Expect, Records, Store, Versioned};
 use coffee_domain::payment::Capture;
 use coffee_domain::{Millis, Note, OrderId, Payment, PaymentId, PaymentStatus};
-use coffee_service::{Context, Load, ServiceError, ServiceResult, now};
+use coffee_service::{Context, ListRecords, Load, ServiceError, ServiceResult, now};
 
 use crate::client::PaymentClient;
-use crate::model::{CreatePayment, PAYMENTS, PaymentList, PaymentWithSecret, PaymentsOf};
+use crate::model::{CreatePayment, PAYMENTS, PaymentList, PaymentWithSecret};
 use crate::provider::{PaymentProvider, ProviderError, SimulatedProvider};
 use crate::webhook::{self, INTENT_FAILED, INTENT_SUCCEEDED, WebhookEvent};
 
@@ -218,13 +218,8 @@ impl PaymentClient for PaymentService {
         Ok(self.payments.load(id).await?.value)
     }
 
-    async fn payments(&self, _ctx: &Context, list: &PaymentList) -> ServiceResult<Vec<Payment>> {
-        match &list.of {
-            PaymentsOf::Order(order_id) => {
-                Ok(self.payments.by_order(&order_id.to_string()).await?.map(|p| p.value).into_iter().collect())
-            }
-            PaymentsOf::Day(day) => Ok(self.payments.find(Lookup::Day(&day.to_string()), list.size.limit()).await?),
-        }
+    async fn payments(&self, _ctx: &Context, list: &PaymentList) -> Result<Vec<Payment>, ServiceError> {
+        self.payments.list(list).await
     }
 
     async fn confirm_payment(

@@ -14,11 +14,37 @@ mod records;
 
 pub use context::Context;
 pub use error::ServiceError;
-pub use lists::{DEFAULT_LIST, List, ListQuery, MAX_LIST, list_day};
-pub use records::Load;
+pub use lists::{DEFAULT_LIST, List, ListQuery, Listed, Listing, MAX_LIST, Of, list_day};
+pub use records::{List as ListRecords, Load};
 
 /// What every operation answers.
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// `PATCH /api/<entity>/:id`: a change of status a person asks for, with a note
+/// (`{"status": "...", "note": "..."}`). Each entity says which steps are whose to take.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "StatusChangeBody", bound = "S: coffee_domain::Status")]
+pub struct StatusChange<S: coffee_domain::Status> {
+    pub status: S,
+    pub note: Option<coffee_domain::Note>,
+}
+
+/// A status change as clients send it.
+#[derive(Debug, serde::Deserialize)]
+struct StatusChangeBody {
+    status: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+impl<S: coffee_domain::Status> TryFrom<StatusChangeBody> for StatusChange<S> {
+    type Error = coffee_domain::InvalidInput;
+
+    fn try_from(body: StatusChangeBody) -> Result<Self, Self::Error> {
+        let note = body.note.as_deref().map(coffee_domain::Note::parse).transpose()?.flatten();
+        Ok(Self { status: S::parse(&body.status)?, note })
+    }
+}
 
 /// `?orderId=`: the order a read is about (every service's `GET /api/<service>/events`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -1,6 +1,8 @@
 //! How many records a list returns, and which day it is for: the same everywhere.
 
-use coffee_domain::Day;
+use std::marker::PhantomData;
+
+use coffee_domain::{CustomerId, Day, OrderId, Status};
 use serde::{Deserialize, Serialize};
 
 use crate::{ServiceError, now};
@@ -68,24 +70,83 @@ pub struct ListQuery {
     pub limit: Option<u32>,
 }
 
-impl ListQuery {
-    /// Refuses a key that lists of `what` are not filtered by.
-    pub fn only(&self, takes: &[&str], what: &str) -> Result<(), ServiceError> {
-        let given = [
-            ("date", self.date.is_some()),
-            ("customerId", self.customer_id.is_some()),
-            ("orderId", self.order_id.is_some()),
-            ("status", self.status.is_some()),
-        ];
-        match given.iter().find(|(key, set)| *set && !takes.contains(key)) {
-            Some((key, _)) => Err(ServiceError::BadInput(format!("{key}: {what} are not listed by {key}"))),
-            None => Ok(()),
-        }
-    }
+/// What a list selects: the records created on a day, of a customer, of an order (one at most),
+/// or in a status (oldest first: a queue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Of<S> {
+    Day(Day),
+    Customer(CustomerId),
+    Order(OrderId),
+    Status(S),
+}
 
-    /// The list's size.
-    pub fn size(&self) -> Result<List, ServiceError> {
-        List::parse(self.limit)
+/// A kind of record that has lists: what its lists may be filtered by.
+pub trait Listed: Clone + PartialEq + Eq + std::fmt::Debug + Send + Sync + 'static {
+    /// What the records are called in messages: `orders`, `payments`, `fulfilments`.
+    const WHAT: &'static str;
+    /// The filters its lists take besides `date` (always taken): any of `customerId`, `orderId`,
+    /// `status`.
+    const BY: &'static [&'static str];
+    /// The status of its records, for lists by status.
+    type Status: Status;
+}
+
+/// A list request of records of kind `K`: which records, and how many. Parsed from the query
+/// string `?date=|customerId=|orderId=|status=&limit=`, one filter at most.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ListQuery", into = "ListQuery", bound = "K: Listed")]
+pub struct Listing<K: Listed> {
+    pub of: Of<K::Status>,
+    pub size: List,
+    kind: PhantomData<K>,
+}
+
+impl<K: Listed> Listing<K> {
+    pub fn of(of: Of<K::Status>) -> Self {
+        Self { of, size: List::default(), kind: PhantomData }
+    }
+}
+
+impl<K: Listed> TryFrom<ListQuery> for Listing<K> {
+    type Error = ServiceError;
+
+    fn try_from(q: ListQuery) -> Result<Self, ServiceError> {
+        let given = [
+            ("customerId", q.customer_id.is_some()),
+            ("orderId", q.order_id.is_some()),
+            ("status", q.status.is_some()),
+        ];
+        if let Some((key, _)) = given.iter().find(|(key, set)| *set && !K::BY.contains(key)) {
+            return Err(ServiceError::BadInput(format!("{key}: {} are not listed by {key}", K::WHAT)));
+        }
+        let filters = usize::from(q.date.is_some()) + given.iter().filter(|(_, set)| *set).count();
+        if filters > 1 {
+            let by = K::BY.join(", ");
+            return Err(ServiceError::BadInput(format!(
+                "give at most one of date, {by}: {} are listed by one",
+                K::WHAT
+            )));
+        }
+        let of = match (q.customer_id, q.order_id, q.status) {
+            (Some(c), _, _) => Of::Customer(CustomerId::parse(&c)?),
+            (_, Some(o), _) => Of::Order(OrderId::parse(&o)?),
+            (_, _, Some(s)) => Of::Status(K::Status::parse(&s)?),
+            (None, None, None) => Of::Day(list_day(q.date.as_deref())?),
+        };
+        Ok(Self { of, size: List::parse(q.limit)?, kind: PhantomData })
+    }
+}
+
+impl<K: Listed> From<Listing<K>> for ListQuery {
+    fn from(list: Listing<K>) -> Self {
+        let mut q = Self { limit: Some(list.size.limit()), ..Self::default() };
+        match list.of {
+            Of::Day(day) => q.date = Some(day.to_string()),
+            Of::Customer(c) => q.customer_id = Some(c.to_string()),
+            Of::Order(id) => q.order_id = Some(id.to_string()),
+            Of::Status(s) => q.status = Some(s.as_str().to_owned()),
+        }
+        q
     }
 }
 

@@ -145,6 +145,12 @@ impl Latency {
         };
         Self { p50_ms: at(0.50), p90_ms: at(0.90), p99_ms: at(0.99), max_ms: at(1.0) }
     }
+
+    /// The percentiles as one line's worth, with `decimals` digits after the point.
+    pub fn text(&self, decimals: usize) -> String {
+        let (d, l) = (decimals, self);
+        format!("p50 {:.d$} ms  p90 {:.d$} ms  p99 {:.d$} ms  max {:.d$} ms", l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -173,16 +179,8 @@ impl crate::baseline::Report for SagaReport {
             "  completed sagas: {} ({:.1}/s), errors: {}",
             self.completed, self.sagas_per_second, self.errors
         );
-        let _ = writeln!(
-            out,
-            "  order placed -> fulfilment created: p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
-            l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms
-        );
-        let _ = writeln!(
-            out,
-            "  order placed -> order completed:    p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
-            c.p50_ms, c.p90_ms, c.p99_ms, c.max_ms
-        );
+        let _ = writeln!(out, "  order placed -> fulfilment created: {}", l.text(2));
+        let _ = writeln!(out, "  order placed -> order completed:    {}", c.text(2));
         let _ = writeln!(out, "  (events observed on the server's live event stream, /api/events)");
         let _ = writeln!(out, "  steps:");
         for (name, l) in &self.steps {
@@ -606,11 +604,7 @@ impl crate::baseline::Report for SqliteBaselineReport {
             "  {} transactions in {:.1} s: {:.1}/s",
             self.transactions, self.seconds, self.transactions_per_second
         );
-        let _ = writeln!(
-            out,
-            "  commit latency: p50 {:.3} ms  p90 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
-            self.commit.p50_ms, self.commit.p90_ms, self.commit.p99_ms, self.commit.max_ms
-        );
+        let _ = writeln!(out, "  commit latency: {}", self.commit.text(3));
     }
 }
 

@@ -12,17 +12,9 @@ pub(super) fn bus_migrations() -> Vec<Migration> {
         owner: "bus",
         version: 1,
         name: "journal, queues, inbox, dead letters",
-        sql: "CREATE TABLE bus_events (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                id TEXT NOT NULL,
-                subject TEXT NOT NULL,
-                type TEXT NOT NULL,
-                source TEXT NOT NULL,
-                time TEXT NOT NULL,
-                body TEXT NOT NULL
-            );
-            CREATE INDEX bus_events_by_subject ON bus_events (subject, seq);
-            CREATE TABLE bus_deliveries (
+        sql: concat!(
+            crate::journal_table!("INTEGER PRIMARY KEY AUTOINCREMENT"),
+            "CREATE TABLE bus_deliveries (
                 consumer TEXT NOT NULL,
                 seq INTEGER NOT NULL,
                 subject TEXT NOT NULL,
@@ -44,7 +36,8 @@ pub(super) fn bus_migrations() -> Vec<Migration> {
                 last_error TEXT NOT NULL,
                 died_at INTEGER NOT NULL,
                 PRIMARY KEY (consumer, seq)
-            ) WITHOUT ROWID;",
+            ) WITHOUT ROWID;"
+        ),
     }]
 }
 

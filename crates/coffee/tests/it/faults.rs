@@ -696,13 +696,11 @@ async fn walk_order(
             let route = "PATCH /api/fulfilment/:id";
             let answer = client.call(rng, Service::Fulfilment, &path, route, Some(&body), STEP).await;
             orders.note(order_id, format_args!("the barista: {} → {}", body["status"], answered(&answer)));
-            match answer {
-                Some(r) if r.status == 200 => "walked",
-                // An earlier attempt went through before its connection died.
-                Some(r) if r.status == 409 => "the barista's step was refused (409)",
-                Some(_) => "the barista's step was refused",
-                None => "the barista's step failed",
-            }
+            // A 409: an earlier attempt went through before its connection died.
+            step_outcome(
+                &answer,
+                ["the barista's step was refused (409)", "the barista's step was refused", "the barista's step failed"],
+            )
         }
     }
 }
@@ -746,11 +744,19 @@ async fn cancel(client: &Client, rng: &mut Rng, order_id: &str, orders: &Orders)
     let body = json!({"status": "ORDER_CANCELLED", "note": "changed my mind"});
     let answer = client.call(rng, Service::Order, &path, "PATCH /api/order/:id", Some(&body), STEP).await;
     orders.note(order_id, format_args!("the customer cancels → {}", answered(&answer)));
+    step_outcome(
+        &answer,
+        ["the cancellation was refused (409)", "the cancellation was refused", "the cancellation failed"],
+    )
+}
+
+/// How a step of a walk went: "walked", or `[refused with 409, refused otherwise, no answer]`.
+fn step_outcome(answer: &Option<Reply>, not_walked: [&'static str; 3]) -> &'static str {
     match answer {
         Some(r) if r.status == 200 => "walked",
-        Some(r) if r.status == 409 => "the cancellation was refused (409)",
-        Some(_) => "the cancellation was refused",
-        None => "the cancellation failed",
+        Some(r) if r.status == 409 => not_walked[0],
+        Some(_) => not_walked[1],
+        None => not_walked[2],
     }
 }
 
@@ -1615,13 +1621,7 @@ async fn history(client: &Client, rng: &mut Rng, id: &str) -> Vec<String> {
     }
     let mut events = Vec::new();
     for service in Service::ALL {
-        let name = service.name();
-        let path = format!("/api/{name}/events?orderId={id}");
-        let route = match service {
-            Service::Order => "GET /api/order/events?orderId=",
-            Service::Payment => "GET /api/payment/events?orderId=",
-            Service::Fulfilment => "GET /api/fulfilment/events?orderId=",
-        };
+        let (path, route) = events_of(service, id);
         let Some(r) = client.call(rng, service, &path, route, None, within).await else { continue };
         for e in r.body.as_array().cloned().unwrap_or_default() {
             events.push(format!("event {} {}", e["time"].as_str().unwrap_or("?"), e["type"].as_str().unwrap_or("?")));
@@ -1630,6 +1630,16 @@ async fn history(client: &Client, rng: &mut Rng, id: &str) -> Vec<String> {
     events.sort();
     lines.extend(events);
     lines
+}
+
+/// The path and the route of what `service` published about an order.
+fn events_of(service: Service, order_id: &str) -> (String, &'static str) {
+    let route = match service {
+        Service::Order => "GET /api/order/events?orderId=",
+        Service::Payment => "GET /api/payment/events?orderId=",
+        Service::Fulfilment => "GET /api/fulfilment/events?orderId=",
+    };
+    (format!("/api/{}/events?orderId={order_id}", service.name()), route)
 }
 
 /// At most one fulfilment per order (`GET /api/fulfilment?orderId=`), and each event type at
@@ -1661,13 +1671,7 @@ async fn check_lists_and_journals(
                     }
                 }
                 for service in Service::ALL {
-                    let name = service.name();
-                    let path = format!("/api/{name}/events?orderId={id}");
-                    let route = match service {
-                        Service::Order => "GET /api/order/events?orderId=",
-                        Service::Payment => "GET /api/payment/events?orderId=",
-                        Service::Fulfilment => "GET /api/fulfilment/events?orderId=",
-                    };
+                    let (path, route) = events_of(service, &id);
                     match client.call(&mut rng, service, &path, route, None, within).await {
                         Some(r) if r.status == 200 => {
                             let types: Vec<&str> = r
@@ -1680,7 +1684,10 @@ async fn check_lists_and_journals(
                                 *seen.entry(*t).or_insert(0) += 1;
                             }
                             if seen.values().any(|n| *n > 1) {
-                                problems.push(format!("order {id}: the {name} journal repeats an event: {types:?}"));
+                                problems.push(format!(
+                                    "order {id}: the {} journal repeats an event: {types:?}",
+                                    service.name()
+                                ));
                             }
                         }
                         other => problems

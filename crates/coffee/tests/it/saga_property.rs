@@ -27,7 +27,7 @@ use coffee_fulfilment::model::FulfilmentChange;
 use coffee_order::OrderService;
 use coffee_order::client::OrderClient;
 use coffee_order::handlers::OrderHandlers;
-use coffee_order::model::{OrderChange, PlaceOrder};
+use coffee_order::model::PlaceOrder;
 use coffee_payment::PaymentService;
 use coffee_payment::client::PaymentClient;
 use coffee_payment::handlers::PaymentHandlers;
@@ -236,7 +236,10 @@ impl World<'_> {
                 }
             }
             Action::CustomerCancels => {
-                let cancelled = system.orders.change_order(&self.ctx, self.order_id, &OrderChange::cancel(None)).await;
+                let cancelled = system
+                    .orders
+                    .change_order(&self.ctx, self.order_id, &coffee_order::model::cancellation(None))
+                    .await;
                 self.refused_or_done("cancel", cancelled);
             }
             Action::BaristaCompletes | Action::BaristaRejects => {
