@@ -2,10 +2,12 @@
 //! transport runs a handler (decide, then commit with the inbox mark, deciding again if a
 //! record changed underneath).
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::FutureExt;
 
 use coffee_domain::IllegalTransition;
 
@@ -44,6 +46,10 @@ pub enum HandlerError {
     /// A service the handler calls (the payment provider) failed.
     #[error("{0}")]
     Dependency(String),
+    /// The handler panicked: a bug. The message is retried like any failure, and dead-lettered
+    /// in the end, rather than wedging its order.
+    #[error("the handler panicked: {0}")]
+    Panicked(String),
 }
 
 /// A durable consumer: its name is its queue's name.
@@ -117,15 +123,27 @@ pub async fn handle_delivery(
 ) -> Result<Committed, HandlerError> {
     let handled = &Handled { consumer: consumer.to_owned(), event_id: event.id.clone(), delivery_seq };
     let ((), committed) = commit_deciding_again(store, || async move {
-        let mut change = handler.handle(event).await?;
+        let mut change = AssertUnwindSafe(handler.handle(event)).catch_unwind().await.map_err(panicked)??;
         change.handled = Some(handled.clone());
         Ok::<_, HandlerError>(Decision::Commit(change, ()))
     })
     .await?;
-    if committed == Some(Committed::Applied) {
-        handler.committed(event);
+    if committed == Some(Committed::Applied)
+        && let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| handler.committed(event)))
+    {
+        // The effects are committed: the delivery is done whatever the hook did.
+        tracing::error!(consumer, event = %event.id, error = %panicked(panic), "a handler's committed hook panicked");
     }
     Ok(committed.unwrap_or(Committed::AlreadyHandled))
+}
+
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> HandlerError {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned());
+    HandlerError::Panicked(message)
 }
 
 #[cfg(test)]

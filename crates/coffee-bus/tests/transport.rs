@@ -3,10 +3,12 @@
 //! Each scenario is written once and instantiated per transport by `both!`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use coffee_bus::consumer::handle_delivery;
 use coffee_bus::embedded::{DeliveryOptions, start_consumer};
 use coffee_bus::nats::{NatsBus, NatsOptions};
 use coffee_bus::postgres::PgStore;
@@ -46,6 +48,13 @@ trait Transport: Send + Sync {
     /// Whether a failed message holds back the later messages of its order (SQS FIFO
     /// semantics). The embedded transport does; on NATS a retried message may be overtaken.
     fn fifo_across_failures(&self) -> bool;
+    /// Has `consumer`'s copy of the (already published) `event` handled and its effects
+    /// committed, and then loses the acknowledgement, as a process that dies right after the
+    /// commit does: the transport will deliver it again.
+    async fn handle_and_lose_the_ack(&self, consumer: &Consumer, event: &Envelope);
+    /// How long to wait before counting, so that a message delivered again late (after the ack
+    /// wait) would be counted too.
+    fn settle(&self) -> Duration;
 }
 
 struct Embedded {
@@ -79,6 +88,16 @@ impl Transport for Embedded {
     fn fifo_across_failures(&self) -> bool {
         true
     }
+
+    /// The queue row is the acknowledgement: handled without it, the row stays.
+    async fn handle_and_lose_the_ack(&self, consumer: &Consumer, event: &Envelope) {
+        let store = self.store.as_ref() as &dyn Store;
+        handle_delivery(store, consumer.name(), consumer.handler.as_ref(), event, None).await.expect("handled");
+    }
+
+    fn settle(&self) -> Duration {
+        Duration::from_millis(300)
+    }
 }
 
 struct Nats {
@@ -94,7 +113,9 @@ impl Nats {
         let server = NatsServer::start();
         let db = TestDatabase::create();
         let store = PgStore::connect(&db.url(), "bus_test", &[], 8).await.expect("PostgreSQL store");
-        let bus = NatsBus::connect(NatsOptions::new(&server.url())).await.expect("NATS");
+        // A short ack wait: a message whose ack was lost comes back within the test.
+        let options = NatsOptions { ack_wait: ACK_WAIT, ..NatsOptions::new(&server.url()) };
+        let bus = NatsBus::connect(options).await.expect("NATS");
         let stop_relay = CancellationToken::new();
         bus.start_relay(store.clone(), stop_relay.clone());
         Self { server, store, bus, stop_relay, _db: db }
@@ -124,17 +145,49 @@ impl Transport for Nats {
     fn fifo_across_failures(&self) -> bool {
         false
     }
+
+    /// Takes the message from the durable consumer as a replica would, handles and commits it,
+    /// and goes away without acknowledging it.
+    async fn handle_and_lose_the_ack(&self, consumer: &Consumer, event: &Envelope) {
+        use futures::StreamExt;
+        let durable = self.bus.durable_consumer(consumer, 8).await.expect("the durable consumer");
+        let fetch = durable.fetch().max_messages(1).expires(Duration::from_secs(10));
+        let mut batch = fetch.messages().await.expect("fetch");
+        let message = batch.next().await.expect("a message").expect("delivered");
+        let taken = coffee_bus::Envelope::from_bytes(&message.payload).expect("an envelope");
+        assert_eq!(taken.id, event.id, "the message taken is the event");
+        let store = self.store.as_ref() as &dyn Store;
+        handle_delivery(store, consumer.name(), consumer.handler.as_ref(), &taken, None).await.expect("handled");
+        drop(message);
+    }
+
+    fn settle(&self) -> Duration {
+        ACK_WAIT + Duration::from_millis(700)
+    }
 }
 
-/// Records what it saw; fails the first `fail_first` deliveries of each event (or only of
-/// the event `poison`, when set).
+const ACK_WAIT: Duration = Duration::from_secs(1);
+
+/// Records what it saw, and commits one effect per handling (an event in the store's journal
+/// about the subject `effects`), so that "handled once" is counted in what was committed, not in
+/// calls. Fails the first `fail_first` deliveries of each event (or only of the event `poison`,
+/// when set); panics on the first delivery of `panic_on`; holds each handling `hold` long,
+/// counting how many handlings of one order ever overlapped.
 #[derive(Default)]
 struct Recorder {
     seen: Mutex<Vec<(String, String)>>,
     attempts: Mutex<HashMap<String, u32>>,
     fail_first: u32,
     poison: Option<String>,
+    panic_on: Option<String>,
+    hold: Duration,
+    running: Mutex<HashMap<String, usize>>,
+    most_at_once_per_order: AtomicUsize,
+    most_at_once: AtomicUsize,
 }
+
+/// The subject the effects are journalled under.
+const EFFECTS: &str = "effects";
 
 #[async_trait]
 impl Handler for Recorder {
@@ -145,12 +198,20 @@ impl Handler for Recorder {
             *n += 1;
             *n
         };
+        if self.panic_on.as_ref() == Some(&event.id) && n == 1 {
+            panic!("panicking on purpose");
+        }
         let targeted = self.poison.as_ref().is_none_or(|p| *p == event.id);
         if targeted && n <= self.fail_first {
             return Err(HandlerError::Dependency(format!("failing on purpose, attempt {n}")));
         }
+        if !self.hold.is_zero() {
+            self.overlap(&event.subject, 1);
+            tokio::time::sleep(self.hold).await;
+            self.overlap(&event.subject, -1);
+        }
         self.seen.lock().expect("lock").push((event.subject.clone(), event.id.clone()));
-        Ok(Change::new())
+        Ok(Change::new().publish(effect_of(event)))
     }
 }
 
@@ -158,6 +219,44 @@ impl Recorder {
     fn count(&self) -> usize {
         self.seen.lock().expect("lock").len()
     }
+
+    fn overlap(&self, subject: &str, by: isize) {
+        let mut running = self.running.lock().expect("lock");
+        let now = running.entry(subject.to_owned()).or_default();
+        *now = now.saturating_add_signed(by);
+        self.most_at_once_per_order.fetch_max(*now, Ordering::SeqCst);
+        let total: usize = running.values().sum();
+        self.most_at_once.fetch_max(total, Ordering::SeqCst);
+    }
+}
+
+/// The effect a handling commits: an event naming the event handled.
+fn effect_of(event: &Envelope) -> Envelope {
+    let mut effect = event.clone();
+    effect.id = uuid::Uuid::now_v7().to_string();
+    effect.subject = EFFECTS.to_owned();
+    effect.event_type = "coffee.test.effect".to_owned();
+    effect.data = json!({ "handled": event.id });
+    effect
+}
+
+/// How often each event's handling was committed.
+async fn effects(store: &Arc<dyn Store>) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for e in store.events_about(EFFECTS).await.expect("the journal") {
+        *counts.entry(e.data["handled"].as_str().unwrap_or_default().to_owned()).or_default() += 1;
+    }
+    counts
+}
+
+/// Every event committed exactly once, and nothing else.
+async fn assert_each_committed_once(t: &dyn Transport, ids: &[String], what: &str) {
+    tokio::time::sleep(t.settle()).await;
+    let counts = effects(&t.store()).await;
+    for id in ids {
+        assert_eq!(counts.get(id).copied(), Some(1), "{what}: event {id} committed {:?} times", counts.get(id));
+    }
+    assert_eq!(counts.len(), ids.len(), "{what}: effects of other events: {counts:?}");
 }
 
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -168,6 +267,17 @@ async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("timed out waiting for {what}");
+}
+
+/// Waits until the handlings of `n` events are committed.
+async fn committed(store: &Arc<dyn Store>, n: usize) {
+    for _ in 0..1500 {
+        if effects(store).await.len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {n} handlings to commit; {:?}", effects(store).await);
 }
 
 async fn publish(store: &Arc<dyn Store>, env: Envelope) {
@@ -185,12 +295,15 @@ async fn events_reach_only_the_consumers_whose_rule_matches_each_once(t: &dyn Tr
     ];
     let store = t.store();
     let trace = TraceContext::new_root();
+    let mut ids = Vec::new();
     for i in 0..20 {
-        publish(&store, Envelope::wrap(&order_event(i), &trace)).await;
+        let env = Envelope::wrap(&order_event(i), &trace);
+        ids.push(env.id.clone());
+        publish(&store, env).await;
     }
-    wait_for("20 deliveries", || created.count() == 20).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(created.count(), 20, "each event exactly once");
+    wait_for("20 deliveries", || created.count() >= 20).await;
+    assert_each_committed_once(t, &ids, "the created watcher").await;
+    assert_eq!(created.count(), 20, "nothing delivered again late");
     assert_eq!(cancelled.count(), 0, "no cancellations were published");
     stop.cancel();
     for task in tasks {
@@ -212,7 +325,7 @@ async fn one_order_is_handled_in_publishing_order_even_with_retries(t: &dyn Tran
             publish(&store, env).await;
         }
     }
-    wait_for("all 12", || recorder.count() == 12).await;
+    wait_for("all 12", || recorder.count() >= 12).await;
     let seen = recorder.seen.lock().expect("lock").clone();
     for (subject, ids) in published {
         let handled: Vec<String> = seen.iter().filter(|(s, _)| *s == subject).map(|(_, id)| id.clone()).collect();
@@ -272,7 +385,82 @@ async fn a_consumer_started_later_gets_what_was_published_meanwhile(t: &dyn Tran
     let recorder = Arc::new(Recorder::default());
     let stop = CancellationToken::new();
     let task = t.start(Consumer::new(created_rule(), recorder.clone()), stop.clone());
-    wait_for("10 resumed", || recorder.count() == 10).await;
+    wait_for("10 resumed", || recorder.count() >= 10).await;
+    stop.cancel();
+    task.await.expect("stops");
+}
+
+async fn one_order_is_handled_in_publishing_order(t: &dyn Transport) {
+    let recorder = Arc::new(Recorder::default());
+    let stop = CancellationToken::new();
+    let task = t.start(Consumer::new(created_rule(), recorder.clone()), stop.clone());
+    let store = t.store();
+    let trace = TraceContext::new_root();
+    let mut published: HashMap<String, Vec<String>> = HashMap::new();
+    for _ in 0..5 {
+        for order in 0..6u128 {
+            let env = Envelope::wrap(&order_event(order), &trace);
+            published.entry(env.subject.clone()).or_default().push(env.id.clone());
+            publish(&store, env).await;
+        }
+    }
+    wait_for("all 30", || recorder.count() >= 30).await;
+    let seen = recorder.seen.lock().expect("lock").clone();
+    for (subject, ids) in published {
+        let handled: Vec<String> = seen.iter().filter(|(s, _)| *s == subject).map(|(_, id)| id.clone()).collect();
+        assert_eq!(handled, ids, "order {subject} handled out of publishing order");
+    }
+    stop.cancel();
+    task.await.expect("stops");
+}
+
+async fn one_message_of_an_order_at_a_time_and_orders_side_by_side(t: &dyn Transport) {
+    let recorder = Arc::new(Recorder { hold: Duration::from_millis(20), ..Recorder::default() });
+    let stop = CancellationToken::new();
+    let task = t.start(Consumer::new(created_rule(), recorder.clone()), stop.clone());
+    let store = t.store();
+    let trace = TraceContext::new_root();
+    for _ in 0..4 {
+        for order in 0..8u128 {
+            publish(&store, Envelope::wrap(&order_event(200 + order), &trace)).await;
+        }
+    }
+    wait_for("all 32", || recorder.count() >= 32).await;
+    assert_eq!(recorder.most_at_once_per_order.load(Ordering::SeqCst), 1, "two messages of one order at once");
+    assert!(recorder.most_at_once.load(Ordering::SeqCst) > 1, "different orders never ran side by side");
+    stop.cancel();
+    task.await.expect("stops");
+}
+
+async fn a_handling_committed_but_never_acknowledged_is_delivered_again_and_changes_nothing(t: &dyn Transport) {
+    let recorder = Arc::new(Recorder::default());
+    let consumer = Consumer::new(created_rule(), recorder.clone());
+    let store = t.store();
+    let event = Envelope::wrap(&order_event(300), &TraceContext::new_root());
+    publish(&store, event.clone()).await;
+    t.handle_and_lose_the_ack(&consumer, &event).await;
+    assert_eq!(effects(&store).await.get(&event.id).copied(), Some(1), "the first handling committed");
+
+    let stop = CancellationToken::new();
+    let task = t.start(consumer, stop.clone());
+    wait_for("the delivery again", || recorder.attempts.lock().expect("lock").get(&event.id) == Some(&2)).await;
+    assert_each_committed_once(t, std::slice::from_ref(&event.id), "after the lost ack").await;
+    stop.cancel();
+    task.await.expect("stops");
+}
+
+async fn a_handler_that_panics_is_retried_and_does_not_hold_up_its_order(t: &dyn Transport) {
+    let trace = TraceContext::new_root();
+    let first = Envelope::wrap(&order_event(400), &trace);
+    let recorder = Arc::new(Recorder { panic_on: Some(first.id.clone()), ..Recorder::default() });
+    let stop = CancellationToken::new();
+    let task = t.start(Consumer::new(created_rule(), recorder.clone()), stop.clone());
+    let store = t.store();
+    let second = Envelope::wrap(&order_event(400), &trace);
+    publish(&store, first.clone()).await;
+    publish(&store, second.clone()).await;
+    wait_for("both messages of the order", || recorder.count() == 2).await;
+    assert_each_committed_once(t, &[first.id.clone(), second.id.clone()], "after a panic").await;
     stop.cancel();
     task.await.expect("stops");
 }
@@ -297,6 +485,10 @@ both!(events_reach_only_the_consumers_whose_rule_matches_each_once);
 both!(one_order_is_handled_in_publishing_order_even_with_retries);
 both!(a_message_failing_five_times_is_dead_lettered_and_redrive_delivers_it);
 both!(a_consumer_started_later_gets_what_was_published_meanwhile);
+both!(one_order_is_handled_in_publishing_order);
+both!(one_message_of_an_order_at_a_time_and_orders_side_by_side);
+both!(a_handling_committed_but_never_acknowledged_is_delivered_again_and_changes_nothing);
+both!(a_handler_that_panics_is_retried_and_does_not_hold_up_its_order);
 
 // --- NATS only: the broker can go away ---
 
@@ -309,7 +501,8 @@ async fn with_nats_down_events_wait_in_the_outbox_and_flow_when_it_returns() {
     let store = t.store();
     let trace = TraceContext::new_root();
     publish(&store, Envelope::wrap(&order_event(1), &trace)).await;
-    wait_for("the first event", || recorder.count() == 1).await;
+    committed(&store, 1).await;
+    outbox_drains(&t).await;
 
     t.server.stop();
     for i in 0..20 {
@@ -321,20 +514,26 @@ async fn with_nats_down_events_wait_in_the_outbox_and_flow_when_it_returns() {
     assert_eq!(recorder.count(), 1);
 
     t.server.resume();
-    wait_for("everything after the outage", || recorder.count() == 21).await;
-    let mut empty = false;
+    committed(&store, 21).await;
+    outbox_drains(&t).await;
+    // Delivery is at least once (an ack lost in the outage is delivered again); effects once.
+    tokio::time::sleep(t.settle()).await;
+    let committed = effects(&store).await;
+    assert_eq!(committed.len(), 21, "every event handled: {committed:?}");
+    assert!(committed.values().all(|n| *n == 1), "nothing committed twice: {committed:?}");
+    stop.cancel();
+    task.await.expect("stops");
+}
+
+/// Waits until the relay has published everything in the outbox (the effects too).
+async fn outbox_drains(t: &Nats) {
     for _ in 0..500 {
         if t.store.outbox_len().await.expect("outbox") == 0 {
-            empty = true;
-            break;
+            return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(empty, "the outbox drains");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(recorder.count(), 21, "nothing twice");
-    stop.cancel();
-    task.await.expect("stops");
+    panic!("the outbox never drained");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -351,8 +550,10 @@ async fn two_replicas_of_a_consumer_share_the_work_and_handle_each_event_once() 
     for i in 0..200 {
         publish(&store, Envelope::wrap(&order_event(1000 + i), &trace)).await;
     }
-    wait_for("200 between them", || a.count() + b.count() == 200).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for("200 between them", || a.count() + b.count() >= 200).await;
+    tokio::time::sleep(t.settle()).await;
+    assert_eq!(effects(&store).await.len(), 200, "each committed");
+    assert!(effects(&store).await.values().all(|n| *n == 1), "none committed twice");
     let mut ids: Vec<String> = a
         .seen
         .lock()

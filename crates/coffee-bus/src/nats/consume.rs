@@ -88,9 +88,28 @@ async fn pull(
     js: &jetstream::Context,
     config: &consumer::pull::Config,
 ) -> Result<consumer::pull::Stream, super::BusError> {
+    durable(js, config).await?.messages().await.map_err(js_err)
+}
+
+/// The durable consumer, created (or updated) with `config`.
+async fn durable(
+    js: &jetstream::Context,
+    config: &consumer::pull::Config,
+) -> Result<consumer::Consumer<consumer::pull::Config>, super::BusError> {
     let stream = js.get_stream(STREAM).await.map_err(js_err)?;
-    let durable = stream.create_consumer(config.clone()).await.map_err(js_err)?;
-    durable.messages().await.map_err(js_err)
+    stream.create_consumer(config.clone()).await.map_err(js_err)
+}
+
+impl NatsBus {
+    /// The durable consumer that the replicas of `consumer` share, created if it is not there
+    /// yet (for tools and tests that look at or take its messages).
+    pub async fn durable_consumer(
+        &self,
+        consumer: &Consumer,
+        concurrency: usize,
+    ) -> Result<consumer::Consumer<consumer::pull::Config>, super::BusError> {
+        durable(&self.js, &durable_config(consumer, self.options.ack_wait, concurrency)).await
+    }
 }
 
 /// One connection's worth of consuming.
