@@ -210,8 +210,10 @@ mod tests {
         })
     }
 
-    async fn next<S: Stream<Item = Result<Order, ServiceError>> + Unpin>(stream: &mut S) -> Option<Order> {
-        tokio::time::timeout(Duration::from_millis(200), stream.next()).await.ok().flatten().map(|r| r.expect("ok"))
+    /// The stream's next item; a stream that ends or says nothing in time fails the test.
+    async fn next<S: Stream<Item = Result<Order, ServiceError>> + Unpin>(stream: &mut S) -> Order {
+        let next = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.expect("an item in time");
+        next.expect("the stream goes on").expect("not an error")
     }
 
     #[tokio::test]
@@ -225,10 +227,10 @@ mod tests {
         // Both changes commit after the subscription and before its read: the read has the newest.
         tx.send(envelope(&placed)).expect("a receiver");
         tx.send(envelope(&started)).expect("a receiver");
-        assert_eq!(next(&mut stream).await, Some(started.clone()), "the current state first");
+        assert_eq!(next(&mut stream).await, started.clone(), "the current state first");
         let done = Order { status: OrderStatus::Completed, updated_at: Millis(3_000), ..started.clone() };
         tx.send(envelope(&done)).expect("a receiver");
-        assert_eq!(next(&mut stream).await, Some(done), "then the next change, without the stale ones");
+        assert_eq!(next(&mut stream).await, done, "then the next change, without the stale ones");
     }
 
     #[tokio::test]
@@ -241,8 +243,13 @@ mod tests {
         let mine = order("c-1", 2);
         tx.send(envelope(&other)).expect("a receiver");
         tx.send(envelope(&mine)).expect("a receiver");
-        assert_eq!(next(&mut stream).await, Some(mine));
-        assert_eq!(next(&mut stream).await, None, "nothing else");
+        assert_eq!(next(&mut stream).await, mine);
+        // Nothing else came before the customer's next change.
+        let theirs = order("c-2", 3);
+        let mine_again = order("c-1", 4);
+        tx.send(envelope(&theirs)).expect("a receiver");
+        tx.send(envelope(&mine_again)).expect("a receiver");
+        assert_eq!(next(&mut stream).await, mine_again, "only this customer's changes");
     }
 
     #[tokio::test]
@@ -258,7 +265,7 @@ mod tests {
         });
         let filter = Filter { id: Some(placed.id.to_string()), customer_id: None };
         let mut stream = Box::pin(notifier.watch(filter, Some(current)));
-        assert_eq!(next(&mut stream).await, Some(placed.clone()));
+        assert_eq!(next(&mut stream).await, placed.clone());
 
         // The order is cancelled while the subscriber is flooded with more events than it can hold.
         let cancelled = placed.cancel_by_customer(Some(Note::system("changed my mind")), Millis(5_000)).expect("ok");
@@ -266,11 +273,14 @@ mod tests {
         for i in 0..10 {
             tx.send(envelope(&order("c-9", i))).expect("a receiver");
         }
-        assert_eq!(next(&mut stream).await, Some(cancelled.clone()), "alive, and reread the current state");
+        assert_eq!(next(&mut stream).await, cancelled.clone(), "alive, and reread the current state");
 
+        // Another order of the same customer is not this one: the next item is this order's change.
         let other = order("c-1", 9_000);
         tx.send(envelope(&other)).expect("a receiver");
-        assert_eq!(next(&mut stream).await, None, "another order of the same customer is not this one");
+        let noted = Order { note: Some(Note::system("refunded")), updated_at: Millis(6_000), ..cancelled.clone() };
+        tx.send(envelope(&noted)).expect("a receiver");
+        assert_eq!(next(&mut stream).await, noted);
     }
 
     #[tokio::test]

@@ -59,33 +59,49 @@ impl Client {
     }
 }
 
-/// One customer's saga until the stop flag or the first error (the server dying).
-async fn customer(client: Arc<Client>, n: usize, orders: Arc<Mutex<Vec<String>>>, stop: Arc<AtomicBool>) {
+/// What the server told a customer about an order, in the order it was told: each step the
+/// server acknowledged (answered 2xx), so it must survive a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Told {
+    Placed,
+    Paid,
+    Completed,
+}
+
+type Acks = Arc<Mutex<Vec<(String, Told)>>>;
+
+/// One customer's sagas until the stop flag or the first error (the server dying).
+async fn customer(client: Arc<Client>, n: usize, acks: Acks, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::Relaxed) {
         let coffee = ["1", "2", "3"][n % 3];
         let body = json!({"coffeeId": coffee, "customerId": format!("crash-{n}"), "customerName": "Kit"});
         let Ok(order) = client.post("/api/order", body).await else { return };
         let order_id = order["orderId"].as_str().expect("id").to_owned();
-        orders.lock().expect("lock").push(order_id.clone());
-        if client.finish_quietly(&order_id).await.is_err() {
+        acks.lock().expect("lock").push((order_id.clone(), Told::Placed));
+        if client.walk(&order_id, &acks).await.is_err() {
             return;
         }
     }
 }
 
 impl Client {
-    async fn finish_quietly(&self, order_id: &str) -> Result<(), String> {
+    /// Pays and completes, recording each acknowledged step.
+    async fn walk(&self, order_id: &str, acks: &Acks) -> Result<(), String> {
         let payment = self.post("/api/payment", json!({"orderId": order_id})).await?;
         let id = payment["paymentId"].as_str().unwrap_or_default().to_owned();
-        self.post(&format!("/api/payment/{id}/confirm"), json!({"cardNumber": GOOD_CARD})).await?;
-        for _ in 0..200 {
+        let paid = self.post(&format!("/api/payment/{id}/confirm"), json!({"cardNumber": GOOD_CARD})).await?;
+        assert_eq!(paid["paymentStatus"], "PAYMENT_SUCCESSFUL", "{paid}");
+        acks.lock().expect("lock").push((order_id.to_owned(), Told::Paid));
+        // The fulfilment follows from the payment's event; a killed server never answers.
+        for _ in 0..1000 {
             let found = self.get(&format!("/api/fulfilment?orderId={order_id}")).await?;
             if let Some(f) = found.as_array().and_then(|a| a.first()) {
                 let id = f["fulfilmentId"].as_str().unwrap_or_default();
                 self.patch(&format!("/api/fulfilment/{id}"), json!({"status": "FULFILMENT_COMPLETED"})).await?;
+                acks.lock().expect("lock").push((order_id.to_owned(), Told::Completed));
                 return Ok(());
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         Err("no fulfilment".into())
     }
@@ -96,14 +112,14 @@ async fn a_server_killed_mid_stream_finishes_every_order_after_restart_with_each
     let dir = tempfile::tempdir().expect("temp dir");
     let server = ServerProcess::start(dir.path(), &[]).await;
     let client = Arc::new(Client { http: Http(reqwest::Client::new()), base: server.base.clone() });
-    let orders = Arc::new(Mutex::new(Vec::new()));
+    let acks: Acks = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let customers: Vec<_> =
-        (0..16).map(|n| tokio::spawn(customer(client.clone(), n, orders.clone(), stop.clone()))).collect();
+        (0..16).map(|n| tokio::spawn(customer(client.clone(), n, acks.clone(), stop.clone()))).collect();
 
     // Kill once a good number of orders are in every stage of the saga.
-    for _ in 0..3000 {
-        if orders.lock().expect("lock").len() >= 150 {
+    for _ in 0..6000 {
+        if acks.lock().expect("lock").iter().filter(|(_, t)| *t == Told::Placed).count() >= 150 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -113,35 +129,68 @@ async fn a_server_killed_mid_stream_finishes_every_order_after_restart_with_each
     for c in customers {
         c.await.expect("customer task");
     }
-    let placed = orders.lock().expect("lock").clone();
+    // The furthest step each order was acknowledged at.
+    let mut told: HashMap<String, Told> = HashMap::new();
+    let mut placed = Vec::new();
+    for (order_id, step) in acks.lock().expect("lock").iter() {
+        if *step == Told::Placed {
+            placed.push(order_id.clone());
+        }
+        let furthest = told.entry(order_id.clone()).or_insert(*step);
+        *furthest = (*furthest).max(*step);
+    }
     assert!(placed.len() >= 150, "only {} orders before the kill", placed.len());
+    let paid_not_completed = told.values().filter(|t| **t == Told::Paid).count();
+    let unfinished = told.values().filter(|t| **t != Told::Completed).count();
+    assert!(unfinished > 0 && paid_not_completed > 0, "the kill came between sagas: nothing was in flight");
 
     let server = ServerProcess::start(dir.path(), &[]).await;
     let client = Client { http: Http(reqwest::Client::new()), base: server.base.clone() };
-    let mut unfinished = 0;
-    for order_id in &placed {
+    // Nothing acknowledged went backwards, and what follows from it happens by itself: a paid
+    // order gets its fulfilment, a completed fulfilment completes its order, with no client help.
+    for (order_id, step) in &told {
         let order = client.get(&format!("/api/order/{order_id}")).await.expect("every acknowledged order survived");
-        if order["orderStatus"] != "ORDER_COMPLETED" {
-            unfinished += 1;
+        assert_ne!(order["orderStatus"], "ORDER_CANCELLED", "{order}");
+        if *step >= Told::Paid {
+            let payment = client.get(&format!("/api/payment?orderId={order_id}")).await.expect("payment");
+            assert_eq!(payment[0]["paymentStatus"], "PAYMENT_SUCCESSFUL", "an acknowledged payment: {payment}");
+            client
+                .until(&format!("/api/fulfilment?orderId={order_id}"), |v| v.as_array().is_some_and(|a| !a.is_empty()))
+                .await;
         }
+        if *step == Told::Completed {
+            let fulfilment = client.get(&format!("/api/fulfilment?orderId={order_id}")).await.expect("fulfilment");
+            assert_eq!(fulfilment[0]["fulfilmentStatus"], "FULFILMENT_COMPLETED", "{fulfilment}");
+            client.until(&format!("/api/order/{order_id}"), |o| o["orderStatus"] == "ORDER_COMPLETED").await;
+        }
+    }
+    for order_id in &placed {
         client.finish(order_id).await;
     }
-    eprintln!("{} orders placed before the kill, {unfinished} of them unfinished at restart", placed.len());
+    eprintln!(
+        "{} orders placed before the kill, {unfinished} unfinished ({paid_not_completed} paid and not made)",
+        placed.len()
+    );
 
     let mut seen: HashMap<Vec<String>, usize> = HashMap::new();
     for order_id in &placed {
         let mut types = Vec::new();
+        let mut ids = Vec::new();
         for service in ["order", "payment", "fulfilment"] {
             let events = client.get(&format!("/api/{service}/events?orderId={order_id}")).await.expect("events");
-            let ids: Vec<&str> = events.as_array().expect("list").iter().filter_map(|e| e["id"].as_str()).collect();
-            let mut unique = ids.clone();
-            unique.dedup();
-            assert_eq!(ids.len(), unique.len(), "an event id repeats for {order_id}");
-            types.extend(events.as_array().expect("list").iter().map(|e| e["type"].as_str().unwrap_or("?").to_owned()));
+            let events = events.as_array().expect("list");
+            ids.extend(events.iter().filter_map(|e| e["id"].as_str().map(str::to_owned)));
+            types.extend(events.iter().map(|e| e["type"].as_str().unwrap_or("?").to_owned()));
         }
-        assert_eq!(types, EVERY_STEP_ONCE, "order {order_id}: every step exactly once");
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(ids.len(), unique.len(), "an event id repeats for {order_id}");
         *seen.entry(types).or_default() += 1;
     }
+    let every_step_once: Vec<String> = EVERY_STEP_ONCE.iter().map(|t| (*t).to_owned()).collect();
+    assert_eq!(seen.len(), 1, "every order published the same steps: {seen:?}");
+    assert_eq!(seen.get(&every_step_once), Some(&placed.len()), "every order published every step once: {seen:?}");
     let letters = client.get("/api/admin/dead-letters").await.expect("dead letters");
     assert_eq!(letters, json!([]), "nothing was dead-lettered");
     let status = server.terminate().await;

@@ -45,6 +45,14 @@ impl Process {
         Self { url, child }
     }
 
+    /// SIGSTOP: the process holds what it has, answering nothing, until killed.
+    fn freeze(&self) {
+        if let Some(pid) = self.child.id() {
+            let status = std::process::Command::new("kill").args(["-STOP", &pid.to_string()]).status();
+            assert!(status.is_ok_and(|s| s.success()), "SIGSTOP {pid}");
+        }
+    }
+
     /// SIGKILL: the process gets no chance to finish anything.
     async fn kill(&mut self) {
         self.child.kill().await.expect("kill");
@@ -344,14 +352,30 @@ async fn stopping_nats_mid_stream_loses_nothing_and_applies_nothing_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_a_fulfilment_replica_mid_stream_leaves_its_work_to_the_survivor() {
-    let Running { nats: _nats, db: _db, mut cluster, http } = Running::start().await;
+    let Running { nats, db: _db, mut cluster, http } = Running::start().await;
     let placed = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let all = Arc::new(Urls::of(&cluster));
     let tasks = customers(&http, &all, 8, &placed, &stop);
 
     wait_until_placed(&placed, 40).await;
+    // Freeze the victim so that what the broker hands it stays unacknowledged, and kill it only
+    // once it holds some: its work must then go to the survivor.
     let mut victim = cluster.fulfilment.remove(1);
+    victim.freeze();
+    let client = async_nats::connect(nats.url()).await.expect("connect");
+    let stream = async_nats::jetstream::new(client).get_stream(coffee_bus::nats::STREAM).await.expect("stream");
+    let mut durable: async_nats::jetstream::consumer::Consumer<async_nats::jetstream::consumer::pull::Config> =
+        stream.get_consumer(coffee_fulfilment::SERVICE).await.expect("the fulfilment service's consumer");
+    let mut held = false;
+    for _ in 0..200 {
+        if consumer_is(&mut durable, |i| i.num_ack_pending > 0).await {
+            held = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(held, "the frozen replica never held a message\n{}", cluster.logs());
     victim.kill().await;
     let before = placed.lock().expect("lock").len();
     wait_until_placed(&placed, before + 40).await;
@@ -361,8 +385,9 @@ async fn killing_a_fulfilment_replica_mid_stream_leaves_its_work_to_the_survivor
     }
     let survivors = Urls::of(&cluster);
     let placed = placed.lock().expect("lock").clone();
-    assert!(placed.len() >= 80, "orders kept coming after the kill");
     check_every_order_finishes_once(&http, &survivors, &placed, &cluster).await;
+    let info = durable.info().await.expect("consumer info");
+    assert_eq!(info.num_ack_pending, 0, "the dead replica's messages were all handled by the survivor");
 }
 
 /// Issue 15, on the real processes: the order service's copy of `coffee.payment.succeeded` is
