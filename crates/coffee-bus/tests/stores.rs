@@ -137,7 +137,7 @@ async fn commits_records_and_events_together(kind: &str, store: Arc<dyn Store>) 
 }
 
 #[tokio::test]
-async fn an_inbox_mark_makes_a_second_handling_a_no_op() {
+async fn an_inbox_mark_makes_a_second_handling_a_no_op_until_it_is_pruned() {
     let stores = Stores::open().await;
     for (kind, store) in stores.each() {
         handles_once(kind, store).await;
@@ -163,6 +163,23 @@ async fn handles_once(kind: &str, store: Arc<dyn Store>) {
     assert!(Records::new(store.clone(), NOTES).get("n9").await.expect("read").is_none(), "{kind}: applied twice");
     let journal = store.events_about(&uuid::Uuid::from_u128(9).to_string()).await.expect("journal");
     assert!(journal.is_empty(), "{kind}: an already handled change publishes nothing");
+
+    // Pruning keeps marks handled since the cutoff and forgets older ones.
+    let handled_at = jiff::Timestamp::now().as_millisecond();
+    store.prune_inbox(handled_at - 60_000).await.expect("prune");
+    let kept = handled(
+        Change::new()
+            .put(NOTES, &Note { id: "n8".into(), order_id: "o8".into(), text: "k".into() }, Expect::New)
+            .expect("put"),
+    );
+    assert_eq!(store.commit(kept).await, Ok(Committed::AlreadyHandled), "{kind}: a recent mark is kept");
+    store.prune_inbox(handled_at + 60_000).await.expect("prune");
+    let forgotten = handled(
+        Change::new()
+            .put(NOTES, &Note { id: "n7".into(), order_id: "o7".into(), text: "f".into() }, Expect::New)
+            .expect("put"),
+    );
+    assert_eq!(store.commit(forgotten).await, Ok(Committed::Applied), "{kind}: an old mark is forgotten");
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! webhook.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -106,6 +107,9 @@ impl PaymentService {
         let intent = &event.data.object;
         let payment_id = PaymentId::parse(&intent.metadata.payment_id)?;
         let handled = &Handled { consumer: WEBHOOK_INBOX.to_owned(), event_id: event.id.clone(), delivery_seq: None };
+        // The decision below is made again after a version conflict; the provider is asked
+        // to refund once however often that happens.
+        let refund_asked = &AtomicBool::new(false);
         let recorded = self
             .payments
             .update(|| async move {
@@ -120,7 +124,9 @@ impl PaymentService {
                     match current.value.on_captured(now()) {
                         Capture::Succeeded(p) => Some(p),
                         Capture::RefundAtOnce(p) => {
-                            self.provider.refund(&intent.id).await.map_err(provider_error)?;
+                            if !refund_asked.swap(true, Ordering::Relaxed) {
+                                self.provider.refund(&intent.id).await.map_err(provider_error)?;
+                            }
                             Some(p)
                         }
                         Capture::Ignore => None,

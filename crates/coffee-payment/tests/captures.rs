@@ -1,23 +1,32 @@
-//! A capture whose webhook never arrived (the process died between the two) is not lost:
-//! confirming again delivers the same webhook, and the recovery run at start finds it.
+//! The payment service against its provider, where the domain's rules meet the world: a
+//! capture whose webhook never arrived (the process died between the two) is not lost, a
+//! cancellation that races the capture ends with the money returned or never taken, and a
+//! refund is asked of the provider once.
 
 use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use async_trait::async_trait;
 use coffee_bus::consumer::handle_delivery;
 use coffee_bus::sqlite::SqliteStore;
-use coffee_bus::{Envelope, Rules, Store, TraceContext};
-use coffee_domain::{CardNumber, CustomerId, CustomerName, DomainEvent, Millis, Order, OrderId, PaymentId};
+use coffee_bus::{Change, Envelope, Expect, Records, Rules, Store, TraceContext};
+use coffee_domain::{CardNumber, CustomerId, CustomerName, DomainEvent, Millis, Order, OrderId, Payment, PaymentId};
 use coffee_payment::PaymentService;
 use coffee_payment::client::PaymentClient;
 use coffee_payment::handlers::PaymentHandlers;
-use coffee_payment::model::{ConfirmPayment, CreatePayment};
+use coffee_payment::model::{ConfirmPayment, CreatePayment, PAYMENTS};
+use coffee_payment::provider::simulated::INTENTS;
+use coffee_payment::provider::{CancelOutcome, CardForm, Intent, PaymentProvider, ProviderError, SimulatedProvider};
 use coffee_service::{Context, ServiceError};
 
 const CARD: &str = "4242424242424242";
+const SECRET: &[u8] = b"secret";
 
 struct Fixture {
     service: PaymentService,
     store: Arc<SqliteStore>,
+    provider: Arc<Counting>,
     _dir: tempfile::TempDir,
 }
 
@@ -25,31 +34,106 @@ async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = coffee_testkit::sqlite_store(dir.path(), Rules::default(), coffee_payment::store::MIGRATIONS);
     let shared: Arc<dyn Store> = store.clone();
-    Fixture { service: PaymentService::simulated(shared, b"secret".to_vec()), store, _dir: dir }
+    let provider = Arc::new(Counting {
+        inner: SimulatedProvider::new(shared.clone(), SECRET.to_vec()),
+        store: shared.clone(),
+        refunds: AtomicUsize::new(0),
+        interfere_with: Mutex::new(None),
+    });
+    let service = PaymentService::with_provider(shared, provider.clone(), SECRET.to_vec());
+    Fixture { service, store, provider, _dir: dir }
 }
 
-/// The payment service hears of an order and the customer starts paying: PAYMENT_CREATED.
-async fn a_created_payment(f: &Fixture) -> (PaymentId, String) {
-    let order = Order::place(
+/// The simulated provider, counting the refunds it is asked for. When told to, it changes the
+/// payment while it refunds, as a concurrent writer would, so the caller's commit conflicts.
+struct Counting {
+    inner: SimulatedProvider,
+    store: Arc<dyn Store>,
+    refunds: AtomicUsize,
+    interfere_with: Mutex<Option<PaymentId>>,
+}
+
+#[async_trait]
+impl PaymentProvider for Counting {
+    async fn create_intent(&self, payment: &Payment) -> Result<Intent, ProviderError> {
+        self.inner.create_intent(payment).await
+    }
+    async fn client_secret(&self, intent_id: &str) -> Result<String, ProviderError> {
+        self.inner.client_secret(intent_id).await
+    }
+    async fn cancel_intent(&self, intent_id: &str) -> Result<CancelOutcome, ProviderError> {
+        self.inner.cancel_intent(intent_id).await
+    }
+    async fn refund(&self, intent_id: &str) -> Result<(), ProviderError> {
+        self.refunds.fetch_add(1, Ordering::SeqCst);
+        let interfere = self.interfere_with.lock().expect("lock").take();
+        if let Some(payment_id) = interfere {
+            let payments = Records::new(self.store.clone(), PAYMENTS);
+            let current = payments.get(&payment_id.to_string()).await?.expect("the payment");
+            let touched = Change::new().put(PAYMENTS, &current.value, Expect::Version(current.version))?;
+            self.store.commit(touched).await?;
+        }
+        self.inner.refund(intent_id).await
+    }
+    fn card_form(&self) -> Option<&dyn CardForm> {
+        self.inner.card_form()
+    }
+}
+
+fn an_order() -> Order {
+    Order::place(
         OrderId::from_uuid(uuid::Uuid::now_v7()),
         coffee_domain::Coffee::from_menu("2").expect("menu"),
         CustomerId::parse("c").expect("id"),
         CustomerName::parse("Ada").expect("name"),
         Millis(jiff::Timestamp::now().as_millisecond()),
-    );
+    )
+}
+
+/// Delivers an order's event to the payment service's handlers, as its queue would.
+async fn deliver(f: &Fixture, order: &Order) {
     let event = Envelope::wrap(&DomainEvent::Order(order.clone()), &TraceContext::new_root());
     let handlers = PaymentHandlers::new(f.service.clone());
-    handle_delivery(f.store.as_ref(), "payment-service", &handlers, &event, None).await.expect("recorded");
+    handle_delivery(f.store.as_ref(), "payment-service", &handlers, &event, None).await.expect("handled");
+}
+
+/// The payment service hears of an order and the customer starts paying: PAYMENT_CREATED.
+async fn a_created_payment_of(f: &Fixture) -> (Order, PaymentId, String) {
+    let order = an_order();
+    deliver(f, &order).await;
     let request = CreatePayment { order_id: order.id };
     let created = f.service.create_payment(&Context::internal(), &request).await.expect("created");
     let intent = created.payment.payment_intent_id.clone().expect("an intent");
-    (created.payment.id, intent)
+    (order, created.payment.id, intent)
+}
+
+async fn a_created_payment(f: &Fixture) -> (PaymentId, String) {
+    let (_, payment, intent) = a_created_payment_of(f).await;
+    (payment, intent)
 }
 
 /// The provider captures, and the process "dies" before the webhook is applied.
-async fn capture_without_webhook(f: &Fixture, intent: &str) {
+async fn capture_without_webhook(f: &Fixture, intent: &str) -> coffee_payment::provider::Delivery {
     let card_form = f.service.provider().card_form().expect("the simulated provider's card form");
-    card_form.confirm(intent, &CardNumber::parse(CARD).expect("card")).await.expect("captured");
+    card_form.confirm(intent, &CardNumber::parse(CARD).expect("card")).await.expect("captured")
+}
+
+fn cancelled(order: &Order) -> Order {
+    order.cancel_by_customer(None, Millis(order.created_at.0 + 1)).expect("a placed order can be cancelled")
+}
+
+async fn status_of(f: &Fixture, payment: PaymentId) -> String {
+    f.service.payment(&Context::internal(), payment).await.expect("read").status.as_str().to_owned()
+}
+
+async fn intent_status(f: &Fixture, intent: &str) -> &'static str {
+    let intents = Records::new(f.store.clone() as Arc<dyn Store>, INTENTS);
+    intents.get(intent).await.expect("read").expect("the intent").value.status.as_str()
+}
+
+async fn event_types(f: &Fixture, order: OrderId) -> Vec<String> {
+    let events = f.service.payment_events(&Context::internal(), order).await.expect("events");
+    events.into_iter().map(|e| e.event_type).collect()
 }
 
 #[tokio::test]
@@ -86,5 +170,82 @@ async fn the_recovery_at_start_delivers_the_webhooks_of_unrecorded_captures() {
     assert_eq!(f.service.payment(&ctx, payment_id).await.expect("read").status.as_str(), "PAYMENT_SUCCESSFUL");
     assert_eq!(f.service.payment(&ctx, untouched).await.expect("read").status.as_str(), "PAYMENT_CREATED");
     assert_eq!(f.service.recover_missed_captures().await, Ok(0), "nothing left to deliver");
+    f.store.close().await;
+}
+
+#[tokio::test]
+async fn a_capture_reported_after_the_cancellation_is_refunded_once_even_when_its_commit_conflicts() {
+    let f = fixture().await;
+    let (order, payment_id, intent) = a_created_payment_of(&f).await;
+    let delivery = capture_without_webhook(&f, &intent).await;
+    // The cancellation reaches the payment service before the capture's webhook: the provider
+    // says the money is already taken, so the payment remembers to refund.
+    deliver(&f, &cancelled(&order)).await;
+    assert_eq!(status_of(&f, payment_id).await, "PAYMENT_CREATED");
+    assert_eq!(f.provider.refunds.load(Ordering::SeqCst), 0, "nothing to refund before the capture is recorded");
+
+    *f.provider.interfere_with.lock().expect("lock") = Some(payment_id);
+    f.service.receive_webhook(&Context::internal(), Some(&delivery.signature), &delivery.body).await.expect("applied");
+    assert_eq!(status_of(&f, payment_id).await, "PAYMENT_REFUNDED");
+    assert_eq!(intent_status(&f, &intent).await, "refunded");
+    assert_eq!(f.provider.refunds.load(Ordering::SeqCst), 1, "asked once although the first commit conflicted");
+    assert_eq!(
+        event_types(&f, order.id).await,
+        ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.refunded"]
+    );
+
+    f.service.receive_webhook(&Context::internal(), Some(&delivery.signature), &delivery.body).await.expect("again");
+    assert_eq!(f.provider.refunds.load(Ordering::SeqCst), 1, "a repeated webhook refunds nothing more");
+    f.store.close().await;
+}
+
+#[tokio::test]
+async fn a_cancellation_after_the_capture_refunds_the_money() {
+    let f = fixture().await;
+    let (order, payment_id, intent) = a_created_payment_of(&f).await;
+    let card = ConfirmPayment { card_number: CardNumber::parse(CARD).expect("card") };
+    f.service.confirm_payment(&Context::internal(), payment_id, &card).await.expect("paid");
+    deliver(&f, &cancelled(&order)).await;
+    assert_eq!(status_of(&f, payment_id).await, "PAYMENT_REFUNDED");
+    assert_eq!(intent_status(&f, &intent).await, "refunded");
+    assert_eq!(f.provider.refunds.load(Ordering::SeqCst), 1);
+    let types = event_types(&f, order.id).await;
+    assert_eq!(
+        types,
+        ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.succeeded", "coffee.payment.refunded"]
+    );
+    f.store.close().await;
+}
+
+/// The race itself, with nothing held back: the customer pays while the order's cancellation is
+/// handled. Whichever wins, the money ends returned or never taken, the payment and the
+/// provider's intent agree, and the payment never stays successful.
+#[tokio::test]
+async fn a_cancellation_racing_the_card_ends_refunded_or_never_charged() {
+    let f = fixture().await;
+    let (mut refunded, mut never_charged) = (0, 0);
+    for round in 0..40 {
+        let (order, payment_id, intent) = a_created_payment_of(&f).await;
+        let card = ConfirmPayment { card_number: CardNumber::parse(CARD).expect("card") };
+        let ctx = Context::internal();
+        let cancellation = cancelled(&order);
+        let pay = f.service.confirm_payment(&ctx, payment_id, &card);
+        let cancel = deliver(&f, &cancellation);
+        // Each side gets a head start in turn.
+        let paid = if round % 2 == 0 { tokio::join!(pay, cancel).0 } else { tokio::join!(cancel, pay).1 };
+        match (status_of(&f, payment_id).await.as_str(), intent_status(&f, &intent).await) {
+            ("PAYMENT_REFUNDED", "refunded") => refunded += 1,
+            ("PAYMENT_FAILED", "canceled") => {
+                assert!(paid.is_err(), "a payment that was never charged was not reported paid: {paid:?}");
+                never_charged += 1;
+            }
+            other => panic!("the payment and its intent disagree or the money is kept: {other:?} ({paid:?})"),
+        }
+    }
+    assert_eq!(f.provider.refunds.load(Ordering::SeqCst), refunded, "one refund per refunded payment");
+    assert!(
+        refunded > 0 && never_charged > 0,
+        "both sides won some rounds: refunded {refunded}, never charged {never_charged}"
+    );
     f.store.close().await;
 }

@@ -34,7 +34,7 @@ pub enum IntentStatus {
 }
 
 impl IntentStatus {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             IntentStatus::RequiresPaymentMethod => "requires_payment_method",
             IntentStatus::Succeeded => "succeeded",

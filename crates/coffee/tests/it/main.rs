@@ -9,5 +9,6 @@ mod errors;
 mod faults;
 mod graphql;
 mod helpers;
+mod restart;
 mod saga;
 mod saga_property;

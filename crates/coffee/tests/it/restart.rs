@@ -1,0 +1,74 @@
+//! What the server does at start on a data directory it ran on before: it records the captures
+//! a dying process left unrecorded, and it forgets inbox marks older than their retention.
+
+use std::time::Duration;
+
+use coffee_bus::Rules;
+use coffee_domain::CardNumber;
+use coffee_payment::provider::{PaymentProvider, SimulatedProvider};
+
+use crate::helpers::{GOOD_CARD, TestApp, id};
+
+/// The provider took the money, then the process died before the webhook was applied. Nobody
+/// calls anything after the restart: the start-up recovery must find the capture on its own.
+#[tokio::test]
+async fn a_capture_the_process_died_before_recording_is_recorded_at_the_next_start() {
+    let app = TestApp::spawn().await;
+    let order_id = id(&app.place_order("1", "ada").await, "orderId");
+    let intent = id(&app.create_payment(&order_id).await, "paymentIntentId");
+    let dir = app.stop().await;
+
+    let store = coffee_testkit::sqlite_store(dir.path(), Rules::default(), &[]);
+    {
+        let provider = SimulatedProvider::new(store.clone(), b"the provider's own".to_vec());
+        let card_form = provider.card_form().expect("the simulated card form");
+        card_form.confirm(&intent, &CardNumber::parse(GOOD_CARD).expect("card")).await.expect("captured");
+    }
+    store.close().await;
+    drop(store);
+
+    let app = TestApp::spawn_in(dir, |_| {}).await;
+    app.order_status(&order_id, "ORDER_IN_PROGRESS").await;
+    assert_eq!(app.payment_of(&order_id).await["paymentStatus"], "PAYMENT_SUCCESSFUL");
+    let types = app.event_types("payment", &order_id).await;
+    assert_eq!(types, ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.succeeded"]);
+    app.stop().await;
+}
+
+/// An inbox mark older than the retention (a week) goes at start; a recent one stays, so a
+/// recent event redelivered is still recognised.
+#[tokio::test]
+async fn inbox_marks_older_than_a_week_are_forgotten_at_start() {
+    let app = TestApp::spawn().await;
+    let order_id = id(&app.place_order("1", "ada").await, "orderId");
+    app.eventually(&format!("/api/payment?orderId={order_id}"), "a payment", |v| {
+        v.as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let dir = app.stop().await;
+    let db = dir.path().join(coffee::backend::DATABASE_FILE);
+    let eight_days_ago = jiff::Timestamp::now().as_millisecond() - 8 * 86_400_000;
+    let marks = |sql: &str| -> i64 {
+        let c = rusqlite::Connection::open(&db).expect("open");
+        c.query_row(sql, [], |r| r.get(0)).expect("count")
+    };
+    {
+        let c = rusqlite::Connection::open(&db).expect("open");
+        c.execute(
+            "INSERT INTO bus_inbox (consumer, event_id, handled_at) VALUES ('payment-service', 'old', ?1)",
+            [eight_days_ago],
+        )
+        .expect("an old mark");
+    }
+    let recent = marks("SELECT count(*) FROM bus_inbox WHERE event_id <> 'old'");
+    assert!(recent > 0, "placing an order left inbox marks");
+
+    let app = TestApp::spawn_in(dir, |_| {}).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while marks("SELECT count(*) FROM bus_inbox WHERE event_id = 'old'") > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the old mark was not pruned at start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(marks("SELECT count(*) FROM bus_inbox WHERE event_id <> 'old'"), recent, "recent marks stay");
+    app.stop().await;
+}
