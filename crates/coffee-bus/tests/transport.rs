@@ -31,6 +31,9 @@ fn cancelled_rule() -> Rule {
     Rule::new("cancel-watcher", Pattern::from_value(json!({"type": ["coffee.order.cancelled"]})).expect("pattern"))
 }
 
+/// Orders a consumer works on at once, in these tests.
+const CONCURRENCY: usize = 8;
+
 fn retry() -> RetryPolicy {
     RetryPolicy { max_attempts: 5, first_backoff: Duration::from_millis(5), max_backoff: Duration::from_millis(40) }
 }
@@ -77,7 +80,8 @@ impl Transport for Embedded {
     }
 
     fn start(&self, consumer: Consumer, stop: CancellationToken) -> JoinHandle<()> {
-        let options = DeliveryOptions { retry: retry(), concurrency: 8, drain_timeout: Duration::from_secs(5) };
+        let options =
+            DeliveryOptions { retry: retry(), concurrency: CONCURRENCY, drain_timeout: Duration::from_secs(5) };
         start_consumer(self.store.clone(), consumer, options, stop)
     }
 
@@ -135,7 +139,7 @@ impl Transport for Nats {
     }
 
     fn start(&self, consumer: Consumer, stop: CancellationToken) -> JoinHandle<()> {
-        self.bus.start_consumer(self.store.clone(), consumer, retry(), 8, stop)
+        self.bus.start_consumer(self.store.clone(), consumer, retry(), CONCURRENCY, stop)
     }
 
     fn dead_letters(&self) -> Arc<dyn DeadLetters> {
@@ -420,14 +424,19 @@ async fn one_message_of_an_order_at_a_time_and_orders_side_by_side(t: &dyn Trans
     let task = t.start(Consumer::new(created_rule(), recorder.clone()), stop.clone());
     let store = t.store();
     let trace = TraceContext::new_root();
-    for _ in 0..4 {
-        for order in 0..8u128 {
+    // Twice as many orders as the consumer may work on at once.
+    let orders = 2 * CONCURRENCY as u128;
+    for _ in 0..3 {
+        for order in 0..orders {
             publish(&store, Envelope::wrap(&order_event(200 + order), &trace)).await;
         }
     }
-    wait_for("all 32", || recorder.count() >= 32).await;
+    let all = 3 * orders as usize;
+    wait_for("every message", || recorder.count() >= all).await;
     assert_eq!(recorder.most_at_once_per_order.load(Ordering::SeqCst), 1, "two messages of one order at once");
-    assert!(recorder.most_at_once.load(Ordering::SeqCst) > 1, "different orders never ran side by side");
+    let most = recorder.most_at_once.load(Ordering::SeqCst);
+    assert!(most > 1, "different orders never ran side by side");
+    assert!(most <= CONCURRENCY, "{most} orders at once, more than the consumer's {CONCURRENCY}");
     stop.cancel();
     task.await.expect("stops");
 }

@@ -18,18 +18,25 @@ pub type Metrics = Arc<dyn Fn() -> futures::future::BoxFuture<'static, Value> + 
 struct Admin {
     /// The databases this process needs to be ready.
     stores: Vec<Arc<dyn Store>>,
+    /// NATS, in the distributed mode: reported by `/readyz`, not required by it.
+    bus: Option<async_nats::Client>,
     dead_letters: Arc<dyn DeadLetters>,
     metrics: Metrics,
 }
 
-pub fn routes(stores: Vec<Arc<dyn Store>>, dead_letters: Arc<dyn DeadLetters>, metrics: Metrics) -> Router {
+pub fn routes(
+    stores: Vec<Arc<dyn Store>>,
+    bus: Option<async_nats::Client>,
+    dead_letters: Arc<dyn DeadLetters>,
+    metrics: Metrics,
+) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/admin/metrics", get(metrics_of))
         .route("/api/admin/dead-letters", get(list))
         .route("/api/admin/dead-letters/redrive", post(redrive))
-        .with_state(Admin { stores, dead_letters, metrics })
+        .with_state(Admin { stores, bus, dead_letters, metrics })
 }
 
 async fn metrics_of(State(a): State<Admin>) -> Json<Value> {
@@ -45,17 +52,26 @@ async fn healthz() -> Json<Value> {
 /// default in Kubernetes), so a dead database is reported as such rather than as a timeout.
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(800);
 
-/// Ready: every database the process uses answers a query in time.
+/// Ready: every database the process uses answers a query in time. The body also says whether
+/// NATS is connected, but a lost connection does not make the process unready: writes still
+/// commit (their events wait in the outbox, relayed on reconnection) and reads still answer, and
+/// an outage of the one broker would otherwise take every replica out of service at once.
 async fn readyz(State(a): State<Admin>) -> (StatusCode, Json<Value>) {
+    let bus = match a.bus.as_ref().map(|c| c.connection_state()) {
+        None => "embedded",
+        Some(async_nats::connection::State::Connected) => "connected",
+        Some(_) => "disconnected",
+    };
     for store in &a.stores {
         let reason = match tokio::time::timeout(READY_WITHIN, store.ping()).await {
             Ok(Ok(())) => continue,
             Ok(Err(e)) => e.to_string(),
             Err(_) => format!("the database did not answer within {} ms", READY_WITHIN.as_millis()),
         };
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": reason })));
+        let body = json!({ "status": "unavailable", "reason": reason, "bus": bus });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
     }
-    (StatusCode::OK, Json(json!({ "status": "ready" })))
+    (StatusCode::OK, Json(json!({ "status": "ready", "bus": bus })))
 }
 
 #[derive(Debug, Deserialize)]

@@ -90,7 +90,7 @@ impl Application {
         }
         let live = backend.live_feed(shutdown.clone());
         router = router
-            .merge(admin::routes(stores, backend.dead_letters(), backend.metrics()))
+            .merge(admin::routes(stores, backend.bus_client(), backend.dead_letters(), backend.metrics()))
             .merge(live::routes(live.clone(), shutdown.clone()));
         let router = match node.gateway {
             Gateway::None => finish(router),

@@ -141,6 +141,14 @@ impl Backend {
         }
     }
 
+    /// The bus's connection, for `/readyz`: `None` for the embedded bus (it is the store).
+    pub fn bus_client(&self) -> Option<async_nats::Client> {
+        match self {
+            Backend::Embedded(_) => None,
+            Backend::Distributed(d) => Some(d.bus.client().clone()),
+        }
+    }
+
     pub fn dead_letters(&self) -> Arc<dyn DeadLetters> {
         match self {
             Backend::Embedded(store) => store.clone(),

@@ -62,7 +62,7 @@ pub struct DeliveryArgs {
     #[arg(long, env = "COFFEE_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_attempts: u32,
     /// Wait before the first redelivery of a failed message, in milliseconds (doubles each time).
-    #[arg(long, env = "COFFEE_RETRY_BACKOFF_MS", default_value_t = 200)]
+    #[arg(long, env = "COFFEE_RETRY_BACKOFF_MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub retry_backoff_ms: u64,
     /// Orders each consumer (each replica, in the distributed mode) works on at once.
     #[arg(long, env = "COFFEE_CONSUMER_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
@@ -302,7 +302,72 @@ pub fn webhook_secret(given: Option<&str>) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use clap::Parser;
+    use coffee_bus::sqlite::Durability;
+
     use super::Backends;
+    use crate::backend::BackendConfig;
+    use crate::cli::{Cli, Command};
+
+    fn serve(args: &[&str]) -> crate::app::Node {
+        let cli = Cli::try_parse_from(["coffee", "serve"].iter().chain(args)).unwrap_or_else(|e| panic!("{e}"));
+        let Command::Serve(config) = cli.command else { panic!("not serve") };
+        config.node().expect("a node")
+    }
+
+    #[test]
+    fn every_serve_flag_reaches_what_it_configures() {
+        let node = serve(&["--sync", "normal", "--max-attempts", "2", "--retry-backoff-ms", "400"]);
+        assert!(matches!(node.backend, BackendConfig::Embedded { durability: Durability::Normal, .. }));
+        assert_eq!(node.delivery.retry.max_attempts, 2);
+        assert_eq!(node.delivery.retry.first_backoff, Duration::from_millis(400));
+        assert_eq!(node.delivery.concurrency, 64, "the default");
+        let node = serve(&[]);
+        assert!(matches!(node.backend, BackendConfig::Embedded { durability: Durability::Full, .. }), "the default");
+        assert_eq!(
+            (node.delivery.retry.max_attempts, node.delivery.retry.first_backoff),
+            (5, Duration::from_millis(200))
+        );
+
+        let node = serve(&[
+            "--bus",
+            "nats://h:4222",
+            "--database",
+            "postgres://u@h/db",
+            "--nats-replicas",
+            "3",
+            "--ack-wait-ms",
+            "1500",
+            "--db-pool",
+            "7",
+            "--consumer-concurrency",
+            "3",
+        ]);
+        let BackendConfig::Distributed { nats, database, pool } = node.backend else { panic!("distributed") };
+        assert_eq!(
+            (nats.url.as_str(), nats.replicas, nats.ack_wait),
+            ("nats://h:4222", 3, Duration::from_millis(1500))
+        );
+        assert_eq!((database.as_deref(), pool), (Some("postgres://u@h/db"), 7));
+        assert_eq!(node.delivery.concurrency, 3);
+    }
+
+    #[test]
+    fn out_of_range_flags_are_refused_with_the_range() {
+        for (flag, value) in [
+            ("--max-attempts", "0"),
+            ("--retry-backoff-ms", "0"),
+            ("--consumer-concurrency", "0"),
+            ("--nats-replicas", "7"),
+            ("--ack-wait-ms", "10"),
+            ("--sync", "off"),
+        ] {
+            let err = Cli::try_parse_from(["coffee", "serve", flag, value]).expect_err("refused").to_string();
+            assert!(err.contains(flag) && err.contains(value), "{flag} {value}: {err}");
+        }
+    }
 
     #[test]
     fn bus_and_database_go_in_pairs() {

@@ -68,6 +68,8 @@ pub struct SqliteStore {
     readers: Arc<ReaderPool>,
     hooks: Arc<Hooks>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// SQLite's `synchronous` setting, as read back after setting it.
+    synchronous: &'static str,
     _lock: File,
 }
 
@@ -96,6 +98,13 @@ impl SqliteStore {
             "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA temp_store=MEMORY;"
         ))
         .map_err(db_err)?;
+        // Read back, so what the metrics report is what SQLite does.
+        let synchronous = match conn.query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0)).map_err(db_err)? {
+            0 => "OFF",
+            1 => "NORMAL",
+            2 => "FULL",
+            _ => "EXTRA",
+        };
         apply_migrations(&mut conn, &bus_migrations())?;
         apply_migrations(&mut conn, migrations)?;
         let checkpoints = Checkpoints::start(&mut conn)?;
@@ -126,6 +135,7 @@ impl SqliteStore {
             readers: Arc::new(ReaderPool::new(readers)),
             hooks,
             writer: Mutex::new(Some(writer)),
+            synchronous,
             _lock: lock,
         }))
     }
@@ -153,6 +163,7 @@ impl SqliteStore {
         let s = &self.hooks.stats;
         let (batches, units) = (s.batches.load(Relaxed), s.units.load(Relaxed));
         serde_json::json!({
+            "synchronous": self.synchronous,
             "batches": batches,
             "units": units,
             "unitsPerBatch": if batches == 0 { 0.0 } else { units as f64 / batches as f64 },

@@ -67,3 +67,37 @@ async fn a_message_that_always_fails_is_dead_lettered_listed_and_redriven() {
     assert_eq!(status, StatusCode::OK);
     app.stop().await;
 }
+
+/// `--max-attempts` and `--retry-backoff-ms` are what a failing message gets: with 3 attempts
+/// and 300 ms doubling, it dies after its third attempt and no sooner than 300 + 600 ms after
+/// the first.
+#[tokio::test]
+async fn the_configured_attempts_and_backoff_are_what_a_failing_message_gets() {
+    let app = TestApp::spawn().await;
+    let dir = app.stop().await;
+    plant_poison(&dir.path().join("coffee.db"));
+    let started = jiff::Timestamp::now().as_millisecond();
+    let app = TestApp::spawn_in(dir, |c| {
+        c.delivery.max_attempts = 3;
+        c.delivery.retry_backoff_ms = 300;
+    })
+    .await;
+    let letters = app
+        .eventually("/api/admin/dead-letters", "a dead letter", |v| v.as_array().is_some_and(|a| a.len() == 1))
+        .await;
+    assert_eq!(letters[0]["attempts"], 3);
+    let died_at = letters[0]["diedAt"].as_i64().expect("time");
+    assert!(died_at - started >= 900, "backed off 300 ms, then 600 ms: died {} ms after the start", died_at - started);
+    app.stop().await;
+}
+
+/// `--sync` is the setting SQLite runs with (read back from SQLite, reported in the metrics).
+#[tokio::test]
+async fn the_sync_setting_is_what_sqlite_runs_with() {
+    for (sync, reported) in [(coffee::config::Sync::Full, "FULL"), (coffee::config::Sync::Normal, "NORMAL")] {
+        let app = TestApp::spawn_with(|c| c.sync = sync).await;
+        let (_, metrics) = app.get("/api/admin/metrics").await;
+        assert_eq!(metrics["sqliteWriter"]["synchronous"], reported, "{metrics}");
+        app.stop().await;
+    }
+}

@@ -135,14 +135,14 @@ fn ids(list: &Value) -> Vec<String> {
 }
 
 /// A graphql-transport-ws client on its own WebSocket, one subscription at a time.
-struct Subscriber {
+pub(crate) struct Subscriber {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Messages read while waiting for another one.
     buffered: VecDeque<Value>,
 }
 
 impl Subscriber {
-    async fn connect(app: &TestApp) -> Self {
+    pub(crate) async fn connect(app: &TestApp) -> Self {
         Self::connect_with(app, "graphql-transport-ws").await
     }
 
@@ -191,7 +191,7 @@ impl Subscriber {
     /// Subscribes, and returns once the server has taken the subscription: it reads a
     /// connection's messages in order and answers the ping that follows `subscribe` only after
     /// it started the subscription, so a change committed after the pong reaches it.
-    async fn subscribe(mut self, query: &str, variables: Value) -> Self {
+    pub(crate) async fn subscribe(mut self, query: &str, variables: Value) -> Self {
         self.send(json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } }))
             .await;
         self.send(json!({ "type": "ping" })).await;
@@ -205,7 +205,7 @@ impl Subscriber {
     }
 
     /// The next result of the subscription: the named field of its data.
-    async fn next(&mut self, field: &str) -> Value {
+    pub(crate) async fn next(&mut self, field: &str) -> Value {
         let message = self.receive().await.expect("the socket stays open");
         assert_eq!(message["type"], "next", "{message}");
         assert!(message["payload"].get("errors").is_none(), "{message}");
@@ -242,7 +242,7 @@ impl Subscriber {
     }
 }
 
-fn order_sub() -> String {
+pub(crate) fn order_sub() -> String {
     format!("subscription($o: String, $c: String) {{ orderUpdated(orderId: $o, customerId: $c) {{ {ORDER} }} }}")
 }
 

@@ -12,3 +12,4 @@ mod helpers;
 mod restart;
 mod saga;
 mod saga_property;
+mod serve_nats;
