@@ -2,6 +2,7 @@
 //!
 //! - [`NatsServer`]: a `nats-server` with JetStream on a free port and a temporary store, that
 //!   the test can stop and start again (to show that an outage loses nothing).
+//! - [`NatsCluster`]: several nats-servers routed together, for streams of several replicas.
 //! - [`TestDatabase`]: a fresh PostgreSQL database on the machine's server, dropped after.
 //! - [`PgCluster`]: a PostgreSQL cluster of the test's own (`initdb` into a temporary
 //!   directory), that the test can crash (`pg_ctl stop -m immediate`) and start again.
@@ -76,12 +77,18 @@ pub struct NatsServer {
     port: u16,
     store: tempfile::TempDir,
     child: Option<Child>,
+    /// Arguments beyond the client port and the store (a cluster node's).
+    extra: Vec<String>,
 }
 
 impl NatsServer {
     pub fn start() -> Self {
+        Self::start_with(free_port(), Vec::new())
+    }
+
+    fn start_with(port: u16, extra: Vec<String>) -> Self {
         let store = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
-        let mut server = Self { port: free_port(), store, child: None };
+        let mut server = Self { port, store, child: None, extra };
         server.resume();
         server
     }
@@ -113,6 +120,7 @@ impl NatsServer {
         let child = Command::new(nats_server_binary())
             .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
             .arg(self.store.path())
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(log.map(Stdio::from).unwrap_or_else(Stdio::null))
             .spawn()
@@ -126,6 +134,75 @@ impl Drop for NatsServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A cluster of nats-servers with clustered JetStream (for streams of several replicas), owned
+/// by the test, which can stop and start any node.
+pub struct NatsCluster {
+    pub nodes: Vec<NatsServer>,
+    monitors: Vec<u16>,
+}
+
+impl NatsCluster {
+    /// Starts `size` nodes routed to each other, and waits until JetStream has a leader.
+    pub fn start(size: usize) -> Self {
+        let routes: Vec<u16> = (0..size).map(|_| free_port()).collect();
+        let monitors: Vec<u16> = (0..size).map(|_| free_port()).collect();
+        let all_routes = routes.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
+        let nodes = (0..size)
+            .map(|i| {
+                let extra = [
+                    "--server_name",
+                    &format!("n{i}"),
+                    "--cluster_name",
+                    "coffee",
+                    "--cluster",
+                    &format!("nats://127.0.0.1:{}", routes[i]),
+                    "--routes",
+                    &all_routes,
+                    "-m",
+                    &monitors[i].to_string(),
+                ];
+                NatsServer::start_with(free_port(), extra.iter().map(|a| (*a).to_owned()).collect())
+            })
+            .collect();
+        let cluster = Self { nodes, monitors };
+        cluster.wait_ready(Duration::from_secs(30));
+        cluster
+    }
+
+    /// Every node's URL, comma-separated, as clients take them.
+    pub fn url(&self) -> String {
+        self.nodes.iter().map(NatsServer::url).collect::<Vec<_>>().join(",")
+    }
+
+    /// Waits until every running node says JetStream is healthy (its monitoring `/healthz`).
+    pub fn wait_ready(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        for (node, monitor) in self.nodes.iter().zip(&self.monitors) {
+            if !node.is_running() {
+                continue;
+            }
+            while !healthz_ok(*monitor) {
+                assert!(Instant::now() < deadline, "the NATS cluster was not ready within {within:?}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+/// Whether the nats-server monitoring on `port` answers `/healthz` with 200.
+fn healthz_ok(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = "GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200")
 }
 
 /// The PostgreSQL server tests use: `$COFFEE_TEST_POSTGRES` (a URL without a database

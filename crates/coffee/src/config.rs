@@ -33,7 +33,7 @@ pub struct ServeConfig {
     #[arg(long, env = "COFFEE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// The event bus: `embedded` (SQLite queues in the data directory) or a NATS URL
-    /// (`nats://host:4222`, JetStream), which needs `--database postgres://...`.
+    /// (`nats://host:4222`, or a cluster's nodes comma-separated; JetStream), which needs `--database postgres://...`.
     #[arg(long, env = "COFFEE_BUS", default_value = "embedded")]
     pub bus: String,
     /// The database: `sqlite` (in the data directory) or a PostgreSQL URL, which needs

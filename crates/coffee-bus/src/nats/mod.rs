@@ -50,6 +50,7 @@ pub(crate) const DEAD_LETTER_PREFIX: &str = "coffee-dlq.";
 
 #[derive(Debug, Clone)]
 pub struct NatsOptions {
+    /// A server's URL, or a cluster's, comma-separated.
     pub url: String,
     /// Stream replicas (1 on a single server; 3 on a three-node cluster).
     pub replicas: usize,
@@ -102,7 +103,8 @@ impl NatsBus {
         let client = async_nats::ConnectOptions::new()
             .name("coffee")
             .connection_timeout(Duration::from_secs(5))
-            .connect(&options.url)
+            // A cluster's nodes, comma-separated: the client fails over between them.
+            .connect(options.url.split(',').map(str::trim).collect::<Vec<_>>())
             .await
             .map_err(|e| BusError::Connect { url: options.url.clone(), reason: e.to_string() })?;
         let js = jetstream::new(client.clone());

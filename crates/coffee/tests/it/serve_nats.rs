@@ -119,3 +119,61 @@ async fn readiness_reports_nats_and_orders_taken_while_it_is_down_go_through() {
     .await;
     app.stop().await;
 }
+
+/// `--nats-replicas 3` on a three-node cluster: the event stream keeps three copies, and the
+/// saga goes on when the node leading the stream dies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_stream_replicas_on_a_nats_cluster_outlive_the_leader() {
+    use coffee_testkit::NatsCluster;
+    let mut cluster = NatsCluster::start(3);
+    let db = TestDatabase::create();
+    let (bus, database) = (cluster.url(), db.url());
+    let app = TestApp::spawn_with(move |c| {
+        c.bus = bus;
+        c.database = database;
+        c.nats.nats_replicas = 3;
+        c.nats.ack_wait_ms = 1_000;
+    })
+    .await;
+    let nodes: Vec<String> = cluster.nodes.iter().map(coffee_testkit::NatsServer::url).collect();
+    let client = async_nats::connect(nodes).await.expect("connect");
+    let js = async_nats::jetstream::new(client);
+    let mut stream = js.get_stream(coffee_bus::nats::STREAM).await.expect("the stream");
+    let info = stream.info().await.expect("stream info");
+    assert_eq!(info.config.num_replicas, 3);
+    let placement = info.cluster.clone().expect("a clustered stream");
+    assert_eq!(placement.replicas.len(), 2, "a leader and two followers: {placement:?}");
+    walk_to_completion(&app, "before").await;
+
+    let leader = placement.leader.expect("a leader");
+    let index: usize = leader.trim_start_matches('n').parse().expect("a node name of the cluster");
+    cluster.nodes[index].stop();
+    walk_to_completion(&app, "after").await;
+    let info = stream.info().await.expect("stream info from a surviving node");
+    assert_ne!(info.cluster.clone().and_then(|c| c.leader), Some(leader), "another node leads");
+    app.stop().await;
+}
+
+/// Places an order and walks it to ORDER_COMPLETED, waiting (bounded) for each step's event to
+/// arrive: after a node dies, the cluster takes a few seconds to elect a new leader.
+async fn walk_to_completion(app: &TestApp, customer: &str) {
+    let order_id = id(&app.place_order("1", customer).await, "orderId");
+    let arrived = |path: String| async move {
+        for _ in 0..300 {
+            let (status, list) = app.get(&path).await;
+            if status.is_success() && list.as_array().is_some_and(|a| !a.is_empty()) {
+                return list[0].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("nothing at {path} within 30 s");
+    };
+    arrived(format!("/api/payment?orderId={order_id}")).await;
+    app.pay(&order_id, GOOD_CARD).await;
+    let fulfilment = arrived(format!("/api/fulfilment?orderId={order_id}")).await;
+    let fulfilment_id = id(&fulfilment, "fulfilmentId");
+    let (status, _) =
+        app.patch(&format!("/api/fulfilment/{fulfilment_id}"), json!({"status": "FULFILMENT_COMPLETED"})).await;
+    assert_eq!(status, StatusCode::OK);
+    app.order_status(&order_id, "ORDER_COMPLETED").await;
+}
