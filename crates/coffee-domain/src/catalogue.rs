@@ -116,5 +116,12 @@ mod tests {
         assert!(CoffeeId::parse("").is_err());
         assert!(CoffeeId::parse("   ").is_err());
         assert!(CoffeeId::parse(&"7".repeat(65)).is_err());
+        assert!(CoffeeId::parse(&"7".repeat(CoffeeId::MAX_CHARS)).is_ok(), "the longest id is an id");
+    }
+
+    #[test]
+    fn an_id_reads_and_prints_as_given_trimmed() {
+        let id = CoffeeId::parse(" 2 ").expect("an id");
+        assert_eq!((id.as_str(), id.to_string().as_str()), ("2", "2"));
     }
 }

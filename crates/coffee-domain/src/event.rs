@@ -197,6 +197,26 @@ mod tests {
         assert_eq!(seen.len(), EventType::ALL.len());
         for t in EventType::ALL {
             assert_eq!(EventType::parse(t.as_str()), Some(*t));
+            assert_eq!(t.to_string(), t.as_str());
+            assert!(t.meaning().len() > 10 && t.meaning() == t.meaning().trim(), "{t}: '{}'", t.meaning());
         }
+    }
+
+    #[test]
+    fn sources_are_named_as_on_the_wire() {
+        let names: Vec<String> = Source::ALL.iter().map(|s| s.to_string()).collect();
+        assert_eq!(names, ["order-service", "payment-service", "fulfilment-service"]);
+        for s in Source::ALL {
+            assert_eq!(serde_json::to_value(s).expect("json"), s.as_str());
+        }
+        assert!(EventType::parse("coffee.order.created").is_some_and(|t| t.meaning().contains("order")));
+    }
+
+    #[test]
+    fn an_event_s_json_is_its_entity_s_wire_form() {
+        let order = crate::testing::an_order();
+        let json = DomainEvent::Order(order.clone()).to_json();
+        assert_eq!(json, serde_json::to_value(&order).expect("json"));
+        assert_eq!(json["orderId"], order.id.to_string());
     }
 }

@@ -220,6 +220,9 @@ mod tests {
         assert_eq!(id.to_string(), "0193f5a0-0000-7000-8000-000000000001");
         let err = OrderId::parse("not-an-id").unwrap_err();
         assert_eq!(err.field, "orderId");
+        assert!(err.to_string().contains("'not-an-id' is not a valid id"), "{err}");
+        let long = OrderId::parse(&"z".repeat(100)).unwrap_err().to_string();
+        assert!(long.contains(&format!("'{}…'", "z".repeat(64))) && !long.contains(&"z".repeat(65)), "{long}");
     }
 
     #[test]
@@ -227,6 +230,7 @@ mod tests {
         assert_eq!(CustomerName::parse("  Ada ").expect("valid").as_str(), "Ada");
         assert!(CustomerName::parse("   ").is_err());
         assert!(CustomerName::parse(&"x".repeat(81)).is_err());
+        assert!(CustomerName::parse(&"x".repeat(80)).is_ok(), "the longest name is a name");
         assert!(CustomerName::parse("Ada\u{7}").is_err());
     }
 
@@ -244,5 +248,6 @@ mod tests {
         assert_eq!(format!("{card:?}"), "CardNumber(…4242)");
         assert!(CardNumber::parse("4242x").is_err());
         assert!(CardNumber::parse("4242").is_err());
+        assert_eq!(String::from(card), "4242424242424242", "the provider is given every digit");
     }
 }

@@ -255,6 +255,7 @@ mod tests {
         };
         assert_eq!(note.as_str(), "order cancelled: cancelled by the customer");
         let remembered = created.remember_order_cancelled(Millis(4));
+        assert!(remembered.order_cancelled && remembered.updated_at == Millis(4), "{remembered:?}");
         assert_eq!(react(Some(&remembered), PaymentInput::OrderCancelled(cancelled_order())), PaymentReaction::Nothing);
         let Capture::RefundAtOnce(refunded) = remembered.on_captured(Millis(5)) else { panic!("expected a refund") };
         assert_eq!(refunded.status, PaymentStatus::Refunded);
