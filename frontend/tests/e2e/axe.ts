@@ -1,0 +1,51 @@
+// Accessibility checks with axe-core: a page in a given state has no serious or critical
+// violation of WCAG 2.1 A/AA (and axe's best practices). Every check also writes what axe found,
+// of any impact, to artifacts/axe/<state>.json, with the contrast ratios it measured.
+import AxeBuilder from '@axe-core/playwright';
+import { expect, type Page } from '@playwright/test';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+const OUT = path.resolve(import.meta.dirname, '../../../artifacts/axe');
+
+interface Found {
+	rule: string;
+	impact: string | null | undefined;
+	help: string;
+	nodes: { target: string; contrast?: string; summary: string }[];
+}
+
+export async function audit(page: Page): Promise<Found[]> {
+	const results = await new AxeBuilder({ page })
+		.withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'])
+		.analyze();
+	return results.violations.map((v) => ({
+		rule: v.id,
+		impact: v.impact,
+		help: v.help,
+		nodes: v.nodes.map((n) => {
+			const data = n.any.find((c) => c.id === 'color-contrast')?.data as
+				| { contrastRatio?: number; expectedContrastRatio?: string; fgColor?: string; bgColor?: string }
+				| undefined;
+			return {
+				target: n.target.join(' '),
+				contrast: data?.contrastRatio
+					? `${data.contrastRatio}:1 (needs ${data.expectedContrastRatio}; ${data.fgColor} on ${data.bgColor})`
+					: undefined,
+				summary: n.failureSummary ?? ''
+			};
+		})
+	}));
+}
+
+/** Fails on any serious or critical violation on `page` as it is now, named `state`. */
+export async function expectAccessible(page: Page, state: string): Promise<void> {
+	const found = await audit(page);
+	mkdirSync(OUT, { recursive: true });
+	writeFileSync(path.join(OUT, `${state}.json`), JSON.stringify(found, null, 2) + '\n');
+	const serious = found.filter((f) => f.impact === 'serious' || f.impact === 'critical');
+	expect(
+		serious.map((f) => `${f.rule} (${f.impact}): ${f.help}: ${f.nodes.map((n) => n.contrast ?? n.target).join(', ')}`),
+		`accessibility of ${state}`
+	).toEqual([]);
+}
