@@ -60,15 +60,19 @@ async function visit(browser, url) {
 	await cdp.send('Network.emulateNetworkConditions', THROTTLE);
 	const requests = new Map();
 	let bytes = 0;
-	cdp.on('Network.requestWillBeSent', (e) => requests.set(e.requestId, { url: e.request.url }));
+	// data: URLs (inline images in the CSS) are not fetched over the network.
+	cdp.on('Network.requestWillBeSent', (e) => {
+		if (!e.request.url.startsWith('data:')) requests.set(e.requestId, { url: e.request.url });
+	});
 	cdp.on('Network.responseReceived', (e) => {
 		const r = requests.get(e.requestId);
 		if (r) r.encoding = e.response.headers['content-encoding'] ?? e.response.headers['Content-Encoding'] ?? '';
 	});
 	cdp.on('Network.loadingFinished', (e) => {
-		bytes += e.encodedDataLength;
 		const r = requests.get(e.requestId);
-		if (r) r.bytes = e.encodedDataLength;
+		if (!r) return;
+		bytes += e.encodedDataLength;
+		r.bytes = e.encodedDataLength;
 	});
 	await page.goto(url, { waitUntil: 'load' });
 	await page.waitForTimeout(1500);
