@@ -55,6 +55,11 @@ export function dataEntries(json: string): { key: string; value: string; block: 
 	if (data === null || typeof data !== 'object' || Array.isArray(data)) return null;
 	return Object.entries(data).map(([key, value]) => {
 		const block = value !== null && typeof value === 'object';
+		// Times in the snapshots are epoch milliseconds (or seconds): say when, keep the number.
+		if (/At$/.test(key) && typeof value === 'number' && value > 0) {
+			const ms = value > 1e11 ? value : value * 1000;
+			return { key, value: `${formatWhen(new Date(ms))} (${value})`, block };
+		}
 		return { key, value: block ? JSON.stringify(value, null, 2) : String(value), block };
 	});
 }
@@ -108,6 +113,16 @@ export function orderStatusLabel(order: Pick<Order, 'status' | 'note'>): string 
 					return 'Cancelled';
 			}
 	}
+}
+
+/** The order's status as staff read it (the admin's tables); the note says why it was cancelled. */
+export function staffOrderStatusLabel(order: Pick<Order, 'status'>): string {
+	return {
+		ORDER_CREATED: 'Awaiting payment',
+		ORDER_IN_PROGRESS: 'In progress',
+		ORDER_COMPLETED: 'Completed',
+		ORDER_CANCELLED: 'Cancelled'
+	}[order.status];
 }
 
 /** The word for the tab's title: short, as a tab shows only a few letters. */
