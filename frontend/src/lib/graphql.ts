@@ -49,24 +49,30 @@ export async function request<T>(query: string, variables: Variables = {}): Prom
 	if (body?.errors?.length) {
 		const error = firstError(body.errors);
 		if (error.code === 'UNAVAILABLE') outageSeen();
-		else backOnline();
+		else {
+			failures = 0;
+			backOnline();
+		}
 		throw error;
 	}
 	if (!response.ok || !body?.data) {
 		outageSeen();
 		throw new ApiError(`POST /graphql answered HTTP ${response.status} without GraphQL`, 'NETWORK_ERROR');
 	}
+	failures = 0;
 	backOnline();
 	return body.data;
 }
 
 // --- outages and recovery --------------------------------------------------------------------
 // A page whose request failed because the server was out of reach says "we'll keep trying", so it
-// must: after a failed request the client probes the server until it answers, and then (as after
+// must: after a failed request the client probes the server until it is ready, and then (as after
 // the WebSocket reconnects) tells every `onReconnect` listener, which loads its data afresh.
 
 const reconnectListeners = new Set<() => void>();
 let outage = false;
+/** Outages and failed probes since the last answered request. */
+let failures = 0;
 let probeTimer: ReturnType<typeof setTimeout> | undefined;
 
 /** Calls `listener` each time the server is back after an outage; returns an unsubscribe. */
@@ -76,29 +82,32 @@ export function onReconnect(listener: () => void): () => void {
 }
 
 function outageSeen() {
+	failures += 1;
 	if (outage) return;
 	outage = true;
 	connectionChanged();
-	probe(0);
+	probe();
 }
 
-function probe(attempt: number) {
+/**
+ * Asks `/readyz` (503 while a service the server needs is down) until the server is ready. The
+ * wait doubles with each outage in a row, so a server that is up but answers UNAVAILABLE is not
+ * asked twice a second; an answered request resets it.
+ */
+function probe() {
 	clearTimeout(probeTimer);
 	probeTimer = setTimeout(
 		async () => {
 			try {
-				const response = await fetch('/graphql', {
-					method: 'POST',
-					headers: { 'content-type': 'application/json' },
-					body: JSON.stringify({ query: '{ __typename }' })
-				});
+				const response = await fetch('/readyz', { cache: 'no-store' });
 				if (response.ok) return backOnline();
 			} catch {
 				// Still out of reach.
 			}
-			if (outage) probe(attempt + 1);
+			failures += 1;
+			if (outage) probe();
 		},
-		Math.min(500 * 2 ** attempt, 5_000)
+		Math.min(500 * 2 ** Math.max(0, failures - 1), 5_000)
 	);
 }
 

@@ -1,5 +1,6 @@
 // The server restarts (same port, same data): every page says once that the shop is out of
 // reach, then, when it is back, the stale errors go and the pages show what changed meanwhile.
+import { expectAccessible } from './axe';
 import { cancelOrder, CARDS, orderCoffee, orderStatus, payWith } from './customer';
 import { canRestartServer, expect, startServer, stopServer, test } from './fixtures';
 import { completeOrder } from './seed';
@@ -35,6 +36,7 @@ test('after the server comes back, stale errors go and fresh data shows', async 
 		expect((await customer.locator('body').innerText()).match(/can't reach the shop/g)).toHaveLength(1);
 		expect((await admin.locator('body').innerText()).match(/can't reach the shop/g)).toHaveLength(1);
 		await app.screenshot(customer, '1-offline');
+		await expectAccessible(customer, 'customer-offline');
 	} finally {
 		await startServer();
 	}
