@@ -100,7 +100,8 @@ function probe() {
 		async () => {
 			try {
 				const response = await fetch('/readyz', { cache: 'no-store' });
-				if (response.ok) return backOnline();
+				// A server without the endpoint (404) answered all the same.
+				if (response.ok || response.status === 404) return backOnline();
 			} catch {
 				// Still out of reach.
 			}
