@@ -27,7 +27,7 @@ export function age(seconds: number, nowMs: number): string {
 
 /** "14:05", in the viewer's time zone. */
 export const formatClock = (date: Date): string =>
-	date.toLocaleTimeString('en-AU', { hour: '2-digit', minute: '2-digit', hour12: false });
+	date.toLocaleTimeString('en-AU', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 
 const sameDay = (a: Date, b: Date) => a.toDateString() === b.toDateString();
 
