@@ -1,76 +1,75 @@
 // The operations of docs/graphql-contract.md, typed, on top of the client in graphql.ts.
 import { request, subscribe, type SubscribeOptions } from './graphql';
 
-export interface Coffee {
-	id: string;
-	name: string;
-	description: string;
-	/** AUD cents */
-	price: number;
-}
+// The record types are picked from schema.generated.ts (generated from ../schema.graphql), with
+// the fields each selection below asks for: the field lists are the selections, so a field the
+// schema drops or renames is a type error here.
+import type * as Schema from './schema.generated';
 
-export type OrderStatus = 'ORDER_CREATED' | 'ORDER_IN_PROGRESS' | 'ORDER_CANCELLED' | 'ORDER_COMPLETED';
-export type PaymentStatus =
-	| 'PAYMENT_PENDING'
-	| 'PAYMENT_CREATED'
-	| 'PAYMENT_SUCCESSFUL'
-	| 'PAYMENT_FAILED'
-	| 'PAYMENT_REFUNDED';
-export type FulfilmentStatus = 'FULFILMENT_CREATED' | 'FULFILMENT_COMPLETED' | 'FULFILMENT_REJECTED';
+export type OrderStatus = Schema.OrderDetailStatus;
+export type PaymentStatus = Schema.PaymentDetailStatus;
+export type FulfilmentStatus = Schema.FulfilmentDetailStatus;
 
-export interface Order {
-	id: string;
-	customerId: string;
-	customerName: string;
+type Fields<T> = readonly (keyof T)[];
+const select = (fields: readonly string[], nested = '') => `${fields.join(' ')}${nested}`;
+
+const COFFEE_FIELDS = ['id', 'name', 'description', 'price'] as const satisfies Fields<Schema.Coffee>;
+const ORDER_FIELDS = [
+	'id',
+	'customerId',
+	'customerName',
+	'status',
+	'note',
+	'createdAt',
+	'updatedAt',
+	'date'
+] as const satisfies Fields<Schema.OrderDetail>;
+const PAYMENT_FIELDS = [
+	'id',
+	'orderId',
+	'status',
+	'note',
+	'amount',
+	'currency',
+	'customerName',
+	'createdAt',
+	'updatedAt'
+] as const satisfies Fields<Schema.PaymentDetail>;
+const FULFILMENT_FIELDS = [
+	'id',
+	'orderId',
+	'status',
+	'note',
+	'customerName',
+	'createdAt',
+	'updatedAt'
+] as const satisfies Fields<Schema.FulfilmentDetail>;
+const EVENT_FIELDS = [
+	'id',
+	'type',
+	'source',
+	'time',
+	'status',
+	'note',
+	'data'
+] as const satisfies Fields<Schema.TimelineEvent>;
+
+/** A coffee on the menu; `price` in AUD cents. */
+export type Coffee = Pick<Schema.Coffee, (typeof COFFEE_FIELDS)[number]>;
+/** An order; times in seconds since the epoch, `date` YYYY-MM-DD (UTC). */
+export type Order = Pick<Schema.OrderDetail, (typeof ORDER_FIELDS)[number]> & { coffee: Coffee | null };
+export type Payment = Pick<Schema.PaymentDetail, (typeof PAYMENT_FIELDS)[number]>;
+export type Fulfilment = Pick<Schema.FulfilmentDetail, (typeof FULFILMENT_FIELDS)[number]> & {
 	coffee: Coffee | null;
-	status: OrderStatus;
-	note: string | null;
-	/** seconds since epoch */
-	createdAt: number;
-	updatedAt: number;
-	/** YYYY-MM-DD (UTC) */
-	date: string;
-}
+};
+/** `time` is RFC 3339; `data` the entity's JSON snapshot. */
+export type TimelineEvent = Pick<Schema.TimelineEvent, (typeof EVENT_FIELDS)[number]>;
 
-export interface Payment {
-	id: string;
-	orderId: string;
-	status: PaymentStatus;
-	note: string | null;
-	amount: number;
-	currency: string;
-	customerName: string;
-	createdAt: number;
-	updatedAt: number;
-}
-
-export interface Fulfilment {
-	id: string;
-	orderId: string;
-	status: FulfilmentStatus;
-	note: string | null;
-	customerName: string;
-	coffee: Coffee | null;
-	createdAt: number;
-	updatedAt: number;
-}
-
-export interface TimelineEvent {
-	id: string;
-	type: string;
-	source: string;
-	/** RFC 3339 */
-	time: string;
-	status: string;
-	note: string | null;
-	data: string;
-}
-
-const COFFEE = 'id name description price';
-const ORDER = `id customerId customerName coffee { ${COFFEE} } status note createdAt updatedAt date`;
-const PAYMENT = 'id orderId status note amount currency customerName createdAt updatedAt';
-const FULFILMENT = `id orderId status note customerName coffee { ${COFFEE} } createdAt updatedAt`;
-const EVENT = 'id type source time status note data';
+const COFFEE = select(COFFEE_FIELDS);
+const ORDER = select(ORDER_FIELDS, ` coffee { ${COFFEE} }`);
+const PAYMENT = select(PAYMENT_FIELDS);
+const FULFILMENT = select(FULFILMENT_FIELDS, ` coffee { ${COFFEE} }`);
+const EVENT = select(EVENT_FIELDS);
 
 /** Lists may contain nulls by the contract; the app never wants them. */
 const present = <T>(list: (T | null)[] | null): T[] => (list ?? []).filter((x): x is T => x !== null);
@@ -82,7 +81,9 @@ export async function getCoffees(): Promise<Coffee[]> {
 	return present(data.getCoffees);
 }
 
-export async function getOrderList(filter: { date: string } | { customerId: string }): Promise<Order[]> {
+export async function getOrderList(
+	filter: Schema.QueryGetOrderListArgs & ({ date: string } | { customerId: string })
+): Promise<Order[]> {
 	const data = await request<{ getOrderList: (Order | null)[] | null }>(
 		`query($date: String, $customerId: String) {
 			getOrderList(date: $date, customerId: $customerId) { ${ORDER} }
@@ -95,7 +96,7 @@ export async function getOrderList(filter: { date: string } | { customerId: stri
 export async function getPaymentList(date: string): Promise<Payment[]> {
 	const data = await request<{ getPaymentList: (Payment | null)[] | null }>(
 		`query($date: String) { getPaymentList(date: $date) { ${PAYMENT} } }`,
-		{ date }
+		{ date } satisfies Schema.QueryGetPaymentListArgs
 	);
 	return present(data.getPaymentList);
 }
@@ -103,7 +104,7 @@ export async function getPaymentList(date: string): Promise<Payment[]> {
 export async function getFulfilmentList(date: string): Promise<Fulfilment[]> {
 	const data = await request<{ getFulfilmentList: (Fulfilment | null)[] | null }>(
 		`query($date: String) { getFulfilmentList(date: $date) { ${FULFILMENT} } }`,
-		{ date }
+		{ date } satisfies Schema.QueryGetFulfilmentListArgs
 	);
 	return present(data.getFulfilmentList);
 }
@@ -117,7 +118,7 @@ export async function getOrderWithPayment(
 			getOrder(orderId: $orderId) { ${ORDER} }
 			getPaymentForOrder(orderId: $orderId) { ${PAYMENT} }
 		}`,
-		{ orderId }
+		{ orderId } satisfies Schema.QueryGetOrderArgs & Schema.QueryGetPaymentForOrderArgs
 	);
 	return { order: data.getOrder, payment: data.getPaymentForOrder };
 }
@@ -132,7 +133,7 @@ export async function getFulfilmentQueue(): Promise<Fulfilment[]> {
 export async function getOrderTimeline(orderId: string): Promise<TimelineEvent[]> {
 	const data = await request<{ getOrderTimeline: TimelineEvent[] }>(
 		`query($orderId: ID!) { getOrderTimeline(orderId: $orderId) { ${EVENT} } }`,
-		{ orderId }
+		{ orderId } satisfies Schema.QueryGetOrderTimelineArgs
 	);
 	return data.getOrderTimeline;
 }
@@ -144,7 +145,7 @@ export async function createOrder(coffeeId: string, customerId: string, customer
 		`mutation($coffeeId: ID!, $customerId: String!, $customerName: String!) {
 			createOrder(coffeeId: $coffeeId, customerId: $customerId, customerName: $customerName) { ${ORDER} }
 		}`,
-		{ coffeeId, customerId, customerName }
+		{ coffeeId, customerId, customerName } satisfies Schema.MutationCreateOrderArgs
 	);
 	return data.createOrder;
 }
@@ -152,7 +153,7 @@ export async function createOrder(coffeeId: string, customerId: string, customer
 export async function makePayment(orderId: string): Promise<Payment> {
 	const data = await request<{ makePayment: Payment }>(
 		`mutation($orderId: ID!) { makePayment(orderId: $orderId) { ${PAYMENT} } }`,
-		{ orderId }
+		{ orderId } satisfies Schema.MutationMakePaymentArgs
 	);
 	return data.makePayment;
 }
@@ -162,7 +163,7 @@ export async function confirmPayment(paymentId: string, cardNumber: string): Pro
 		`mutation($paymentId: ID!, $cardNumber: String!) {
 			confirmPayment(paymentId: $paymentId, cardNumber: $cardNumber) { ${PAYMENT} }
 		}`,
-		{ paymentId, cardNumber }
+		{ paymentId, cardNumber } satisfies Schema.MutationConfirmPaymentArgs
 	);
 	return data.confirmPayment;
 }
@@ -170,7 +171,7 @@ export async function confirmPayment(paymentId: string, cardNumber: string): Pro
 export async function cancelOrder(orderId: string): Promise<Order> {
 	const data = await request<{ cancelOrder: Order }>(
 		`mutation($orderId: ID!) { cancelOrder(orderId: $orderId) { ${ORDER} } }`,
-		{ orderId }
+		{ orderId } satisfies Schema.MutationCancelOrderArgs
 	);
 	return data.cancelOrder;
 }
@@ -178,7 +179,7 @@ export async function cancelOrder(orderId: string): Promise<Order> {
 export async function completeFulfilment(fulfilmentId: string): Promise<Fulfilment> {
 	const data = await request<{ completeFulfilment: Fulfilment }>(
 		`mutation($fulfilmentId: ID!) { completeFulfilment(fulfilmentId: $fulfilmentId) { ${FULFILMENT} } }`,
-		{ fulfilmentId }
+		{ fulfilmentId } satisfies Schema.MutationCompleteFulfilmentArgs
 	);
 	return data.completeFulfilment;
 }
@@ -188,7 +189,7 @@ export async function rejectFulfilment(fulfilmentId: string, note: string): Prom
 		`mutation($fulfilmentId: ID!, $note: String) {
 			rejectFulfilment(fulfilmentId: $fulfilmentId, note: $note) { ${FULFILMENT} }
 		}`,
-		{ fulfilmentId, note }
+		{ fulfilmentId, note } satisfies Schema.MutationRejectFulfilmentArgs
 	);
 	return data.rejectFulfilment;
 }
@@ -199,7 +200,7 @@ type Live<T> = Omit<SubscribeOptions<unknown>, 'next'> & { next: (value: T) => v
 
 /** Order changes: of one order, of one customer's orders, or (no filter) of every order. */
 export function watchOrders(
-	filter: { orderId: string } | { customerId: string } | Record<string, never>,
+	filter: Schema.SubscriptionOrderUpdatedArgs & ({ orderId: string } | { customerId: string } | Record<string, never>),
 	{ next, ...options }: Live<Order>
 ): () => void {
 	return subscribe<{ orderUpdated: Order | null }>(
@@ -214,7 +215,7 @@ export function watchOrders(
 export function watchPayment(paymentId: string, { next, ...options }: Live<Payment>): () => void {
 	return subscribe<{ paymentUpdated: Payment | null }>(
 		`subscription($paymentId: String) { paymentUpdated(paymentId: $paymentId) { ${PAYMENT} } }`,
-		{ paymentId },
+		{ paymentId } satisfies Schema.SubscriptionPaymentUpdatedArgs,
 		{ ...options, next: (data) => data.paymentUpdated && next(data.paymentUpdated) }
 	);
 }

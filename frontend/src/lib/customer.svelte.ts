@@ -1,5 +1,7 @@
 // Who is ordering on this device: a name the customer chose and an id generated once,
-// both kept in localStorage (there are no accounts).
+// both kept in localStorage (there are no accounts). While the pages are prerendered at build
+// time there is no localStorage: no one is ordering then.
+import { browser } from '$app/environment';
 
 const NAME_KEY = 'coffee.customerName';
 const ID_KEY = 'coffee.customerId';
@@ -15,6 +17,7 @@ function randomUuid(): string {
 }
 
 function customerId(): string {
+	if (!browser) return '';
 	let id = localStorage.getItem(ID_KEY);
 	if (!id) {
 		id = randomUuid();
@@ -25,7 +28,7 @@ function customerId(): string {
 
 class Customer {
 	readonly id = customerId();
-	name = $state(localStorage.getItem(NAME_KEY) ?? '');
+	name = $state((browser && localStorage.getItem(NAME_KEY)) || '');
 
 	rename(name: string) {
 		this.name = name.trim();

@@ -1,5 +1,5 @@
 // How the app shows money, ids, times and statuses to people.
-import type { FulfilmentStatus, Order, PaymentStatus } from './api';
+import type { FulfilmentStatus, Order, Payment, PaymentStatus } from './api';
 
 const aud = new Intl.NumberFormat('en-AU', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
@@ -25,11 +25,76 @@ export function age(seconds: number, nowMs: number): string {
 	return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
-export const formatTime = (date: Date): string =>
-	date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+/** "14:05", in the viewer's time zone. */
+export const formatClock = (date: Date): string =>
+	date.toLocaleTimeString('en-AU', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 
-export const formatEpoch = (seconds: number): string => formatTime(new Date(seconds * 1000));
+const sameDay = (a: Date, b: Date) => a.toDateString() === b.toDateString();
 
+/** "14:05" today, "3 Nov, 14:05" on another day (in the viewer's time zone). */
+export function formatWhen(date: Date, now: Date = new Date()): string {
+	if (sameDay(date, now)) return formatClock(date);
+	const day = date.toLocaleDateString('en-AU', {
+		day: 'numeric',
+		month: 'short',
+		year: date.getFullYear() === now.getFullYear() ? undefined : 'numeric'
+	});
+	return `${day}, ${formatClock(date)}`;
+}
+
+export const formatEpoch = (seconds: number): string => formatWhen(new Date(seconds * 1000));
+
+/** An event's data (a JSON object) as key/value pairs, values as text; null if it is not an object. */
+export function dataEntries(json: string): { key: string; value: string; block: boolean }[] | null {
+	let data: unknown;
+	try {
+		data = JSON.parse(json);
+	} catch {
+		return null;
+	}
+	if (data === null || typeof data !== 'object' || Array.isArray(data)) return null;
+	return Object.entries(data).map(([key, value]) => {
+		const block = value !== null && typeof value === 'object';
+		// Times in the snapshots are epoch milliseconds (or seconds): say when, keep the number.
+		if (/At$/.test(key) && typeof value === 'number' && value > 0) {
+			const ms = value > 1e11 ? value : value * 1000;
+			return { key, value: `${formatWhen(new Date(ms))} (${value})`, block };
+		}
+		return { key, value: block ? JSON.stringify(value, null, 2) : String(value), block };
+	});
+}
+
+/** The data as indented JSON, or as it came when it is not JSON. */
+export function prettyJson(json: string): string {
+	try {
+		return JSON.stringify(JSON.parse(json), null, 2);
+	} catch {
+		return json;
+	}
+}
+
+// Why an order was cancelled, as the server's notes say (coffee-domain's order.rs writes them).
+const CUSTOMER_CANCELLED = 'cancelled by the customer';
+const PAYMENT_FAILED = /^payment failed(?::\s*(.*))?$/i;
+const REJECTED = /^rejected by the barista(?::\s*(.*))?$/i;
+
+export type CancelReason =
+	| { by: 'customer' }
+	| { by: 'payment'; why: string | null }
+	| { by: 'shop'; why: string | null }
+	| { by: 'unknown'; why: string | null };
+
+export function cancelReason(note: string | null): CancelReason {
+	const text = note?.trim() ?? '';
+	if (text.toLowerCase() === CUSTOMER_CANCELLED) return { by: 'customer' };
+	const failed = PAYMENT_FAILED.exec(text);
+	if (failed) return { by: 'payment', why: failed[1] || null };
+	const rejected = REJECTED.exec(text);
+	if (rejected) return { by: 'shop', why: rejected[1] || null };
+	return { by: 'unknown', why: text || null };
+}
+
+/** The short status of an order, as a customer reads it (lists, badges, the tab's title). */
 export function orderStatusLabel(order: Pick<Order, 'status' | 'note'>): string {
 	switch (order.status) {
 		case 'ORDER_CREATED':
@@ -37,10 +102,75 @@ export function orderStatusLabel(order: Pick<Order, 'status' | 'note'>): string 
 		case 'ORDER_IN_PROGRESS':
 			return 'Being made';
 		case 'ORDER_COMPLETED':
-			return 'Ready to collect!';
+			return 'Ready to collect';
 		case 'ORDER_CANCELLED':
-			return order.note ? `Cancelled: ${order.note}` : 'Cancelled';
+			switch (cancelReason(order.note).by) {
+				case 'customer':
+					return 'You cancelled';
+				case 'payment':
+					return 'Not paid';
+				default:
+					return 'Cancelled';
+			}
 	}
+}
+
+/** The order's status as staff read it (the admin's tables); the note says why it was cancelled. */
+export function staffOrderStatusLabel(order: Pick<Order, 'status'>): string {
+	return {
+		ORDER_CREATED: 'Awaiting payment',
+		ORDER_IN_PROGRESS: 'In progress',
+		ORDER_COMPLETED: 'Completed',
+		ORDER_CANCELLED: 'Cancelled'
+	}[order.status];
+}
+
+/** The word for the tab's title: short, as a tab shows only a few letters. */
+export function orderTabWord(order: Pick<Order, 'status'>): string {
+	return {
+		ORDER_CREATED: 'Pay now',
+		ORDER_IN_PROGRESS: 'Being made',
+		ORDER_COMPLETED: 'Ready',
+		ORDER_CANCELLED: 'Cancelled'
+	}[order.status];
+}
+
+/**
+ * What the order page says about an order: a headline and, for a cancelled order, one line on why
+ * and what happened to the money. Each fact is said once (no "Payment failed" beside a
+ * "Cancelled: payment failed" beside a "Failed" badge).
+ */
+export function orderOutcome(
+	order: Pick<Order, 'status' | 'note'>,
+	payment: Pick<Payment, 'status'> | null
+): { headline: string; detail: string | null } {
+	if (order.status !== 'ORDER_CANCELLED') return { headline: orderStatusLabel(order) + (order.status === 'ORDER_COMPLETED' ? '!' : ''), detail: null };
+	const refunded = payment?.status === 'PAYMENT_REFUNDED';
+	const money = refunded ? 'Your payment has been refunded.' : "You haven't been charged.";
+	const reason = cancelReason(order.note);
+	switch (reason.by) {
+		case 'customer':
+			return { headline: 'You cancelled this order', detail: money };
+		case 'payment':
+			return {
+				headline: 'Payment not accepted',
+				detail: `${sentence(reason.why ?? 'The card was not accepted.')} ${money}`
+			};
+		case 'shop':
+			return {
+				headline: "Sorry, we couldn't make this one",
+				detail: reason.why ? `The barista said: ${sentence(reason.why)} ${money}` : money
+			};
+		case 'unknown':
+			return { headline: 'This order was cancelled', detail: reason.why ? `${sentence(reason.why)} ${money}` : money };
+	}
+}
+
+/** "out of milk" -> "Out of milk." */
+function sentence(text: string): string {
+	const t = text.trim();
+	const capital = t.charAt(0).toUpperCase() + t.slice(1);
+	return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
 const paymentLabels: Record<PaymentStatus, string> = {
@@ -51,6 +181,15 @@ const paymentLabels: Record<PaymentStatus, string> = {
 	PAYMENT_REFUNDED: 'Refunded'
 };
 export const paymentStatusLabel = (status: PaymentStatus): string => paymentLabels[status];
+
+/** The payment's status in the customer's words: a failed payment took no money. */
+const customerPaymentLabels: Record<PaymentStatus, string> = {
+	...paymentLabels,
+	PAYMENT_PENDING: 'Not paid yet',
+	PAYMENT_CREATED: 'Not paid yet',
+	PAYMENT_FAILED: 'Not charged'
+};
+export const customerPaymentLabel = (status: PaymentStatus): string => customerPaymentLabels[status];
 
 const fulfilmentLabels: Record<FulfilmentStatus, string> = {
 	FULFILMENT_CREATED: 'To make',

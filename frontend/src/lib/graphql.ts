@@ -4,7 +4,8 @@
 import { createClient, type Client } from 'graphql-ws';
 
 /**
- * A failed request, with a message meant for people. `code` is the server's `extensions.code`
+ * A failed request. The message is the server's, for developers; `errors.ts` turns the `code`
+ * into words for people. `code` is the server's `extensions.code`
  * (NOT_FOUND, BAD_USER_INPUT, CONFLICT, UNAVAILABLE, INTERNAL_SERVER_ERROR), or NETWORK_ERROR when the
  * server could not be reached or did not answer in GraphQL.
  */
@@ -18,7 +19,7 @@ export class ApiError extends Error {
 	}
 }
 
-type Variables = Record<string, unknown>;
+type Variables = object;
 
 interface GraphQLResponse<T> {
 	data?: T | null;
@@ -40,37 +41,111 @@ export async function request<T>(query: string, variables: Variables = {}): Prom
 			body: JSON.stringify({ query, variables })
 		});
 	} catch {
-		throw new ApiError('Cannot reach the coffee server. Is it running?', 'NETWORK_ERROR');
+		outageSeen();
+		throw new ApiError('fetch /graphql failed: the server is out of reach', 'NETWORK_ERROR');
 	}
 	// GraphQL errors may come with a 200 or a 4xx status; the body says what went wrong either way.
 	const body = (await response.json().catch(() => null)) as GraphQLResponse<T> | null;
-	if (body?.errors?.length) throw firstError(body.errors);
-	if (!response.ok || !body?.data) {
-		throw new ApiError(
-			`The coffee server is not answering properly (HTTP ${response.status}). Try again in a moment.`,
-			'NETWORK_ERROR'
-		);
+	if (body?.errors?.length) {
+		const error = firstError(body.errors);
+		if (error.code === 'UNAVAILABLE') outageSeen();
+		else {
+			failures = 0;
+			backOnline();
+		}
+		throw error;
 	}
+	if (!response.ok || !body?.data) {
+		outageSeen();
+		throw new ApiError(`POST /graphql answered HTTP ${response.status} without GraphQL`, 'NETWORK_ERROR');
+	}
+	failures = 0;
+	backOnline();
 	return body.data;
+}
+
+// --- outages and recovery --------------------------------------------------------------------
+// A page whose request failed because the server was out of reach says "we'll keep trying", so it
+// must: after a failed request the client probes the server until it is ready, and then (as after
+// the WebSocket reconnects) tells every `onReconnect` listener, which loads its data afresh.
+
+const reconnectListeners = new Set<() => void>();
+let outage = false;
+/** Outages and failed probes since the last answered request. */
+let failures = 0;
+let probeTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** Calls `listener` each time the server is back after an outage; returns an unsubscribe. */
+export function onReconnect(listener: () => void): () => void {
+	reconnectListeners.add(listener);
+	return () => reconnectListeners.delete(listener);
+}
+
+function outageSeen() {
+	failures += 1;
+	if (outage) return;
+	outage = true;
+	connectionChanged();
+	probe();
+}
+
+/**
+ * Asks `/readyz` (503 while a service the server needs is down) until the server is ready. The
+ * wait doubles with each outage in a row, so a server that is up but answers UNAVAILABLE is not
+ * asked twice a second; an answered request resets it.
+ */
+function probe() {
+	clearTimeout(probeTimer);
+	probeTimer = setTimeout(
+		async () => {
+			try {
+				const response = await fetch('/readyz', { cache: 'no-store' });
+				// A server without the endpoint (404) answered all the same.
+				if (response.ok || response.status === 404) return backOnline();
+			} catch {
+				// Still out of reach.
+			}
+			failures += 1;
+			if (outage) probe();
+		},
+		Math.min(500 * 2 ** Math.max(0, failures - 1), 5_000)
+	);
+}
+
+function backOnline() {
+	if (!outage) return;
+	outage = false;
+	clearTimeout(probeTimer);
+	connectionChanged();
+	for (const listener of reconnectListeners) listener();
 }
 
 // --- subscriptions -------------------------------------------------------------------------
 
-export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
+type SocketState = 'connecting' | 'live' | 'reconnecting';
+/** `offline` while the server is known to be out of reach: the WebSocket lost it, or a request did. */
+export type ConnectionState = 'online' | 'offline';
 
 const connectionListeners = new Set<(state: ConnectionState) => void>();
-const reconnectListeners = new Set<() => void>();
-let connectionState: ConnectionState = 'connecting';
+let socketState: SocketState = 'connecting';
 
-function setConnectionState(state: ConnectionState) {
-	connectionState = state;
+const connectionState = (): ConnectionState =>
+	outage || socketState === 'reconnecting' ? 'offline' : 'online';
+
+function connectionChanged() {
+	const state = connectionState();
 	for (const listener of connectionListeners) listener(state);
 }
 
-/** Calls `listener` now and on every change of the WebSocket's state; returns an unsubscribe. */
+function setSocketState(state: SocketState) {
+	socketState = state;
+	connectionChanged();
+}
+
+/** Calls `listener` now and on every change of the connection's state; returns an unsubscribe. */
 export function onConnectionState(listener: (state: ConnectionState) => void): () => void {
 	connectionListeners.add(listener);
-	listener(connectionState);
+	listener(connectionState());
 	return () => connectionListeners.delete(listener);
 }
 
@@ -98,12 +173,13 @@ function wsClient(): Client {
 		// A connection that died without a close frame is only noticed by a missing pong.
 		keepAlive: PING_EVERY_MS,
 		on: {
-			connecting: (isRetry) => setConnectionState(isRetry ? 'reconnecting' : 'connecting'),
+			connecting: (isRetry) => setSocketState(isRetry ? 'reconnecting' : 'connecting'),
 			connected: (s, _payload, wasRetry) => {
 				socket = s as WebSocket;
-				setConnectionState('live');
 				// Also true when the very first attempt failed: the page's first load failed then too.
-				if (wasRetry) for (const listener of reconnectListeners) listener();
+				if (wasRetry) outage = true;
+				setSocketState('live');
+				backOnline();
 			},
 			closed: () => {
 				socket = undefined;
@@ -128,23 +204,16 @@ export interface SubscribeOptions<T> {
 	next: (data: T) => void;
 	/** Called when the subscription fails for good (not for drops, which are retried). */
 	error?: (error: ApiError) => void;
-	/**
-	 * Called after a dropped connection came back. Subscriptions without an id do not replay the
-	 * current state, so pages that use them reload their list here.
-	 */
-	reconnected?: () => void;
 }
 
 /** Starts a subscription; returns the function that stops it. */
 export function subscribe<T>(
 	query: string,
 	variables: Variables,
-	{ next, error, reconnected }: SubscribeOptions<T>
+	{ next, error }: SubscribeOptions<T>
 ): () => void {
-	const listener = () => reconnected?.();
-	reconnectListeners.add(listener);
 	const stop = wsClient().subscribe<T>(
-		{ query, variables },
+		{ query, variables: variables as Record<string, unknown> },
 		{
 			next: (result) => {
 				if (result.errors?.length) error?.(firstError(result.errors));
@@ -157,12 +226,5 @@ export function subscribe<T>(
 			complete: () => {}
 		}
 	);
-	return () => {
-		reconnectListeners.delete(listener);
-		stop();
-	};
+	return stop;
 }
-
-/** What to show a person for anything a request threw. */
-export const errorMessage = (e: unknown): string =>
-	e instanceof Error ? e.message : 'Something went wrong. Please try again.';

@@ -3,14 +3,26 @@ import { expect, type Page } from '@playwright/test';
 
 export const CARDS = {
 	good: '4242 4242 4242 4242',
-	declined: '4000 0000 0000 0002'
+	declined: '4000 0000 0000 0002',
+	insufficient: '4000 0000 0000 9995'
 };
 
-/** Names the customer, orders the first coffee on the menu and returns the new order's id. */
-export async function orderCoffee(page: Page, name: string): Promise<string> {
+/** Names the customer (on a first visit). */
+export async function nameCustomer(page: Page, name: string): Promise<void> {
 	await page.getByTestId('customer-name-input').fill(name);
 	await page.getByTestId('customer-name-save').click();
-	await page.getByTestId('order-button').first().click();
+	await expect(page.getByTestId('greeting')).toHaveText(`Hi ${name}!`);
+}
+
+/** Names the customer, orders a coffee (by its button, "Order a Latte") and returns the order's id. */
+export async function orderCoffee(page: Page, name: string, coffee = 'Latte'): Promise<string> {
+	await nameCustomer(page, name);
+	return orderFromMenu(page, coffee);
+}
+
+/** Orders a coffee from the menu (the customer is named) and returns the order's id. */
+export async function orderFromMenu(page: Page, coffee = 'Latte'): Promise<string> {
+	await page.getByRole('button', { name: `Order a ${coffee}`, exact: true }).click();
 	const view = page.getByTestId('order-view');
 	await expect(view).toBeVisible();
 	await expect(page.getByTestId('card-input')).toBeVisible();
@@ -22,6 +34,12 @@ export async function orderCoffee(page: Page, name: string): Promise<string> {
 export async function payWith(page: Page, card: string): Promise<void> {
 	await page.getByTestId('card-input').fill(card);
 	await page.getByTestId('pay-button').click();
+}
+
+/** "Cancel order", then yes to the question it asks. */
+export async function cancelOrder(page: Page): Promise<void> {
+	await page.getByTestId('cancel-button').click();
+	await page.getByTestId('cancel-confirm').click();
 }
 
 export const orderStatus = (page: Page) => page.getByTestId('order-status');

@@ -1,13 +1,18 @@
 // What every browser test shares: the server's URL, pages that record console errors and
 // warnings (a test fails if any page logged one), and screenshots into artifacts/playwright/.
-import { test as base, expect, type Page } from '@playwright/test';
+import { test as base, expect, type BrowserContextOptions, type Page } from '@playwright/test';
 import path from 'node:path';
 
 const SCREENSHOTS = path.resolve(import.meta.dirname, '../../../artifacts/playwright');
 
+export type OpenOptions = BrowserContextOptions & {
+	/** Console errors this page is expected to log (a 404 page logs the 404). */
+	expectedConsole?: RegExp;
+};
+
 export interface App {
 	/** A page in a browser context of its own (its own localStorage: another person). */
-	open(pathname: string): Promise<Page>;
+	open(pathname: string, options?: OpenOptions): Promise<Page>;
 	/** Saves a full-page screenshot named after the spec file and the step. */
 	screenshot(page: Page, step: string): Promise<void>;
 }
@@ -19,15 +24,20 @@ export const test = base.extend<{ app: App }>({
 		await use(url);
 	},
 	app: async ({ browser, baseURL }, use, testInfo) => {
+		serverStopped = false;
 		const errors: string[] = [];
 		const pages: Page[] = [];
 		const spec = path.basename(testInfo.file, '.spec.ts');
 		await use({
-			async open(pathname) {
-				const context = await browser.newContext({ baseURL });
+			async open(pathname, { expectedConsole, ...options } = {}) {
+				const context = await browser.newContext({ baseURL, ...options });
 				const page = await context.newPage();
 				const who = `page ${pages.length + 1} (${pathname})`;
 				page.on('console', (message) => {
+					// While the server is stopped on purpose (the recovery test), the browser reports
+					// each refused connection; that is the outage, not a fault of the app.
+					if (serverStopped && /ERR_CONNECTION_REFUSED|WebSocket connection to .* failed/.test(message.text())) return;
+					if (expectedConsole?.test(message.text())) return;
 					if (message.type() === 'error' || message.type() === 'warning') {
 						errors.push(`${who} console ${message.type()}: ${message.text()}`);
 					}
@@ -45,5 +55,28 @@ export const test = base.extend<{ app: App }>({
 		expect(errors, 'errors and warnings in the browser console').toEqual([]);
 	}
 });
+
+/** Whether a test stopped the server (see `stopServer`): refused connections are expected then. */
+let serverStopped = false;
+
+async function control(action: 'stop' | 'start'): Promise<void> {
+	const url = process.env.COFFEE_CONTROL_URL;
+	if (!url) throw new Error('COFFEE_CONTROL_URL is not set: the server is not this run\'s to stop');
+	const response = await fetch(`${url}/${action}`, { method: 'POST' });
+	if (!response.ok) throw new Error(`${action} the server: HTTP ${response.status} ${await response.text()}`);
+}
+
+/** Stops the server the global setup started (same port and data directory on `startServer`). */
+export async function stopServer(): Promise<void> {
+	serverStopped = true;
+	await control('stop');
+}
+
+export async function startServer(): Promise<void> {
+	await control('start');
+}
+
+/** Whether this run owns the server (false with COFFEE_URL set from outside). */
+export const canRestartServer = (): boolean => !!process.env.COFFEE_CONTROL_URL;
 
 export { expect };

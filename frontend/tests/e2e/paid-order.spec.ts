@@ -1,7 +1,7 @@
 import { CARDS, orderCoffee, orderStatus, payWith } from './customer';
 import { expect, test } from './fixtures';
 
-test('a paid order is made by the barista and shows ready to the customer and on the display', async ({
+test('a paid order is made by the barista and shows ready to the customer, in the tab and on the display', async ({
 	app
 }) => {
 	const customer = await app.open('/');
@@ -10,11 +10,13 @@ test('a paid order is made by the barista and shows ready to the customer and on
 	await expect(display.getByTestId('display-ready')).toBeVisible();
 
 	const orderId = await orderCoffee(customer, 'Alice');
+	await expect(customer).toHaveTitle('Pay now: Latte — Event Driven Coffee');
 	await app.screenshot(customer, '1-card-form');
 	await payWith(customer, CARDS.good);
 	await expect(customer.getByTestId('payment-status')).toHaveAttribute('data-status', 'PAYMENT_SUCCESSFUL');
 	await expect(orderStatus(customer)).toHaveAttribute('data-status', 'ORDER_IN_PROGRESS');
 	await expect(orderStatus(customer)).toHaveText('Being made');
+	await expect(customer).toHaveTitle('Being made: Latte — Event Driven Coffee');
 	await app.screenshot(customer, '2-being-made');
 
 	// The barista's queue and the display were open before the order existed: it arrives live.
@@ -34,6 +36,8 @@ test('a paid order is made by the barista and shows ready to the customer and on
 
 	await expect(orderStatus(customer)).toHaveAttribute('data-status', 'ORDER_COMPLETED');
 	await expect(orderStatus(customer)).toContainText(/ready/i);
+	// A customer looking at another tab sees it in this one's title.
+	await expect(customer).toHaveTitle('Ready: Latte — Event Driven Coffee');
 	await expect(onDisplay('display-ready')).toContainText('Alice');
 	await expect(onDisplay('display-preparing')).toHaveCount(0);
 	await app.screenshot(customer, '5-ready');

@@ -16,7 +16,10 @@ test('a rejected order is cancelled with the barista’s note and refunded', asy
 	await expect(card).toHaveCount(0);
 
 	await expect(orderStatus(customer)).toHaveAttribute('data-status', 'ORDER_CANCELLED');
-	await expect(orderStatus(customer)).toContainText('Out of oat milk');
+	await expect(orderStatus(customer)).toHaveText("Sorry, we couldn't make this one");
+	await expect(customer.getByTestId('order-detail')).toHaveText(
+		'The barista said: Out of oat milk. Your payment has been refunded.'
+	);
 	await expect(customer.getByTestId('payment-status')).toHaveAttribute('data-status', 'PAYMENT_REFUNDED');
 	await app.screenshot(customer, '2-cancelled');
 });

@@ -1,0 +1,234 @@
+// GENERATED from ../schema.graphql by scripts/gen-types.mjs: do not edit.
+// `npm run check` fails when this file and the schema differ; `node scripts/gen-types.mjs` rewrites it.
+
+export type FulfilmentDetailStatus = 'FULFILMENT_CREATED' | 'FULFILMENT_COMPLETED' | 'FULFILMENT_REJECTED';
+export const FulfilmentDetailStatusValues = ['FULFILMENT_CREATED', 'FULFILMENT_COMPLETED', 'FULFILMENT_REJECTED'] as const;
+
+export type OrderDetailStatus = 'ORDER_CREATED' | 'ORDER_IN_PROGRESS' | 'ORDER_CANCELLED' | 'ORDER_COMPLETED';
+export const OrderDetailStatusValues = ['ORDER_CREATED', 'ORDER_IN_PROGRESS', 'ORDER_CANCELLED', 'ORDER_COMPLETED'] as const;
+
+export type PaymentDetailStatus = 'PAYMENT_PENDING' | 'PAYMENT_CREATED' | 'PAYMENT_SUCCESSFUL' | 'PAYMENT_FAILED' | 'PAYMENT_REFUNDED';
+export const PaymentDetailStatusValues = ['PAYMENT_PENDING', 'PAYMENT_CREATED', 'PAYMENT_SUCCESSFUL', 'PAYMENT_FAILED', 'PAYMENT_REFUNDED'] as const;
+
+/** A coffee on the menu. */
+export interface Coffee {
+	id: string;
+	name: string;
+	description: string;
+	/** In cents (AUD). */
+	price: number;
+}
+
+/** The barista's job of making one paid coffee. */
+export interface FulfilmentDetail {
+	id: string;
+	orderId: string;
+	/** FULFILMENT_CREATED, FULFILMENT_COMPLETED or FULFILMENT_REJECTED. */
+	status: FulfilmentDetailStatus;
+	note: string | null;
+	/** Seconds since the epoch. */
+	createdAt: number;
+	customerId: string;
+	customerName: string;
+	coffee: Coffee | null;
+	/** Seconds since the epoch. */
+	updatedAt: number;
+}
+
+export interface Mutation {
+	/** Orders a coffee from the menu; the price comes from the menu. */
+	createOrder: OrderDetail;
+	/**
+	 * Starts paying an order: the payment, PAYMENT_CREATED, with the client secret the card
+	 * form needs. Asking again returns the same payment.
+	 */
+	makePayment: PaymentDetail;
+	/** The customer cancels, until the coffee is made. A paid order is refunded. */
+	cancelOrder: OrderDetail;
+	/** The barista cannot make the coffee: the order is cancelled and refunded. */
+	rejectFulfilment: FulfilmentDetail;
+	/** The barista made the coffee: the order is ready to collect. */
+	completeFulfilment: FulfilmentDetail;
+	/**
+	 * The simulated provider's card form. Returns the payment after the outcome:
+	 * PAYMENT_SUCCESSFUL, or PAYMENT_FAILED with a note saying why. Test cards:
+	 * 4242424242424242 succeeds; 4000000000000002 is declined; 4000000000009995 has
+	 * insufficient funds; any other number is refused (BAD_USER_INPUT).
+	 */
+	confirmPayment: PaymentDetail;
+}
+
+export interface MutationCreateOrderArgs {
+	coffeeId: string;
+	customerId: string;
+	customerName: string;
+}
+
+export interface MutationMakePaymentArgs {
+	orderId: string;
+}
+
+export interface MutationCancelOrderArgs {
+	orderId: string;
+	note?: string | null;
+}
+
+export interface MutationRejectFulfilmentArgs {
+	fulfilmentId: string;
+	note?: string | null;
+}
+
+export interface MutationCompleteFulfilmentArgs {
+	fulfilmentId: string;
+	note?: string | null;
+}
+
+export interface MutationConfirmPaymentArgs {
+	paymentId: string;
+	cardNumber: string;
+}
+
+/** An order: one coffee for one customer. */
+export interface OrderDetail {
+	id: string;
+	customerId: string;
+	customerName: string;
+	coffee: Coffee | null;
+	/** ORDER_CREATED, ORDER_IN_PROGRESS, ORDER_CANCELLED or ORDER_COMPLETED. */
+	status: OrderDetailStatus;
+	note: string | null;
+	/** Seconds since the epoch. */
+	createdAt: number;
+	/** Seconds since the epoch. */
+	updatedAt: number;
+	/** The day the order was placed, YYYY-MM-DD (UTC). */
+	date: string;
+}
+
+/** The payment of an order. */
+export interface PaymentDetail {
+	id: string;
+	orderId: string;
+	/** PAYMENT_PENDING, PAYMENT_CREATED, PAYMENT_SUCCESSFUL, PAYMENT_FAILED or PAYMENT_REFUNDED. */
+	status: PaymentDetailStatus;
+	paymentIntentId: string | null;
+	/** What the customer's browser needs to pay: only in the answer to `makePayment`. */
+	clientSecret: string | null;
+	note: string | null;
+	/** Seconds since the epoch. */
+	createdAt: number;
+	/** In cents. */
+	amount: number;
+	currency: string;
+	customerId: string;
+	customerName: string;
+	/** Seconds since the epoch. */
+	updatedAt: number;
+}
+
+export interface Query {
+	/** The menu. */
+	getCoffees: (Coffee | null)[] | null;
+	/**
+	 * The orders of a day (YYYY-MM-DD; today, UTC, when both arguments are absent) or of a
+	 * customer; not both.
+	 */
+	getOrderList: (OrderDetail | null)[] | null;
+	/** The payments of a day (today, UTC, by default). */
+	getPaymentList: (PaymentDetail | null)[] | null;
+	/** The fulfilments of a day (today, UTC, by default). */
+	getFulfilmentList: (FulfilmentDetail | null)[] | null;
+	/** An order; null when there is none with this id. */
+	getOrder: OrderDetail | null;
+	/** The payment of an order; null while it has none. Never carries the client secret. */
+	getPaymentForOrder: PaymentDetail | null;
+	/** The fulfilment of an order; null while it has none (it is created once the order is paid). */
+	getFulfilmentForOrder: FulfilmentDetail | null;
+	/** The barista's queue: open fulfilments (FULFILMENT_CREATED) of any day, oldest first. */
+	getFulfilmentQueue: FulfilmentDetail[];
+	/** Every event the three services published about an order, in time order. */
+	getOrderTimeline: TimelineEvent[];
+}
+
+export type QueryGetCoffeesArgs = Record<string, never>;
+
+export interface QueryGetOrderListArgs {
+	date?: string | null;
+	customerId?: string | null;
+}
+
+export interface QueryGetPaymentListArgs {
+	date?: string | null;
+}
+
+export interface QueryGetFulfilmentListArgs {
+	date?: string | null;
+}
+
+export interface QueryGetOrderArgs {
+	orderId: string;
+}
+
+export interface QueryGetPaymentForOrderArgs {
+	orderId: string;
+}
+
+export interface QueryGetFulfilmentForOrderArgs {
+	orderId: string;
+}
+
+export type QueryGetFulfilmentQueueArgs = Record<string, never>;
+
+export interface QueryGetOrderTimelineArgs {
+	orderId: string;
+}
+
+export interface Subscription {
+	/**
+	 * Changes of orders: of one order (its current state first), of one customer's orders, or
+	 * of every order.
+	 */
+	orderUpdated: OrderDetail | null;
+	/**
+	 * Changes of payments: of one payment (its current state first), of one customer's
+	 * payments, or of every payment. Never carries the client secret.
+	 */
+	paymentUpdated: PaymentDetail | null;
+	/**
+	 * Changes of fulfilments: of one fulfilment (its current state first), of one customer's
+	 * fulfilments, or of every fulfilment.
+	 */
+	fulfilmentUpdated: FulfilmentDetail | null;
+}
+
+export interface SubscriptionOrderUpdatedArgs {
+	orderId?: string | null;
+	customerId?: string | null;
+}
+
+export interface SubscriptionPaymentUpdatedArgs {
+	paymentId?: string | null;
+	customerId?: string | null;
+}
+
+export interface SubscriptionFulfilmentUpdatedArgs {
+	fulfilmentId?: string | null;
+	customerId?: string | null;
+}
+
+/** One event the system recorded about an order. */
+export interface TimelineEvent {
+	/** The event's id (a UUIDv7). */
+	id: string;
+	/** The CloudEvents type, e.g. `coffee.payment.succeeded`. */
+	type: string;
+	/** The service that published it: order-service, payment-service or fulfilment-service. */
+	source: string;
+	/** When it was published, RFC 3339. */
+	time: string;
+	/** The status the entity entered. */
+	status: string;
+	note: string | null;
+	/** The event's data: the entity's JSON snapshot. */
+	data: string;
+}
