@@ -61,7 +61,7 @@ let serverStopped = false;
 
 async function control(action: 'stop' | 'start'): Promise<void> {
 	const url = process.env.COFFEE_CONTROL_URL;
-	if (!url) throw new Error('COFFEE_CONTROL_URL is not set: the server is not this run\'s to stop');
+	if (!url) throw new Error('COFFEE_CONTROL_URL is not set: the server is not this run\'s to stop (run without COFFEE_URL)');
 	const response = await fetch(`${url}/${action}`, { method: 'POST' });
 	if (!response.ok) throw new Error(`${action} the server: HTTP ${response.status} ${await response.text()}`);
 }
@@ -75,8 +75,5 @@ export async function stopServer(): Promise<void> {
 export async function startServer(): Promise<void> {
 	await control('start');
 }
-
-/** Whether this run owns the server (false with COFFEE_URL set from outside). */
-export const canRestartServer = (): boolean => !!process.env.COFFEE_CONTROL_URL;
 
 export { expect };
