@@ -128,6 +128,13 @@ text_value!(
     80
 );
 
+impl CustomerName {
+    /// The first word of the name: all the pickup board shows of a customer.
+    pub fn first_name(&self) -> &str {
+        self.0.split_whitespace().next().unwrap_or(&self.0)
+    }
+}
+
 /// A free-text note on a status change (why an order was cancelled, why a coffee was
 /// rejected). Empty input means no note.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -47,6 +47,14 @@ impl Order {
         self.created_at.day()
     }
 
+    /// The number the barista calls and the pickup board shows: the last six hex digits of the
+    /// id, uppercase (the id is a UUIDv7: its first digits are a timestamp shared by orders
+    /// placed together, its last ones random).
+    pub fn pickup_number(&self) -> String {
+        let hex = self.id.to_string().replace('-', "");
+        hex[hex.len() - 6..].to_uppercase()
+    }
+
     /// The customer cancels. Allowed until the fulfilment is completed.
     pub fn cancel_by_customer(&self, note: Option<Note>, now: Millis) -> Result<Self, IllegalTransition> {
         let note = note.unwrap_or_else(|| Note::system("cancelled by the customer"));
@@ -107,6 +115,18 @@ crate::entity::wire!(Order as OrderWire { order_id: OrderId, order_status: Order
 mod tests {
     use super::*;
     use crate::testing::{an_order, its_fulfilment, its_payment};
+
+    #[test]
+    fn the_pickup_board_shows_a_short_number_and_the_first_name() {
+        let order = Order {
+            id: OrderId::parse("0193f5a0-0000-7000-8000-00000000b2b1").expect("id"),
+            customer_name: CustomerName::parse("Ada  Lovelace").expect("name"),
+            ..an_order()
+        };
+        assert_eq!(order.pickup_number(), "00B2B1");
+        assert_eq!(order.customer_name.first_name(), "Ada");
+        assert_eq!(CustomerName::parse("Cy").expect("name").first_name(), "Cy");
+    }
 
     fn statuses(steps: &[Order]) -> Vec<OrderStatus> {
         steps.iter().map(|o| o.status).collect()

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use coffee_bus::{Change, Decision, Envelope, Expect, Records, Store};
 use coffee_domain::{Fulfilment, FulfilmentId, OrderId};
-use coffee_service::{Context, ListRecords, Load, ServiceError, ServiceResult, now};
+use coffee_service::{Context, Events, ListRecords, Load, ServiceError, ServiceResult, now};
 
 use crate::client::FulfilmentClient;
 use crate::model::{FULFILMENTS, FulfilmentChange, FulfilmentList};
@@ -27,12 +27,12 @@ impl FulfilmentService {
 
 #[async_trait]
 impl FulfilmentClient for FulfilmentService {
-    async fn fulfilment(&self, _ctx: &Context, id: FulfilmentId) -> ServiceResult<Fulfilment> {
-        Ok(self.fulfilments.load(id).await?.value)
+    async fn fulfilment(&self, ctx: &Context, id: FulfilmentId) -> ServiceResult<Fulfilment> {
+        Ok(self.fulfilments.load_to_read(ctx, id).await?.value)
     }
 
-    async fn fulfilments(&self, _ctx: &Context, list: &FulfilmentList) -> ServiceResult<Vec<Fulfilment>> {
-        self.fulfilments.list(list).await
+    async fn fulfilments(&self, ctx: &Context, list: &FulfilmentList) -> ServiceResult<Vec<Fulfilment>> {
+        self.fulfilments.list(ctx, list).await
     }
 
     async fn change_fulfilment(
@@ -41,6 +41,8 @@ impl FulfilmentClient for FulfilmentService {
         id: FulfilmentId,
         to: &FulfilmentChange,
     ) -> ServiceResult<Fulfilment> {
+        // Making the coffee (or not) is the staff's.
+        ctx.staff()?;
         let next = self
             .fulfilments
             .update(|| async {
@@ -54,7 +56,7 @@ impl FulfilmentClient for FulfilmentService {
         Ok(next)
     }
 
-    async fn fulfilment_events(&self, _ctx: &Context, order_id: OrderId) -> ServiceResult<Vec<Envelope>> {
-        Ok(self.fulfilments.events(order_id).await?)
+    async fn fulfilment_events(&self, ctx: &Context, order_id: OrderId) -> ServiceResult<Vec<Envelope>> {
+        self.fulfilments.events_to_read(ctx, order_id).await
     }
 }

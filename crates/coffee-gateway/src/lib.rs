@@ -25,7 +25,11 @@ use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use coffee_bus::{LiveFeed, TraceContext};
+use std::sync::Arc;
+
+use axum::http::Method;
+use coffee_auth::Authenticator;
+use coffee_bus::LiveFeed;
 use futures::{SinkExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 
@@ -40,16 +44,19 @@ const MAX_BODY: usize = 256 * 1024;
 struct Gateway {
     schema: CoffeeSchema,
     shutdown: CancellationToken,
+    auth: Arc<Authenticator>,
 }
 
 /// The gateway's routes, with the web app as the fallback. `live` yields every committed event
 /// (subscriptions watch it); cancelling `shutdown` ends open subscriptions and closes their
-/// WebSockets, so a clean stop does not wait for browsers to leave.
-pub fn routes(services: Services, live: LiveFeed, shutdown: CancellationToken) -> Router {
+/// WebSockets, so a clean stop does not wait for browsers to leave. Requests reach it
+/// authenticated (see `coffee_http::authenticated`); `auth` also checks a WebSocket's
+/// `connection_init` token.
+pub fn routes(services: Services, live: LiveFeed, shutdown: CancellationToken, auth: Arc<Authenticator>) -> Router {
     let schema = schema::build(services, Notifier::new(live, shutdown.clone()));
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
-        .with_state(Gateway { schema, shutdown })
+        .with_state(Gateway { schema, shutdown, auth })
         .fallback(web::fallback)
 }
 
@@ -78,13 +85,8 @@ async fn graphql_post(State(gateway): State<Gateway>, request: Request) -> Respo
         Ok(batch) => batch,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("the body is not a GraphQL request: {e}")),
     };
-    let trace = parts
-        .headers
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .and_then(TraceContext::parse)
-        .unwrap_or_else(TraceContext::new_root);
-    GraphQLResponse::from(gateway.schema.execute_batch(batch.data(trace)).await).into_response()
+    let ctx = coffee_http::context_of(&parts);
+    GraphQLResponse::from(gateway.schema.execute_batch(batch.data(ctx)).await).into_response()
 }
 
 /// Subscriptions over WebSocket; GraphiQL for a browser.
@@ -97,10 +99,17 @@ async fn graphql_get(State(gateway): State<Gateway>, request: Request) -> Respon
                 "subscriptions need the WebSocket subprotocol graphql-transport-ws (or the older graphql-ws)",
             );
         };
+        // A browser opens the socket with its cookie whatever page asked: the cookie counts only
+        // from this site's own pages, as for a change (cross-site WebSocket hijacking).
+        let mut ctx = coffee_http::context_of(&parts);
+        let who = gateway.auth.from_headers(&Method::POST, &parts.headers, coffee_service::now());
+        ctx.caller = who.caller;
+        ctx.credential = who.credential;
+        ctx.session = who.session;
         return match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
             Ok(upgrade) => upgrade
                 .protocols(ALL_WEBSOCKET_PROTOCOLS)
-                .on_upgrade(move |socket| serve_socket(socket, gateway, protocol))
+                .on_upgrade(move |socket| serve_socket(socket, gateway, protocol, ctx))
                 .into_response(),
             Err(rejection) => rejection.into_response(),
         };
@@ -124,10 +133,31 @@ fn is_upgrade(headers: &HeaderMap) -> bool {
 /// is cut first (so no subscription is reported `complete`, which would stop a client from
 /// subscribing again), then the socket is closed with 1001 "going away", which graphql-ws
 /// clients answer by reconnecting to the next server.
-async fn serve_socket(socket: WebSocket, gateway: Gateway, protocol: GraphQLProtocol) {
+///
+/// The caller is the one the upgrade request proved, unless `connection_init` carries a token
+/// (`{"authorization": "Bearer ..."}`), which then decides.
+async fn serve_socket(socket: WebSocket, gateway: Gateway, protocol: GraphQLProtocol, ctx: coffee_service::Context) {
     let (mut sink, stream) = socket.split();
     let stream = stream.take_until(gateway.shutdown.clone().cancelled_owned());
-    GraphQLWebSocket::new_with_pair(&mut sink, stream, gateway.schema, protocol).serve().await;
+    let auth = gateway.auth.clone();
+    let on_init = move |payload: serde_json::Value| async move {
+        let mut ctx = ctx;
+        let token =
+            payload.get("authorization").and_then(|v| v.as_str()).map(|v| v.trim_start_matches("Bearer ").trim());
+        if let Some(token) = token {
+            let who = auth.from_token(token, coffee_service::now());
+            ctx.caller = who.caller;
+            ctx.credential = who.credential;
+            ctx.session = who.session;
+        }
+        let mut data = async_graphql::Data::default();
+        data.insert(ctx);
+        Ok(data)
+    };
+    GraphQLWebSocket::new_with_pair(&mut sink, stream, gateway.schema, protocol)
+        .on_connection_init(on_init)
+        .serve()
+        .await;
     if gateway.shutdown.is_cancelled() {
         let close = CloseFrame { code: 1001, reason: "the server is shutting down".into() };
         let _ = sink.send(Message::Close(Some(close))).await;

@@ -16,7 +16,7 @@ use async_graphql::{Context, ID, Object, Schema, SchemaBuilder, SimpleObject, Su
 use coffee_bus::{Envelope, TraceContext};
 use coffee_domain::{
     CardNumber, CoffeeId, CustomerId, CustomerName, DomainEvent, Entity, FulfilmentId, FulfilmentStatus, Note, OrderId,
-    PaymentId,
+    OrderStatus, PaymentId,
 };
 use coffee_fulfilment::model::{FulfilmentChange, FulfilmentList};
 use coffee_http::PathId;
@@ -187,6 +187,33 @@ impl From<&coffee_domain::Fulfilment> for FulfilmentDetail {
     }
 }
 
+/// An order as the pickup board shows it, to anyone: its number and the customer's first name.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct PickupOrder {
+    /// The number the barista calls.
+    pub number: String,
+    /// The customer's first name.
+    pub name: String,
+    /// ORDER_IN_PROGRESS (being made), ORDER_COMPLETED (ready) or ORDER_CANCELLED (gone).
+    pub status: String,
+    /// Seconds since the epoch.
+    pub created_at: i64,
+    /// Seconds since the epoch: for a ready order, when it became ready.
+    pub updated_at: i64,
+}
+
+impl From<&coffee_order::model::PickupOrder> for PickupOrder {
+    fn from(p: &coffee_order::model::PickupOrder) -> Self {
+        Self {
+            number: p.number.clone(),
+            name: p.name.clone(),
+            status: p.status.as_str().to_owned(),
+            created_at: p.created_at.seconds(),
+            updated_at: p.updated_at.seconds(),
+        }
+    }
+}
+
 /// One event the system recorded about an order.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct TimelineEvent {
@@ -235,10 +262,13 @@ fn services<'a>(ctx: &Context<'a>) -> Res<&'a Services> {
     ctx.data::<Services>().map_err(|_| GatewayError(ServiceError::Internal("the gateway has no services".to_owned())))
 }
 
-/// The operation's context: the caller's `traceparent` (put in the request's data by the HTTP
-/// handler), or a new trace.
+/// The operation's context: who calls and the trace, as the HTTP handler (or the WebSocket's
+/// `connection_init`) found them; anonymous on a new trace when nothing was put in the request's
+/// data.
 fn op(ctx: &Context<'_>) -> coffee_service::Context {
-    coffee_service::Context::new(ctx.data_opt::<TraceContext>().cloned().unwrap_or_else(TraceContext::new_root))
+    ctx.data_opt::<coffee_service::Context>()
+        .cloned()
+        .unwrap_or_else(|| coffee_service::Context::new(TraceContext::new_root()))
 }
 
 /// An entity's id argument. An id that does not parse names no entity: `NOT_FOUND`, as for one
@@ -325,6 +355,12 @@ impl Query {
         Ok(services(ctx)?.fulfilment_queue(&op(ctx)).await?.iter().map(FulfilmentDetail::from).collect())
     }
 
+    /// The pickup board, for anyone: today's orders being made, and those ready for the last 15
+    /// minutes, with their number and the customer's first name only.
+    async fn get_pickup_board(&self, ctx: &Context<'_>) -> Res<Vec<PickupOrder>> {
+        Ok(services(ctx)?.orders.pickup_board(&op(ctx)).await?.iter().map(PickupOrder::from).collect())
+    }
+
     /// Every event the three services published about an order, in time order.
     async fn get_order_timeline(&self, ctx: &Context<'_>, order_id: ID) -> Res<Vec<TimelineEvent>> {
         let id = entity_id::<OrderId>(&order_id)?;
@@ -347,8 +383,8 @@ impl Mutation {
         let parse = || -> Result<PlaceOrder, coffee_domain::InvalidInput> {
             Ok(PlaceOrder {
                 coffee_id: CoffeeId::parse(&coffee_id)?,
-                customer_id: CustomerId::parse(&customer_id)?,
-                customer_name: CustomerName::parse(&customer_name)?,
+                customer_id: Some(CustomerId::parse(&customer_id)?),
+                customer_name: Some(CustomerName::parse(&customer_name)?),
             })
         };
         let request = parse().map_err(|e| bad_input(e.to_string()))?;
@@ -427,7 +463,7 @@ impl Subscription {
         order_id: Option<String>,
         customer_id: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = Updates<OrderDetail>> + use<>> {
-        Ok(watch::<coffee_domain::Order, _>(ctx, order_id, customer_id)?)
+        Ok(watch::<coffee_domain::Order, _>(ctx, order_id, customer_id).await?)
     }
 
     /// Changes of payments: of one payment (its current state first), of one customer's
@@ -438,7 +474,7 @@ impl Subscription {
         payment_id: Option<String>,
         customer_id: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = Updates<PaymentDetail>> + use<>> {
-        Ok(watch::<coffee_domain::Payment, _>(ctx, payment_id, customer_id)?)
+        Ok(watch::<coffee_domain::Payment, _>(ctx, payment_id, customer_id).await?)
     }
 
     /// Changes of fulfilments: of one fulfilment (its current state first), of one customer's
@@ -449,7 +485,30 @@ impl Subscription {
         fulfilment_id: Option<String>,
         customer_id: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = Updates<FulfilmentDetail>> + use<>> {
-        Ok(watch::<coffee_domain::Fulfilment, _>(ctx, fulfilment_id, customer_id)?)
+        Ok(watch::<coffee_domain::Fulfilment, _>(ctx, fulfilment_id, customer_id).await?)
+    }
+
+    /// Changes of the pickup board, for anyone: each order that starts being made, becomes
+    /// ready or is cancelled, with its number and the customer's first name only.
+    async fn pickup_board_updated(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = Updates<PickupOrder>> + use<>> {
+        let shown = |o: &coffee_domain::Order| {
+            matches!(o.status, OrderStatus::InProgress | OrderStatus::Completed | OrderStatus::Cancelled)
+        };
+        let notifier =
+            ctx.data::<Notifier>().map_err(|_| GatewayError(ServiceError::Internal("no live feed".into())))?;
+        Ok(notifier.watch::<coffee_domain::Order>(Filter::default(), None).filter_map(move |change| {
+            let pickup = match change {
+                Ok(order) if shown(&order) => {
+                    Some(Ok(Some(PickupOrder::from(&coffee_order::model::PickupOrder::from(&order)))))
+                }
+                Ok(_) => None,
+                Err(e) => Some(Err(GatewayError(e))),
+            };
+            futures::future::ready(pickup)
+        }))
     }
 }
 
@@ -492,26 +551,26 @@ impl Watchable for coffee_domain::Fulfilment {
 /// The changes of the entities a subscription names: one entity (its current state first), one
 /// customer's, or every one. A malformed id could never match anything, so it is refused rather
 /// than silently watched.
-fn watch<T: Watchable, D: for<'a> From<&'a T>>(
+///
+/// Who may watch is decided once, here, before anything is sent: one entity, whoever may read
+/// it (another customer's is `NOT_FOUND`); one customer's, that customer or the staff; every
+/// one, the staff. The subscription's reads of the current state are the subscriber's own.
+async fn watch<T: Watchable, D: for<'a> From<&'a T>>(
     ctx: &Context<'_>,
     id: Option<String>,
     customer_id: Option<String>,
 ) -> Res<impl Stream<Item = Updates<D>> + use<T, D>> {
     let id = id.map(|id| T::PARSE(&id)).transpose().map_err(|e| bad_input(e.to_string()))?;
-    let customer_id = customer_id.map(|c| parse_customer(&c)).transpose()?;
-    let services = services(ctx)?.clone();
-    let current = id.map(|id| -> Fetch<T> { Arc::new(move || T::read(services.clone(), op_internal(), id)) });
-    let filter = Filter { id: id.map(|i| i.to_string()), customer_id };
+    let customer_id = customer_id.map(|c| CustomerId::parse(&c)).transpose().map_err(|e| bad_input(e.to_string()))?;
+    let (services, caller) = (services(ctx)?.clone(), op(ctx));
+    match (&id, &customer_id) {
+        (Some(id), _) => drop(T::read(services.clone(), caller.clone(), *id).await?),
+        (None, Some(customer)) => caller.names_customer(customer)?,
+        (None, None) => caller.staff()?,
+    }
+    let current = id.map(|id| -> Fetch<T> { Arc::new(move || T::read(services.clone(), caller.clone(), id)) });
+    let filter = Filter { id: id.map(|i| i.to_string()), customer_id: customer_id.map(|c| c.as_str().to_owned()) };
     updates(ctx, filter, current)
-}
-
-/// The context of a subscription's own reads.
-fn op_internal() -> coffee_service::Context {
-    coffee_service::Context::internal()
-}
-
-fn parse_customer(input: &str) -> Result<String, GatewayError> {
-    CustomerId::parse(input).map(|c| c.as_str().to_owned()).map_err(|e| bad_input(e.to_string()))
 }
 
 fn updates<T: Entity, D: for<'a> From<&'a T>>(

@@ -52,7 +52,11 @@ impl HttpClient {
         request: reqwest::RequestBuilder,
         path: &str,
     ) -> Result<T, ServiceError> {
-        let request = request.header("traceparent", ctx.trace.to_traceparent());
+        let mut request = request.header("traceparent", ctx.trace.to_traceparent());
+        // The service checks the caller's credential itself.
+        if let Some(credential) = &ctx.credential {
+            request = request.bearer_auth(credential.expose());
+        }
         let resp =
             request.send().await.map_err(|e| ServiceError::Unavailable(format!("cannot reach {}: {e}", self.base)))?;
         let status = resp.status();

@@ -5,6 +5,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, Uri};
+use coffee_auth::Authenticated;
 use coffee_bus::TraceContext;
 use coffee_service::{Context, ServiceError};
 use serde::de::DeserializeOwned;
@@ -99,18 +100,30 @@ impl<S: Send + Sync, T: PathId> FromRequestParts<S> for IdPath<T> {
     }
 }
 
-/// The context of the request for the operation it calls: the trace is the caller's
-/// `traceparent` header when it sends a valid one, else a new trace. Events the request causes
-/// carry it on.
+/// The context of the request for the operation it calls: who the caller is (as
+/// [`authenticated`](crate::authenticated) found, anonymous when no authenticator ran), and the
+/// trace, the caller's `traceparent` header when it sends a valid one, else a new trace. Events
+/// the request causes carry the trace on.
 pub struct Ctx(pub Context);
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let parsed = parts.headers.get("traceparent").and_then(|v| v.to_str().ok()).and_then(TraceContext::parse);
-        Ok(Self(Context::new(parsed.unwrap_or_else(TraceContext::new_root))))
+        Ok(Self(context_of(parts)))
     }
+}
+
+/// The operation's context for a request (see [`Ctx`]).
+pub fn context_of(parts: &Parts) -> Context {
+    let parsed = parts.headers.get("traceparent").and_then(|v| v.to_str().ok()).and_then(TraceContext::parse);
+    let mut ctx = Context::new(parsed.unwrap_or_else(TraceContext::new_root));
+    if let Some(who) = parts.extensions.get::<Authenticated>() {
+        ctx.caller = who.caller.clone();
+        ctx.credential = who.credential.clone();
+        ctx.session = who.session.clone();
+    }
+    ctx
 }
 
 /// 404 for any path no route serves.

@@ -4,17 +4,20 @@
 //!   with its status and the JSON error body; `Retry-After` on 503.
 //! - Extractors whose rejections are the same JSON errors: [`ApiJson`], [`ApiQuery`],
 //!   [`ApiPath`], [`IdPath`] (an entity id: 404 when it names nothing), [`Ctx`] (the
-//!   operation's context: the caller's trace).
+//!   operation's context: who calls, and the trace); [`authenticated`]: who each request's
+//!   credential proves, found once before any route.
 //! - [`Mount`]: what a service brings to the process that runs it.
 //! - [`HttpClient`]: the plumbing of the services' typed HTTP clients, which turns answers back
 //!   into values or the service's own errors.
 
+mod auth;
 mod client;
 mod error;
 mod extract;
 mod mount;
 
+pub use auth::authenticated;
 pub use client::{HttpClient, decode_error, segment};
 pub use error::{ApiError, ErrorBody, ErrorDetail, status_of};
-pub use extract::{ApiJson, ApiPath, ApiQuery, Ctx, IdPath, PathId, fallback, method_not_allowed};
+pub use extract::{ApiJson, ApiPath, ApiQuery, Ctx, IdPath, PathId, context_of, fallback, method_not_allowed};
 pub use mount::Mount;

@@ -10,7 +10,7 @@ use coffee_http::{ApiError, ApiJson, ApiQuery, Ctx, IdPath};
 use coffee_service::OfOrder;
 
 use crate::client::OrderClient;
-use crate::model::{OrderChange, OrderList, PlaceOrder};
+use crate::model::{OrderChange, OrderList, PickupOrder, PlaceOrder};
 use crate::service::OrderService;
 
 pub fn routes(service: OrderService) -> Router {
@@ -18,6 +18,7 @@ pub fn routes(service: OrderService) -> Router {
         .route("/api/coffees", get(coffees))
         .route("/api/order", get(list).post(place))
         .route("/api/order/events", get(events))
+        .route("/api/order/board", get(board))
         .route("/api/order/{id}", get(one).patch(change))
         .with_state(service)
 }
@@ -59,4 +60,8 @@ async fn events(
     ApiQuery(of): ApiQuery<OfOrder>,
 ) -> Answer<Vec<Envelope>> {
     Ok(Json(s.order_events(&ctx, of.order_id).await?))
+}
+
+async fn board(State(s): State<OrderService>, Ctx(ctx): Ctx) -> Answer<Vec<PickupOrder>> {
+    Ok(Json(s.pickup_board(&ctx).await?))
 }

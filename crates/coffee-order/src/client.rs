@@ -10,7 +10,7 @@ use coffee_http::HttpClient;
 use coffee_service::{Context, ListQuery, OfOrder, ServiceResult};
 use reqwest::Method;
 
-use crate::model::{OrderChange, OrderList, PlaceOrder};
+use crate::model::{OrderChange, OrderList, PickupOrder, PlaceOrder};
 
 #[async_trait]
 pub trait OrderClient: Send + Sync {
@@ -23,6 +23,9 @@ pub trait OrderClient: Send + Sync {
     async fn change_order(&self, ctx: &Context, id: OrderId, change: &OrderChange) -> ServiceResult<Order>;
     /// The events the order service published about an order, oldest first.
     async fn order_events(&self, ctx: &Context, id: OrderId) -> ServiceResult<Vec<Envelope>>;
+    /// The pickup board: today's orders being made and those ready for the last quarter hour,
+    /// as anyone may see them.
+    async fn pickup_board(&self, ctx: &Context) -> ServiceResult<Vec<PickupOrder>>;
 }
 
 /// The order service's REST API, as a typed client.
@@ -59,5 +62,9 @@ impl OrderClient for HttpOrderClient {
 
     async fn order_events(&self, ctx: &Context, id: OrderId) -> ServiceResult<Vec<Envelope>> {
         self.0.get(ctx, "/api/order/events", &OfOrder { order_id: id }).await
+    }
+
+    async fn pickup_board(&self, ctx: &Context) -> ServiceResult<Vec<PickupOrder>> {
+        self.0.get(ctx, "/api/order/board", &()).await
     }
 }

@@ -10,13 +10,17 @@ use serde_json::Value;
 
 pub const ORDERS: Kind<Order> = Kind::entity(Table::new("orders"));
 
-/// `POST /api/order`, `createOrder`: a customer orders a coffee from the menu.
+/// `POST /api/order`, `createOrder`: a customer orders a coffee from the menu. The customer is
+/// the session's: `customerId` may be left out, and when given must be the session's own (an
+/// admin ordering for someone names them); `customerName` defaults to the session's name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", try_from = "PlaceOrderBody")]
 pub struct PlaceOrder {
     pub coffee_id: CoffeeId,
-    pub customer_id: CustomerId,
-    pub customer_name: CustomerName,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<CustomerId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<CustomerName>,
 }
 
 /// The body as clients send it: `{"coffeeId": "2", ...}`, or the original's
@@ -29,8 +33,10 @@ struct PlaceOrderBody {
     coffee_id: Option<Value>,
     #[serde(default)]
     coffee: Option<CoffeeRef>,
-    customer_id: String,
-    customer_name: String,
+    #[serde(default)]
+    customer_id: Option<String>,
+    #[serde(default)]
+    customer_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,8 +61,8 @@ impl TryFrom<PlaceOrderBody> for PlaceOrder {
         };
         Ok(Self {
             coffee_id,
-            customer_id: CustomerId::parse(&body.customer_id)?,
-            customer_name: CustomerName::parse(&body.customer_name)?,
+            customer_id: body.customer_id.as_deref().map(CustomerId::parse).transpose()?,
+            customer_name: body.customer_name.as_deref().map(CustomerName::parse).transpose()?,
         })
     }
 }
@@ -82,4 +88,43 @@ impl Listed for Orders {
     const WHAT: &'static str = "orders";
     const BY: &'static [&'static str] = &["customerId"];
     type Status = OrderStatus;
+}
+
+/// How long a ready order stays on the pickup board.
+pub const READY_ON_BOARD_MS: i64 = 15 * 60 * 1000;
+
+/// What the pickup board shows of an order, to anyone: its number and the customer's first
+/// name, and whether it is being made or ready (or gone: cancelled, which takes it off).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PickupOrder {
+    pub number: String,
+    pub name: String,
+    pub status: OrderStatus,
+    pub created_at: coffee_domain::Millis,
+    pub updated_at: coffee_domain::Millis,
+}
+
+impl From<&Order> for PickupOrder {
+    fn from(o: &Order) -> Self {
+        Self {
+            number: o.pickup_number(),
+            name: o.customer_name.first_name().to_owned(),
+            status: o.status,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+impl PickupOrder {
+    /// Whether the board shows it at `now`: being made, or ready for less than
+    /// [`READY_ON_BOARD_MS`].
+    pub fn on_board(&self, now: coffee_domain::Millis) -> bool {
+        match self.status {
+            OrderStatus::InProgress => true,
+            OrderStatus::Completed => now.0 - self.updated_at.0 < READY_ON_BOARD_MS,
+            _ => false,
+        }
+    }
 }

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use coffee_bus::{Change, Decision, Envelope, Expect, Records, Store};
-use coffee_domain::{Coffee, Order, OrderId, on_the_menu};
-use coffee_service::{Context, ListRecords, Load, ServiceError, ServiceResult, now};
+use coffee_bus::{Change, Decision, Envelope, Expect, Lookup, Records, Store};
+use coffee_domain::{Coffee, CustomerId, CustomerName, Order, OrderId, on_the_menu};
+use coffee_service::{Caller, Context, Events, ListRecords, Load, MAX_LIST, ServiceError, ServiceResult, now};
 
 use crate::client::OrderClient;
-use crate::model::{ORDERS, OrderChange, OrderList, PlaceOrder};
+use crate::model::{ORDERS, OrderChange, OrderList, PickupOrder, PlaceOrder};
 
 #[derive(Clone)]
 pub struct OrderService {
@@ -32,27 +32,28 @@ impl OrderClient for OrderService {
     }
 
     async fn place_order(&self, ctx: &Context, request: &PlaceOrder) -> ServiceResult<Order> {
+        let (customer_id, customer_name) = who_orders(ctx, request)?;
         let coffee = on_the_menu(&request.coffee_id)?;
         let id = OrderId::from_uuid(uuid::Uuid::now_v7());
-        let order = Order::place(id, coffee, request.customer_id.clone(), request.customer_name.clone(), now());
+        let order = Order::place(id, coffee, customer_id, customer_name, now());
         self.orders.commit(Change::new().step(ORDERS, Expect::New, &order, &ctx.trace)?).await?;
         tracing::debug!(order = %order.id, coffee = %order.coffee.name, "order placed");
         Ok(order)
     }
 
-    async fn order(&self, _ctx: &Context, id: OrderId) -> ServiceResult<Order> {
-        Ok(self.orders.load(id).await?.value)
+    async fn order(&self, ctx: &Context, id: OrderId) -> ServiceResult<Order> {
+        Ok(self.orders.load_to_read(ctx, id).await?.value)
     }
 
-    async fn orders(&self, _ctx: &Context, list: &OrderList) -> ServiceResult<Vec<Order>> {
-        self.orders.list(list).await
+    async fn orders(&self, ctx: &Context, list: &OrderList) -> ServiceResult<Vec<Order>> {
+        self.orders.list(ctx, list).await
     }
 
     async fn change_order(&self, ctx: &Context, id: OrderId, change: &OrderChange) -> ServiceResult<Order> {
         let next = self
             .orders
             .update(|| async {
-                let current = self.orders.load(id).await?;
+                let current = self.orders.load_to_act(ctx, id).await?;
                 let next = current.value.change_by_customer(change.status, change.note.clone(), now())?;
                 let write = Change::new().step(ORDERS, Expect::Version(current.version), &next, &ctx.trace)?;
                 Ok::<_, ServiceError>(Decision::Commit(write, next))
@@ -62,7 +63,35 @@ impl OrderClient for OrderService {
         Ok(next)
     }
 
-    async fn order_events(&self, _ctx: &Context, id: OrderId) -> ServiceResult<Vec<Envelope>> {
-        Ok(self.orders.events(id).await?)
+    async fn order_events(&self, ctx: &Context, id: OrderId) -> ServiceResult<Vec<Envelope>> {
+        self.orders.load_to_read(ctx, id).await?;
+        self.orders.events_to_read(ctx, id).await
+    }
+
+    async fn pickup_board(&self, _ctx: &Context) -> ServiceResult<Vec<PickupOrder>> {
+        let now = now();
+        let today = self.orders.find(Lookup::Day(&now.day().to_string()), MAX_LIST).await?;
+        Ok(today.iter().map(PickupOrder::from).filter(|p| p.on_board(now)).collect())
+    }
+}
+
+/// Who an order is for: the customer whose session places it (a `customerId` given must be
+/// theirs), or, for an admin, whoever the request names. A barista does not order.
+fn who_orders(ctx: &Context, request: &PlaceOrder) -> ServiceResult<(CustomerId, CustomerName)> {
+    ctx.signed_in()?;
+    match &ctx.caller {
+        Caller::Customer { id, name } => {
+            if let Some(named) = &request.customer_id {
+                ctx.names_customer(named)?;
+            }
+            Ok((id.clone(), request.customer_name.clone().unwrap_or_else(|| name.clone())))
+        }
+        caller if caller.is_admin() => match (&request.customer_id, &request.customer_name) {
+            (Some(id), Some(name)) => Ok((id.clone(), name.clone())),
+            _ => Err(ServiceError::BadInput(
+                "customerId and customerName: an order placed by an admin names its customer".to_owned(),
+            )),
+        },
+        _ => Err(ServiceError::Forbidden("orders are placed by customers (or an admin for one)".to_owned())),
     }
 }

@@ -10,7 +10,7 @@ use coffee_bus::store::Handled;
 use coffee_bus::{Change, Decision, Envelope, Expect, Records, Store, Versioned};
 use coffee_domain::payment::Capture;
 use coffee_domain::{Millis, Note, OrderId, Payment, PaymentId, PaymentStatus};
-use coffee_service::{Context, ListRecords, Load, ServiceError, ServiceResult, now};
+use coffee_service::{Context, Events, ListRecords, Load, ServiceError, ServiceResult, now};
 
 use crate::client::PaymentClient;
 use crate::model::{CreatePayment, PAYMENTS, PaymentList, PaymentWithSecret};
@@ -79,7 +79,7 @@ impl PaymentService {
             }
             let now = tokio::time::Instant::now();
             if now >= deadline {
-                return Err(ServiceError::NotFound(format!("no order '{order_id}' is known to the payment service")));
+                return Err(unknown_order(order_id));
             }
             let pause = (deadline - now).min(Duration::from_millis(50));
             tokio::select! {
@@ -174,6 +174,10 @@ impl PaymentService {
     }
 }
 
+fn unknown_order(order_id: OrderId) -> ServiceError {
+    ServiceError::NotFound(format!("no order '{order_id}' is known to the payment service"))
+}
+
 pub(crate) fn provider_error(e: ProviderError) -> ServiceError {
     match e {
         ProviderError::Unavailable(detail) => {
@@ -194,6 +198,7 @@ impl PaymentClient for PaymentService {
             .update(|| async move {
                 let current = self.of_order(order_id).await?;
                 let payment = &current.value;
+                ctx.act_for(&payment.customer_id, || unknown_order(order_id))?;
                 match payment.status {
                     PaymentStatus::Pending => {}
                     PaymentStatus::Created => {
@@ -220,12 +225,12 @@ impl PaymentClient for PaymentService {
             .await
     }
 
-    async fn payment(&self, _ctx: &Context, id: PaymentId) -> ServiceResult<Payment> {
-        Ok(self.payments.load(id).await?.value)
+    async fn payment(&self, ctx: &Context, id: PaymentId) -> ServiceResult<Payment> {
+        Ok(self.payments.load_to_read(ctx, id).await?.value)
     }
 
-    async fn payments(&self, _ctx: &Context, list: &PaymentList) -> Result<Vec<Payment>, ServiceError> {
-        self.payments.list(list).await
+    async fn payments(&self, ctx: &Context, list: &PaymentList) -> Result<Vec<Payment>, ServiceError> {
+        self.payments.list(ctx, list).await
     }
 
     async fn confirm_payment(
@@ -239,7 +244,7 @@ impl PaymentClient for PaymentService {
                 "there is no card form: payments are taken by the configured payment provider".to_owned(),
             ));
         };
-        let payment = self.payments.load(id).await?.value;
+        let payment = self.payments.load_to_act(ctx, id).await?.value;
         if payment.status != PaymentStatus::Created {
             return Err(ServiceError::Conflict(format!(
                 "payment {} is {}; only a {} payment can be paid",
@@ -254,7 +259,7 @@ impl PaymentClient for PaymentService {
         Ok(self.payments.load(id).await?.value)
     }
 
-    async fn payment_events(&self, _ctx: &Context, order_id: OrderId) -> ServiceResult<Vec<Envelope>> {
-        Ok(self.payments.events(order_id).await?)
+    async fn payment_events(&self, ctx: &Context, order_id: OrderId) -> ServiceResult<Vec<Envelope>> {
+        self.payments.events_to_read(ctx, order_id).await
     }
 }

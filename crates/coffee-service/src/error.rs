@@ -17,6 +17,17 @@ pub enum ServiceError {
     /// `UNSUPPORTED_MEDIA_TYPE` (415): the body is not declared as JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// `UNAUTHENTICATED` (401): the operation needs a signed-in caller, and this one is not (or
+    /// their credential was refused: expired, revoked, forged).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// `FORBIDDEN` (403): the caller is signed in but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// `TOO_MANY_REQUESTS` (429): the caller must wait `retry_after_secs` before trying again
+    /// (failed logins, rate limits).
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_secs: u64 },
     /// `CONFLICT` (409): the change is not allowed in the entity's current state (an illegal
     /// step of its state machine); the message names the current status.
     #[error("{0}")]
@@ -37,6 +48,9 @@ impl ServiceError {
             ServiceError::NotFound(_) => "NOT_FOUND",
             ServiceError::BadInput(_) => "BAD_USER_INPUT",
             ServiceError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
+            ServiceError::Unauthenticated(_) => "UNAUTHENTICATED",
+            ServiceError::Forbidden(_) => "FORBIDDEN",
+            ServiceError::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
             ServiceError::Conflict(_) => "CONFLICT",
             ServiceError::Unavailable(_) => "UNAVAILABLE",
             ServiceError::Internal(_) => "INTERNAL_SERVER_ERROR",
@@ -61,6 +75,9 @@ impl ServiceError {
             "NOT_FOUND" => ServiceError::NotFound(message),
             "BAD_USER_INPUT" => ServiceError::BadInput(message),
             "UNSUPPORTED_MEDIA_TYPE" => ServiceError::UnsupportedMediaType(message),
+            "UNAUTHENTICATED" => ServiceError::Unauthenticated(message),
+            "FORBIDDEN" => ServiceError::Forbidden(message),
+            "TOO_MANY_REQUESTS" => ServiceError::TooManyRequests { message, retry_after_secs: 1 },
             "CONFLICT" => ServiceError::Conflict(message),
             "UNAVAILABLE" => ServiceError::Unavailable(message),
             _ => ServiceError::Internal(message),

@@ -3,19 +3,22 @@
 //!
 //! - [`ServiceError`]: the one error of every operation, with a stable machine-readable code that
 //!   the REST API returns in its body and the GraphQL gateway puts in `extensions.code`.
-//! - [`Context`]: who asks and which trace the request belongs to, passed to every operation.
+//! - [`Context`]: who asks and which trace the request belongs to, passed to every operation;
+//!   [`access`]: who may do what, asked by every operation.
 //! - [`now`]: the clock, read in one place.
 //! - [`List`]: how many records a list returns.
 
+pub mod access;
 mod context;
 mod error;
 mod lists;
 mod records;
 
-pub use context::Context;
+pub use access::Caller;
+pub use context::{Context, Credential};
 pub use error::ServiceError;
 pub use lists::{DEFAULT_LIST, List, ListQuery, Listed, Listing, MAX_LIST, Of, list_day};
-pub use records::{List as ListRecords, Load};
+pub use records::{Events, List as ListRecords, Load};
 
 /// What every operation answers.
 pub type ServiceResult<T> = Result<T, ServiceError>;

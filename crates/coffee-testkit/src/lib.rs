@@ -9,6 +9,9 @@
 //! - [`sqlite_store`]: a real SQLite store in a temporary directory; [`an_order`]: an order to
 //!   publish events about.
 //!
+//! - [`AUTH_KEY`], [`token`], [`customer_token`], [`client_with`]: sessions for a test system's
+//!   callers, signed with the key its processes were given.
+//!
 //! When a service is missing these panic with what to install: a test that needs a service
 //! fails without it; it never skips.
 
@@ -525,6 +528,56 @@ fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let last: Vec<&str> = text.lines().rev().take(lines).collect();
     last.into_iter().rev().collect::<Vec<_>>().join("\n")
+}
+
+/// The key a test gives every process of a distributed test system (`--auth-key`).
+pub const AUTH_KEY: &str = "c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff";
+
+fn tokens(key_hex: &str) -> coffee_auth::Tokens {
+    let key = coffee_auth::AuthKey::parse(key_hex).unwrap_or_else(|e| panic!("a test key: {e}"));
+    coffee_auth::Tokens::new(&key).unwrap_or_else(|e| panic!("a test key: {e}"))
+}
+
+fn now() -> coffee_domain::Millis {
+    coffee_domain::Millis(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64),
+    )
+}
+
+/// A session token of a member of staff (`role`: barista or admin) signed with `key_hex`.
+pub fn token(key_hex: &str, name: &str, role: &str) -> String {
+    let of = coffee_auth::SessionOf::Staff {
+        name: coffee_domain::StaffName::parse(name).unwrap_or_else(|e| panic!("a staff name: {e}")),
+        role: coffee_domain::StaffRole::parse(role).unwrap_or_else(|e| panic!("a role: {e}")),
+    };
+    tokens(key_hex).issue(&uuid::Uuid::now_v7().to_string(), &of, now()).0
+}
+
+/// A customer's session token signed with `key_hex`.
+pub fn customer_token(key_hex: &str, customer_id: &str, name: &str) -> String {
+    let of = coffee_auth::SessionOf::Customer {
+        id: coffee_domain::CustomerId::parse(customer_id).unwrap_or_else(|e| panic!("a customer id: {e}")),
+        name: coffee_domain::CustomerName::parse(name).unwrap_or_else(|e| panic!("a name: {e}")),
+    };
+    tokens(key_hex).issue(&uuid::Uuid::now_v7().to_string(), &of, now()).0
+}
+
+/// An HTTP client that sends `token` with every request.
+pub fn client_with(token: &str) -> reqwest::Client {
+    reqwest::Client::builder().default_headers(bearer(token)).build().unwrap_or_else(|e| panic!("an HTTP client: {e}"))
+}
+
+/// `Authorization: Bearer <token>`, as default headers of a client.
+pub fn bearer(token: &str) -> reqwest::header::HeaderMap {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).unwrap_or_else(|e| panic!("{e}"));
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    headers
+}
+
+/// An admin's token for a system given [`AUTH_KEY`].
+pub fn admin_token() -> String {
+    token(AUTH_KEY, "test-admin", "admin")
 }
 
 #[cfg(test)]

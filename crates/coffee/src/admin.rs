@@ -1,4 +1,5 @@
-//! Operations endpoints: liveness, readiness, and the dead-letter queues.
+//! Operations endpoints: liveness and readiness (anyone: probes carry no credential), and the
+//! metrics and dead-letter queues (admins).
 
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use coffee_bus::{DeadLetter, DeadLetters, Store};
-use coffee_http::{ApiError, ApiQuery};
+use coffee_http::{ApiError, ApiQuery, Ctx};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -39,8 +40,9 @@ pub fn routes(
         .with_state(Admin { stores, bus, dead_letters, metrics })
 }
 
-async fn metrics_of(State(a): State<Admin>) -> Json<Value> {
-    Json((a.metrics)().await)
+async fn metrics_of(State(a): State<Admin>, Ctx(ctx): Ctx) -> Result<Json<Value>, ApiError> {
+    ctx.admin()?;
+    Ok(Json((a.metrics)().await))
 }
 
 /// Alive: the process answers.
@@ -80,11 +82,21 @@ struct ConsumerParam {
     consumer: Option<String>,
 }
 
-async fn list(State(a): State<Admin>, ApiQuery(p): ApiQuery<ConsumerParam>) -> Result<Json<Vec<DeadLetter>>, ApiError> {
+async fn list(
+    State(a): State<Admin>,
+    Ctx(ctx): Ctx,
+    ApiQuery(p): ApiQuery<ConsumerParam>,
+) -> Result<Json<Vec<DeadLetter>>, ApiError> {
+    ctx.admin()?;
     Ok(Json(a.dead_letters.dead_letters(p.consumer.as_deref()).await?))
 }
 
-async fn redrive(State(a): State<Admin>, ApiQuery(p): ApiQuery<ConsumerParam>) -> Result<Json<Value>, ApiError> {
+async fn redrive(
+    State(a): State<Admin>,
+    Ctx(ctx): Ctx,
+    ApiQuery(p): ApiQuery<ConsumerParam>,
+) -> Result<Json<Value>, ApiError> {
+    ctx.admin()?;
     let redriven = a.dead_letters.redrive(p.consumer.as_deref()).await?;
     Ok(Json(json!({ "redriven": redriven })))
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use coffee_auth::Authenticator;
 use coffee_bus::{DeliveryOptions, Store};
 use coffee_gateway::Services;
 use futures::future::BoxFuture;
@@ -20,9 +21,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::backend::{Backend, BackendConfig};
-use crate::config::ServeConfig;
+use crate::config::{AuthSettings, ServeConfig};
 use crate::services::{self, ServiceKind, ServiceSettings};
-use crate::{admin, live};
+use crate::{admin, identity, live};
 
 /// How long inbox marks are kept. Deliveries are retried for minutes, not days; a week
 /// is far beyond any redelivery the queues make.
@@ -36,6 +37,7 @@ pub struct Node {
     pub gateway: Gateway,
     pub settings: ServiceSettings,
     pub delivery: DeliveryOptions,
+    pub auth: AuthSettings,
 }
 
 /// Whether the process serves GraphQL and the web app, and how it reaches the services.
@@ -56,6 +58,8 @@ pub struct Application {
     tasks: Vec<JoinHandle<()>>,
     /// Closes the stores once the tasks have ended (the last batch commits).
     close: BoxFuture<'static, ()>,
+    /// What the person who started it should do next (no staff yet: how to add the first admin).
+    notice: Option<String>,
 }
 
 impl Application {
@@ -69,6 +73,9 @@ impl Application {
     pub async fn start_node(node: Node) -> anyhow::Result<Self> {
         let shutdown = CancellationToken::new();
         let backend = Backend::open(&node.backend).await?;
+        // After the backend: it made the data directory the key may be kept in.
+        let key = node.auth.key().context("the key that signs sessions")?;
+        let auth = Arc::new(Authenticator::new(&key, node.auth.allowed_origins.clone())?);
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
         let mut router = Router::new();
         let mut running = Vec::new();
@@ -89,6 +96,19 @@ impl Application {
             running.push(service);
         }
         let live = backend.live_feed(shutdown.clone());
+        // Sessions that end from now on (subscribed first, so none falls between), then those
+        // that ended before this start and can still be shown.
+        let follow = identity::follow_ended_sessions(live.clone(), auth.clone(), backend.nats(), shutdown.clone());
+        tasks.push(tokio::spawn(follow));
+        let identity = match node.gateway {
+            Gateway::None => None,
+            _ => Some(identity::start(&backend, auth.clone(), &shutdown, &mut tasks).await?),
+        };
+        identity::catch_up(&backend, identity.as_ref(), &auth).await?;
+        let notice = match &identity {
+            Some(identity) => identity::first_admin_hint(identity, &node.backend).await,
+            None => None,
+        };
         router = router
             .merge(admin::routes(stores, backend.bus_client(), backend.dead_letters(), backend.metrics()))
             .merge(live::routes(live.clone(), shutdown.clone()));
@@ -100,12 +120,18 @@ impl Application {
                     _ => services::in_process(&running)
                         .context("the gateway in this process needs the order, payment and fulfilment services")?,
                 };
+                if let Some(identity) = &identity {
+                    router = router.merge(coffee_identity::api::routes(identity.clone(), node.auth.secure_cookies));
+                }
                 // GraphQL and the web app. Its fallback serves the app's pages, and the same JSON
                 // 404 as `finish` for unknown API paths, so it is the one fallback here.
-                layers(router.merge(coffee_gateway::routes(services, live, shutdown.clone())))
+                layers(router.merge(coffee_gateway::routes(services, live, shutdown.clone(), auth.clone())))
             }
         };
-        Self::serve(node.listen, router, shutdown, tasks, backend.close()).await
+        let router = coffee_http::authenticated(router, auth);
+        let mut app = Self::serve(node.listen, router, shutdown, tasks, backend.close()).await?;
+        app.notice = notice;
+        Ok(app)
     }
 
     /// Serves `router` on `listen` until `shutdown`; `tasks` and `close` are the rest of the
@@ -122,9 +148,16 @@ impl Application {
         let addr = listener.local_addr().context("the listener has no address")?;
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
-            axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await }).await
+            // With the peer's address in each request's extensions (failed logins are throttled by it).
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, service).with_graceful_shutdown(async move { stop.cancelled().await }).await
         });
-        Ok(Self { addr, shutdown, server, tasks, close })
+        Ok(Self { addr, shutdown, server, tasks, close, notice: None })
+    }
+
+    /// What the person who started it should do next, if anything.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -93,16 +93,29 @@ impl Backend {
         shutdown: &CancellationToken,
         tasks: &mut Vec<JoinHandle<()>>,
     ) -> anyhow::Result<Arc<dyn Store>> {
+        self.store_of(kind.name(), kind.schema(), kind.migrations(), shutdown, tasks).await
+    }
+
+    /// The store of the part of the system called `name`, in PostgreSQL schema `schema` with
+    /// `migrations` (the embedded mode's one store has every migration already).
+    pub async fn store_of(
+        &self,
+        name: &str,
+        schema: &str,
+        migrations: &[coffee_bus::Migration],
+        shutdown: &CancellationToken,
+        tasks: &mut Vec<JoinHandle<()>>,
+    ) -> anyhow::Result<Arc<dyn Store>> {
         match self {
             Backend::Embedded(store) => Ok(store.clone()),
             Backend::Distributed(d) => {
                 let Distributed { bus, database, pool, stores } = d.as_ref();
                 let Some(url) = database else {
-                    anyhow::bail!("the {} service needs --database postgres://...", kind.name());
+                    anyhow::bail!("the {name} needs --database postgres://...");
                 };
-                let store = PgStore::connect(url, kind.schema(), kind.migrations(), *pool)
+                let store = PgStore::connect(url, schema, migrations, *pool)
                     .await
-                    .with_context(|| format!("cannot use PostgreSQL schema {} at {}", kind.schema(), redact(url)))?;
+                    .with_context(|| format!("cannot use PostgreSQL schema {schema} at {}", redact(url)))?;
                 tasks.push(bus.start_relay(store.clone(), shutdown.clone()));
                 if let Ok(mut stores) = stores.lock() {
                     stores.push(store.clone());
@@ -138,6 +151,31 @@ impl Backend {
                 Arc::new(move || store.subscribe_live())
             }
             Backend::Distributed(d) => d.bus.live_feed(shutdown),
+        }
+    }
+
+    /// The events of `event_type` published since `since` that this process cannot read from a
+    /// store of its own: on NATS, from the stream; the embedded store has them all already.
+    pub async fn replay(
+        &self,
+        event_type: &str,
+        since: coffee_domain::Millis,
+    ) -> anyhow::Result<Vec<coffee_bus::Envelope>> {
+        match self {
+            Backend::Embedded(_) => Ok(Vec::new()),
+            Backend::Distributed(d) => d
+                .bus
+                .replay(event_type, since.0)
+                .await
+                .with_context(|| format!("cannot read back {event_type} from NATS")),
+        }
+    }
+
+    /// The NATS bus, in the distributed mode.
+    pub fn nats(&self) -> Option<NatsBus> {
+        match self {
+            Backend::Embedded(_) => None,
+            Backend::Distributed(d) => Some(d.bus.clone()),
         }
     }
 

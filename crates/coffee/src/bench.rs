@@ -64,9 +64,15 @@ pub struct BenchArgs {
     /// Measure a baseline instead of the system.
     #[arg(long, value_enum)]
     pub baseline: Option<Baseline>,
-    /// For `--baseline sqlite`: the directory whose disk to measure.
+    /// For `--baseline sqlite`: the directory whose disk to measure. Against a system, where
+    /// `coffee serve` keeps the key the bench signs its barista's and its event stream's tokens
+    /// with (unless --auth-key is given).
     #[arg(long, default_value = "./data")]
     pub data_dir: PathBuf,
+    /// The system's key, for the bench's barista and event-stream tokens (its customers start
+    /// sessions of their own, as the web app does).
+    #[arg(long, env = "COFFEE_AUTH_KEY", hide_env_values = true)]
+    pub auth_key: Option<String>,
     /// For `--baseline sqlite`: the fsync setting to measure with.
     #[arg(long, value_enum, default_value_t = Sync::Full)]
     pub sync: Sync,
@@ -211,6 +217,10 @@ struct Samples {
 
 struct Shared {
     client: reqwest::Client,
+    /// The customers' session tokens, one per customer the bench plays.
+    customers: Vec<String>,
+    /// The barista's token.
+    barista: String,
     feed: Feed,
     /// Base URLs of the order, payment and fulfilment services.
     order: String,
@@ -236,7 +246,8 @@ async fn sagas(args: &BenchArgs) -> anyhow::Result<SagaReport> {
         args.duration.as_secs_f64()
     );
 
-    let reader = start_feed_reader(&base, shared.clone())?;
+    let operator = crate::operator::OperatorArgs { auth_key: args.auth_key.clone(), data_dir: args.data_dir.clone() };
+    let reader = start_feed_reader(&base, operator.token("bench", coffee_domain::StaffRole::Admin)?, shared.clone())?;
     let end = Instant::now() + args.warmup + args.duration;
     let load = {
         let shared = shared.clone();
@@ -289,8 +300,13 @@ async fn shared_state(args: &BenchArgs, base: &str) -> anyhow::Result<Shared> {
         Ok(r) => bail!("{menu} answered {}: is this a coffee server?", r.status()),
         Err(e) => bail!("cannot reach {menu}: {e} (start one with `coffee serve`, or pass --url)"),
     }
+    let operator = crate::operator::OperatorArgs { auth_key: args.auth_key.clone(), data_dir: args.data_dir.clone() };
+    let barista = operator.token("bench-barista", coffee_domain::StaffRole::Barista)?;
+    let customers = customer_sessions(&client, base, args.concurrency.min(1000)).await?;
     Ok(Shared {
         feed: Feed::default(),
+        customers,
+        barista,
         client,
         order: service(&args.order_url),
         payment: service(&args.payment_url),
@@ -379,7 +395,29 @@ async fn one_saga(shared: &Shared, started: Instant) {
     }
 }
 
-async fn call(shared: &Shared, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
+/// One session per customer the bench plays, started as the web app starts them.
+async fn customer_sessions(client: &reqwest::Client, base: &str, count: u32) -> anyhow::Result<Vec<String>> {
+    let mut tokens = Vec::with_capacity(count as usize);
+    for n in 0..count {
+        let url = format!("{base}/api/session");
+        let answer = client.post(&url).json(&json!({"customerName": format!("Bench {n}")})).send().await;
+        let answer = answer.with_context(|| format!("cannot start a customer session at {url}"))?;
+        if !answer.status().is_success() {
+            bail!("{url} answered {}: {}", answer.status(), answer.text().await.unwrap_or_default());
+        }
+        let session: Value = answer.json().await.context("the session's answer")?;
+        tokens.push(session["token"].as_str().unwrap_or_default().to_owned());
+    }
+    Ok(tokens)
+}
+
+async fn call(
+    shared: &Shared,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, String> {
     let base = if path.starts_with("/api/payment") {
         &shared.payment
     } else if path.starts_with("/api/fulfilment") {
@@ -387,7 +425,7 @@ async fn call(shared: &Shared, method: reqwest::Method, path: &str, body: Option
     } else {
         &shared.order
     };
-    let mut req = shared.client.request(method.clone(), format!("{base}{path}"));
+    let mut req = shared.client.request(method.clone(), format!("{base}{path}")).bearer_auth(token);
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -450,7 +488,11 @@ impl Feed {
 /// hundreds of saga tasks on the bench's runtime, events reached the feed tens of
 /// milliseconds late under load (measured), which the latencies would have counted.
 /// Dropping the returned guard stops the reader.
-fn start_feed_reader(base: &str, shared: Arc<Shared>) -> anyhow::Result<tokio::sync::oneshot::Sender<()>> {
+fn start_feed_reader(
+    base: &str,
+    token: String,
+    shared: Arc<Shared>,
+) -> anyhow::Result<tokio::sync::oneshot::Sender<()>> {
     let url = format!("{base}/api/events");
     let (opened_tx, opened_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -465,7 +507,8 @@ fn start_feed_reader(base: &str, shared: Arc<Shared>) -> anyhow::Result<tokio::s
                 }
             };
             runtime.block_on(async move {
-                let response = reqwest::Client::new().get(&url).query(&[("pattern", FEED_PATTERN)]).send().await;
+                let request = reqwest::Client::new().get(&url).bearer_auth(&token).query(&[("pattern", FEED_PATTERN)]);
+                let response = request.send().await;
                 let response = match response {
                     Ok(r) if r.status().is_success() => r,
                     Ok(r) => {
@@ -540,20 +583,16 @@ async fn walk_saga(shared: &Shared, started: Instant) -> Result<SagaTimes, Strin
     };
     let n = shared.next_customer.fetch_add(1, Ordering::Relaxed);
     let coffee = ["1", "2", "3"][(n % 3) as usize];
-    let order = call(
-        shared,
-        Method::POST,
-        "/api/order",
-        Some(json!({"coffeeId": coffee, "customerId": format!("bench-{}", n % 1000), "customerName": "Bench"})),
-    )
-    .await?;
+    let customer = &shared.customers[(n as usize) % shared.customers.len()];
+    let order = call(shared, customer, Method::POST, "/api/order", Some(json!({"coffeeId": coffee}))).await?;
     let order_id = text(&order, "orderId")?;
     lap(0);
-    let payment = call(shared, Method::POST, "/api/payment", Some(json!({"orderId": order_id}))).await?;
+    let payment = call(shared, customer, Method::POST, "/api/payment", Some(json!({"orderId": order_id}))).await?;
     lap(1);
     let payment_id = text(&payment, "paymentId")?;
     let paid = call(
         shared,
+        customer,
         Method::POST,
         &format!("/api/payment/{payment_id}/confirm"),
         Some(json!({"cardNumber": "4242424242424242"})),
@@ -569,6 +608,7 @@ async fn walk_saga(shared: &Shared, started: Instant) -> Result<SagaTimes, Strin
     let fulfilment_id = text(&fulfilment, "fulfilmentId")?;
     call(
         shared,
+        &shared.barista,
         Method::PATCH,
         &format!("/api/fulfilment/{fulfilment_id}"),
         Some(json!({"status": "FULFILMENT_COMPLETED"})),

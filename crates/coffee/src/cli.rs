@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use crate::bench::BenchArgs;
 use crate::config::{GatewayConfig, ServeConfig, ServiceConfig};
 use crate::dlq::DlqArgs;
+use crate::staff::StaffArgs;
 
 /// Event Driven Coffee: order, pay, make and collect coffee, the event-driven way.
 #[derive(Debug, Parser)]
@@ -32,6 +33,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Show or replay the dead-letter queues of a running system.
     Dlq(DlqArgs),
+    /// Add, list or remove staff accounts (baristas and admins).
+    Staff(StaffArgs),
     /// Print the event catalogue (docs/events.md): every event, its producer and consumers.
     Events,
 }

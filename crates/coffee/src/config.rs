@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::{Args, ValueEnum};
+use coffee_auth::AuthKey;
 use coffee_bus::sqlite::Durability;
 use coffee_bus::{DeliveryOptions, RetryPolicy};
 
@@ -53,6 +55,81 @@ pub struct ServeConfig {
     pub webhook_secret: Option<String>,
     #[command(flatten)]
     pub delivery: DeliveryArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// Who may call: the key that signs sessions, and the browser's cookie. Shared by every command
+/// that serves.
+#[derive(Debug, Clone, Args, Default)]
+pub struct AuthArgs {
+    /// The key that signs session tokens, as hex (at least 32 bytes; `openssl rand -hex 32`).
+    /// Every process of one system needs the same key. `serve` generates one the first time and
+    /// keeps it in the data directory (auth.key); the distributed commands require it.
+    #[arg(long, env = "COFFEE_AUTH_KEY", hide_env_values = true)]
+    pub auth_key: Option<String>,
+    /// Mark the session cookie `Secure` (sent over HTTPS only), for a server behind a TLS proxy
+    /// that does not send `X-Forwarded-Proto: https`.
+    #[arg(long, env = "COFFEE_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Origins besides the server's own whose pages may act with the session cookie, e.g.
+    /// https://shop.example (comma-separated).
+    #[arg(long, env = "COFFEE_CORS_ORIGIN", value_delimiter = ',')]
+    pub cors_origin: Vec<String>,
+}
+
+impl AuthArgs {
+    /// The key given, else the one kept in `data_dir` (made the first time).
+    fn kept_in(&self, data_dir: &std::path::Path) -> anyhow::Result<AuthSettings> {
+        let key = match &self.auth_key {
+            Some(text) => KeySource::Given(AuthKey::parse(text).context("--auth-key")?),
+            None => KeySource::KeptIn(data_dir.join(AUTH_KEY_FILE)),
+        };
+        Ok(self.settings(key))
+    }
+
+    /// The key given: the distributed commands share one and cannot make it up.
+    fn required(&self) -> anyhow::Result<AuthSettings> {
+        let Some(text) = &self.auth_key else {
+            anyhow::bail!(
+                "the distributed commands need --auth-key (COFFEE_AUTH_KEY): the same key on every process of the \
+                 system, as hex (`openssl rand -hex 32` makes one)"
+            );
+        };
+        Ok(self.settings(KeySource::Given(AuthKey::parse(text).context("--auth-key")?)))
+    }
+
+    fn settings(&self, key: KeySource) -> AuthSettings {
+        AuthSettings { key, secure_cookies: self.secure_cookies, allowed_origins: self.cors_origin.clone() }
+    }
+}
+
+/// The file in the data directory that keeps `serve`'s generated key.
+pub const AUTH_KEY_FILE: &str = "auth.key";
+
+/// Where a process gets its signing key.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    Given(AuthKey),
+    /// Read from this file, made the first time.
+    KeptIn(PathBuf),
+}
+
+/// Who-may-call settings of a process.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    pub key: KeySource,
+    pub secure_cookies: bool,
+    pub allowed_origins: Vec<String>,
+}
+
+impl AuthSettings {
+    pub fn key(&self) -> anyhow::Result<AuthKey> {
+        match &self.key {
+            KeySource::Given(key) => Ok(key.clone()),
+            KeySource::KeptIn(path) => Ok(AuthKey::load_or_create(path)?),
+        }
+    }
 }
 
 /// How consumers are fed: shared by `serve` and the service commands.
@@ -96,6 +173,7 @@ impl ServeConfig {
             sync: Sync::Full,
             webhook_secret: Some("whsec_test_secret".to_owned()),
             delivery: DeliveryArgs { max_attempts: 5, retry_backoff_ms: 20, consumer_concurrency: 64 },
+            auth: AuthArgs::default(),
         }
     }
 
@@ -121,6 +199,7 @@ impl ServeConfig {
             gateway: Gateway::InProcess,
             settings: ServiceSettings { webhook_secret: webhook_secret(self.webhook_secret.as_deref()) },
             delivery: self.delivery.options(),
+            auth: self.auth.kept_in(&self.data_dir)?,
         })
     }
 }
@@ -226,6 +305,8 @@ pub struct ServiceConfig {
     pub webhook_secret: Option<String>,
     #[command(flatten)]
     pub delivery: DeliveryArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 impl ServiceConfig {
@@ -243,6 +324,7 @@ impl ServiceConfig {
             gateway: Gateway::None,
             settings: ServiceSettings { webhook_secret: webhook_secret(self.webhook_secret.as_deref()) },
             delivery: self.delivery.options(),
+            auth: self.auth.required()?,
         })
     }
 }
@@ -265,6 +347,14 @@ pub struct GatewayConfig {
     /// NATS with JetStream, for live subscriptions.
     #[arg(long, env = "COFFEE_BUS")]
     pub bus: String,
+    /// PostgreSQL, for the identity service the gateway runs (staff accounts and ended
+    /// sessions, in schema coffee_identity), e.g. postgres://coffee@127.0.0.1/coffee.
+    #[arg(long, env = "COFFEE_DATABASE")]
+    pub database: String,
+    #[command(flatten)]
+    pub postgres: PostgresArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 impl GatewayConfig {
@@ -277,13 +367,19 @@ impl GatewayConfig {
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
         let services =
             coffee_gateway::Services::over_http(&self.order_url, &self.payment_url, &self.fulfilment_url, http);
+        let Backends::Distributed { bus, database } = Backends::parse(&self.bus, &self.database)? else {
+            anyhow::bail!(
+                "the gateway on its own needs --bus nats://... and --database postgres://... (or use `coffee serve`)"
+            );
+        };
         Ok(Node {
             listen: self.listen,
-            backend: distributed(&NatsArgs::default(), &self.bus, None, &PostgresArgs::default()),
+            backend: distributed(&NatsArgs::default(), &bus, Some(database), &self.postgres),
             services: Vec::new(),
             gateway: Gateway::OverHttp(services),
             settings: ServiceSettings { webhook_secret: Vec::new() },
             delivery: DeliveryOptions::default(),
+            auth: self.auth.required()?,
         })
     }
 }

@@ -14,6 +14,8 @@ pub struct DlqArgs {
     /// Only this consumer's queue (order-service, payment-service, fulfilment-service).
     #[arg(long, global = true)]
     pub consumer: Option<String>,
+    #[command(flatten)]
+    pub operator: crate::operator::OperatorArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -39,7 +41,9 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
         DlqCommand::List { .. } => http.get(format!("{base}/api/admin/dead-letters")),
         DlqCommand::Redrive => http.post(format!("{base}/api/admin/dead-letters/redrive")),
     };
+    let token = args.operator.token("coffee-dlq", coffee_domain::StaffRole::Admin)?;
     let response = request
+        .bearer_auth(token)
         .query(&query)
         .send()
         .await

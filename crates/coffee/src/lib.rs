@@ -11,5 +11,8 @@ pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod dlq;
+pub mod identity;
 pub mod live;
+pub mod operator;
 pub mod services;
+pub mod staff;

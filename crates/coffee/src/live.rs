@@ -3,7 +3,7 @@
 //! envelope). `?pattern=` takes an EventBridge pattern (JSON) to receive only the events it
 //! matches. It is a live tail, not a queue: a subscriber sees what commits while it is
 //! connected; a subscriber too slow to keep up gets an `event: lagged` message saying how
-//! many it missed.
+//! many it missed. For admins only: every event names a customer.
 
 use std::convert::Infallible;
 
@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use coffee_bus::{LiveFeed, Pattern};
-use coffee_http::{ApiError, ApiQuery};
+use coffee_http::{ApiError, ApiQuery, Ctx};
 use coffee_service::ServiceError;
 use futures::Stream;
 use serde::Deserialize;
@@ -36,10 +36,13 @@ struct Params {
     pattern: Option<String>,
 }
 
+/// Every event carries customers' names and orders: admins only.
 async fn events(
     State(live): State<Live>,
+    Ctx(ctx): Ctx,
     ApiQuery(p): ApiQuery<Params>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    ctx.admin()?;
     let pattern = p
         .pattern
         .map(|text| Pattern::parse(&text))

@@ -36,6 +36,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gateway(config) => (config.node()?, "the gateway"),
         Command::Bench(args) => return coffee::bench::run(args).await,
         Command::Dlq(args) => return coffee::dlq::run(args).await,
+        Command::Staff(args) => return coffee::staff::run(args).await,
         Command::Events => {
             print!("{}", coffee::catalogue::markdown());
             return Ok(());
@@ -49,6 +50,9 @@ async fn serve(node: Node, what: &str) -> anyhow::Result<()> {
     let app = Application::start_node(node).await?;
     // Scripts and tests read this line to find the port.
     println!("coffee listening on http://{}", app.addr());
+    if let Some(notice) = app.notice() {
+        println!("{notice}");
+    }
     tracing::info!(serving = what, on = %backend, "serving; Ctrl-C stops cleanly");
     stop_on_signal(app.shutdown_token());
     app.run_until_stopped().await.context("shutting down")?;

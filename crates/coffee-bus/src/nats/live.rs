@@ -9,7 +9,7 @@ use futures::StreamExt;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::{EVENT_SUBJECTS, REDRIVE_PREFIX, STREAM, js_err};
+use super::{BusError, EVENT_SUBJECTS, REDRIVE_PREFIX, STREAM, js_err};
 use crate::envelope::Envelope;
 
 /// Follows the stream from now on, for live watchers.
@@ -64,4 +64,40 @@ pub(super) async fn watch(js: jetstream::Context, tx: broadcast::Sender<Arc<Enve
             }
         }
     }
+}
+
+/// The events of one type since a time, read once with an ephemeral ordered consumer that starts
+/// there; ends when it has read what the stream held when it started.
+pub(super) async fn replay(
+    js: &jetstream::Context,
+    event_type: &str,
+    since_ms: i64,
+) -> Result<Vec<Envelope>, BusError> {
+    let start_time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(since_ms) * 1_000_000)
+        .map_err(|e| BusError::JetStream(format!("a replay from {since_ms} ms: {e}")))?;
+    let stream = js.get_stream(STREAM).await.map_err(js_err)?;
+    let mut ordered = stream
+        .create_consumer(consumer::pull::OrderedConfig {
+            filter_subject: event_type.to_owned(),
+            deliver_policy: consumer::DeliverPolicy::ByStartTime { start_time },
+            ..Default::default()
+        })
+        .await
+        .map_err(js_err)?;
+    let pending = ordered.info().await.map_err(js_err)?.num_pending;
+    let mut messages = ordered.messages().await.map_err(js_err)?;
+    let mut events = Vec::new();
+    for _ in 0..pending {
+        let next = tokio::time::timeout(Duration::from_secs(5), messages.next()).await;
+        match next {
+            Ok(Some(Ok(message))) => {
+                if let Ok(env) = Envelope::from_bytes(&message.payload) {
+                    events.push(env);
+                }
+            }
+            Ok(Some(Err(e))) => return Err(js_err(e)),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    Ok(events)
 }

@@ -168,6 +168,12 @@ impl NatsBus {
         tokio::spawn(async move { consume::consume(bus, store, consumer, retry, concurrency, shutdown).await })
     }
 
+    /// The events of type `event_type` that reached the stream since `since` (ms since the epoch),
+    /// oldest first: what a process starting now must catch up on (sessions that ended).
+    pub async fn replay(&self, event_type: &str, since: i64) -> Result<Vec<Envelope>, BusError> {
+        live::replay(&self.js, event_type, since).await
+    }
+
     /// Every event as it reaches the stream (an ephemeral, ordered consumer per process).
     pub fn live_feed(&self, shutdown: CancellationToken) -> LiveFeed {
         let sender = {

@@ -70,7 +70,8 @@ pub struct SqliteStore {
     writer: Mutex<Option<JoinHandle<()>>>,
     /// SQLite's `synchronous` setting, as read back after setting it.
     synchronous: &'static str,
-    _lock: File,
+    /// The data file's lock, held while the store is open (none beside a server).
+    _lock: Option<File>,
 }
 
 pub(super) const MAX_BATCH: usize = 512;
@@ -86,9 +87,26 @@ pub(super) fn now_ms() -> i64 {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database, applies the migrations, starts the writer.
+    /// Opens (creating if needed) the database, applies the migrations, starts the writer. The
+    /// data file is locked to this process: a second server on it is refused.
     pub fn open(options: SqliteOptions, migrations: &[Migration]) -> Result<Arc<Self>, StoreError> {
         let lock = lock_data_file(&options.path)?;
+        Self::open_with(options, migrations, Some(lock))
+    }
+
+    /// Opens the database beside a server that may hold it, for an administrative command's
+    /// few writes (`coffee staff add`): SQLite itself serialises the two writers (WAL, a busy
+    /// timeout), and migrations apply in an immediate transaction, once. Delivers nothing: a
+    /// store opened this way must not feed consumers.
+    pub fn open_beside_server(options: SqliteOptions, migrations: &[Migration]) -> Result<Arc<Self>, StoreError> {
+        Self::open_with(options, migrations, None)
+    }
+
+    fn open_with(
+        options: SqliteOptions,
+        migrations: &[Migration],
+        lock: Option<File>,
+    ) -> Result<Arc<Self>, StoreError> {
         let mut conn = Connection::open(&options.path).map_err(db_err)?;
         let sync = match options.durability {
             Durability::Full => "FULL",

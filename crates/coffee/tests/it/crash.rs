@@ -111,7 +111,7 @@ impl Client {
 async fn a_server_killed_mid_stream_finishes_every_order_after_restart_with_each_event_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = ServerProcess::start(dir.path(), &[]).await;
-    let client = Arc::new(Client { http: Http(reqwest::Client::new()), base: server.base.clone() });
+    let client = Arc::new(Client { http: Http::admin(coffee_testkit::AUTH_KEY), base: server.base.clone() });
     let acks: Acks = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let customers: Vec<_> =
@@ -136,7 +136,7 @@ async fn a_server_killed_mid_stream_finishes_every_order_after_restart_with_each
     assert!(unfinished > 0 && paid_not_completed > 0, "the kill came between sagas: nothing was in flight");
 
     let server = ServerProcess::start(dir.path(), &[]).await;
-    let client = Client { http: Http(reqwest::Client::new()), base: server.base.clone() };
+    let client = Client { http: Http::admin(coffee_testkit::AUTH_KEY), base: server.base.clone() };
     nothing_acknowledged_went_backwards(&client, &told).await;
     for order_id in &placed {
         client.finish(order_id).await;
@@ -218,7 +218,7 @@ async fn nothing_acknowledged_went_backwards(client: &Client, told: &HashMap<Str
 async fn sigterm_answers_the_requests_in_hand_and_loses_no_message() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = ServerProcess::start(dir.path(), &[]).await;
-    let client = Arc::new(Client { http: Http(reqwest::Client::new()), base: server.base.clone() });
+    let client = Arc::new(Client { http: Http::admin(coffee_testkit::AUTH_KEY), base: server.base.clone() });
     let acks: Acks = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let customers: Vec<_> =
@@ -252,7 +252,7 @@ async fn sigterm_answers_the_requests_in_hand_and_loses_no_message() {
     assert!(placed.len() >= 20, "only {} orders before the stop", placed.len());
 
     let server = ServerProcess::start(dir.path(), &[]).await;
-    let client = Client { http: Http(reqwest::Client::new()), base: server.base.clone() };
+    let client = Client { http: Http::admin(coffee_testkit::AUTH_KEY), base: server.base.clone() };
     nothing_acknowledged_went_backwards(&client, &told).await;
     let letters = client.get("/api/admin/dead-letters").await.expect("dead letters");
     assert_eq!(letters, json!([]), "nothing was dead-lettered");

@@ -12,8 +12,8 @@ use serde_json::json;
 use crate::helpers::{EVERY_STEP_ONCE, GOOD_CARD, Http};
 
 /// A `coffee` process of the distributed mode.
-struct Process {
-    url: String,
+pub(crate) struct Process {
+    pub(crate) url: String,
     child: tokio::process::Child,
 }
 
@@ -60,11 +60,11 @@ impl Process {
 }
 
 /// Every service in its own process: order, payment, two fulfilment replicas, the gateway.
-struct Cluster {
-    order: Process,
-    payment: Process,
-    fulfilment: Vec<Process>,
-    gateway: Process,
+pub(crate) struct Cluster {
+    pub(crate) order: Process,
+    pub(crate) payment: Process,
+    pub(crate) fulfilment: Vec<Process>,
+    pub(crate) gateway: Process,
     logs: tempfile::TempDir,
 }
 
@@ -83,6 +83,8 @@ impl Cluster {
                 "2000".to_owned(),
                 "--retry-backoff-ms".to_owned(),
                 "50".to_owned(),
+                "--auth-key".to_owned(),
+                coffee_testkit::AUTH_KEY.to_owned(),
             ]
         };
         let start = |args: Vec<String>, name: String| {
@@ -101,6 +103,10 @@ impl Cluster {
                 "gateway".into(),
                 "--bus".into(),
                 bus.clone(),
+                "--database".into(),
+                database.clone(),
+                "--auth-key".into(),
+                coffee_testkit::AUTH_KEY.into(),
                 "--order-url".into(),
                 order.url.clone(),
                 "--payment-url".into(),
@@ -130,19 +136,19 @@ impl Cluster {
 }
 
 /// A nats-server and a database of the test's own, the cluster on them, and a client.
-struct Running {
-    nats: NatsServer,
-    db: TestDatabase,
-    cluster: Cluster,
-    http: Http,
+pub(crate) struct Running {
+    pub(crate) nats: NatsServer,
+    pub(crate) db: TestDatabase,
+    pub(crate) cluster: Cluster,
+    pub(crate) http: Http,
 }
 
 impl Running {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let nats = NatsServer::start();
         let db = TestDatabase::create();
         let cluster = Cluster::start(&nats, &db).await;
-        Self { nats, db, cluster, http: Http(reqwest::Client::new()) }
+        Self { nats, db, cluster, http: Http::admin(coffee_testkit::AUTH_KEY) }
     }
 }
 
@@ -415,7 +421,17 @@ async fn a_completion_that_overtakes_a_held_payment_still_completes_the_order() 
     })
     .await;
     let (bus, database) = (nats.url(), db.url());
-    let order_args = ["order", "--bus", &bus, "--database", &database, "--ack-wait-ms", "2000"];
+    let order_args = [
+        "order",
+        "--bus",
+        &bus,
+        "--database",
+        &database,
+        "--ack-wait-ms",
+        "2000",
+        "--auth-key",
+        coffee_testkit::AUTH_KEY,
+    ];
     cluster.order.kill().await;
 
     let client = async_nats::connect(nats.url()).await.expect("connect");

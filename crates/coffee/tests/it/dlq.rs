@@ -45,13 +45,14 @@ async fn a_message_that_always_fails_is_dead_lettered_listed_and_redriven() {
     assert!(letter["lastError"].as_str().is_some_and(|e| e.contains("does not fit")), "{letter}");
     let died_at = letter["diedAt"].as_i64().expect("time");
 
-    let (ok, listed) = run_cli(&["dlq", "list", "--url", &app.base]).await;
+    let (ok, listed) = run_cli(&["dlq", "list", "--url", &app.base, "--data-dir", &dir_of(&app)]).await;
     assert!(ok, "{listed}");
     assert!(listed.contains("payment-service") && listed.contains("coffee.order.created"), "{listed}");
-    let (ok, only_orders) = run_cli(&["dlq", "list", "--url", &app.base, "--consumer", "order-service"]).await;
+    let (ok, only_orders) =
+        run_cli(&["dlq", "list", "--url", &app.base, "--consumer", "order-service", "--data-dir", &dir_of(&app)]).await;
     assert!(ok && only_orders.contains("no dead letters"), "{only_orders}");
 
-    let (ok, redriven) = run_cli(&["dlq", "redrive", "--url", &app.base]).await;
+    let (ok, redriven) = run_cli(&["dlq", "redrive", "--url", &app.base, "--data-dir", &dir_of(&app)]).await;
     assert!(ok && redriven.contains("redriven: 1"), "{redriven}");
     // Still poisonous: it is delivered 5 more times and dies again, later.
     let again = app
@@ -61,7 +62,7 @@ async fn a_message_that_always_fails_is_dead_lettered_listed_and_redriven() {
         .await;
     assert_eq!(again[0]["attempts"], 5);
 
-    let (ok, unreachable) = run_cli(&["dlq", "list", "--url", "http://127.0.0.1:9"]).await;
+    let (ok, unreachable) = run_cli(&["dlq", "list", "--url", "http://127.0.0.1:9", "--data-dir", &dir_of(&app)]).await;
     assert!(!ok && unreachable.contains("is `coffee serve` running"), "{unreachable}");
     let (status, _) = app.get("/api/admin/dead-letters?consumer=payment-service").await;
     assert_eq!(status, StatusCode::OK);
@@ -100,4 +101,9 @@ async fn the_sync_setting_is_what_sqlite_runs_with() {
         assert_eq!(metrics["sqliteWriter"]["synchronous"], reported, "{metrics}");
         app.stop().await;
     }
+}
+
+/// The data directory of a running test app: where `coffee dlq` finds the key.
+fn dir_of(app: &TestApp) -> String {
+    app.dir.path().display().to_string()
 }

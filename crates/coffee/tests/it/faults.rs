@@ -262,6 +262,8 @@ impl Lab {
             "2000",
             "--retry-backoff-ms",
             "50",
+            "--auth-key",
+            coffee_testkit::AUTH_KEY,
         ]
         .map(str::to_owned)
         .to_vec()
@@ -1031,7 +1033,11 @@ async fn watch_readiness(
     phase: Arc<std::sync::atomic::AtomicU8>,
     back_at: Arc<Mutex<Option<Instant>>>,
 ) {
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("an HTTP client");
+    let http = reqwest::Client::builder()
+        .default_headers(coffee_testkit::bearer(&coffee_testkit::admin_token()))
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("an HTTP client");
     loop {
         let sent_in = phase.load(Ordering::Relaxed);
         if sent_in == OVER {
@@ -1356,7 +1362,11 @@ async fn the_distributed_mode_survives_faults_of_every_part_under_load() {
     lab.start = start;
     println!("faults: the load starts at {} (+0 s)", jiff::Timestamp::now());
     let journal = Arc::new(Journal::new(start));
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("an HTTP client");
+    let http = reqwest::Client::builder()
+        .default_headers(coffee_testkit::bearer(&coffee_testkit::admin_token()))
+        .timeout(Duration::from_secs(15))
+        .build()
+        .expect("an HTTP client");
     let client = Client { http, journal: journal.clone(), directory };
     let orders = Arc::new(Orders::new(start));
     let stop = Arc::new(AtomicBool::new(false));

@@ -153,7 +153,11 @@ impl Subscriber {
         let (ws, response) = tokio_tungstenite::connect_async(request).await.expect("the WebSocket opens");
         assert_eq!(response.headers()["sec-websocket-protocol"], protocol);
         let mut subscriber = Self { ws, buffered: VecDeque::new() };
-        subscriber.send(json!({ "type": "connection_init", "payload": {} })).await;
+        // The test's admin, as the WebSocket's own credential.
+        let token = coffee_testkit::token(&app.key, "test-admin", "admin");
+        subscriber
+            .send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } }))
+            .await;
         let ack = subscriber.receive().await.expect("an answer to connection_init");
         assert_eq!(ack["type"], "connection_ack", "{ack}");
         subscriber
@@ -694,7 +698,7 @@ async fn a_fulfilment_subscription_shows_the_barista_new_coffees_and_their_end()
 }
 
 #[tokio::test]
-async fn a_subscription_to_an_id_that_cannot_exist_is_refused() {
+async fn a_subscription_to_a_malformed_or_unknown_id_is_refused() {
     let app = TestApp::spawn().await;
     let mut sub = Subscriber::connect(&app).await.subscribe(&order_sub(), json!({ "o": "not-an-id" })).await;
     // A field error, as graphql-transport-ws sends one: a `next` with errors, then `complete`.
@@ -703,9 +707,12 @@ async fn a_subscription_to_an_id_that_cannot_exist_is_refused() {
     assert_eq!(message["payload"]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{message}");
     assert_eq!(sub.receive().await.expect("an answer")["type"], "complete");
 
-    // An id that names no order is watched like any other: no error, and nothing sent.
-    let mut waiting = Subscriber::connect(&app).await.subscribe(&order_sub(), json!({ "o": UNKNOWN })).await;
-    waiting.nothing_more(&app).await;
+    // An id that names no order is refused too (NOT_FOUND): a caller learns nothing of an order
+    // it may not read, and whether it exists is part of that.
+    let mut unknown = Subscriber::connect(&app).await.subscribe(&order_sub(), json!({ "o": UNKNOWN })).await;
+    let message = unknown.receive().await.expect("an answer");
+    assert_eq!(message["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{message}");
+    assert_eq!(unknown.receive().await.expect("an answer")["type"], "complete");
     app.stop().await;
 }
 

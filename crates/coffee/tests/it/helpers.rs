@@ -27,7 +27,11 @@ pub const EVERY_STEP_ONCE: [&str; 8] = [
 
 pub struct TestApp {
     pub base: String,
+    /// Sends an admin's session with every request: an admin may do everything the tests do.
+    /// Tests of who may do what make clients of their own ([`TestApp::client_as`]).
     pub http: reqwest::Client,
+    /// The key the server signs sessions with (kept in its data directory).
+    pub key: String,
     pub dir: tempfile::TempDir,
     app: Option<Application>,
 }
@@ -47,7 +51,10 @@ impl TestApp {
         adjust(&mut config);
         let app = Application::start(config).await.expect("the application starts");
         let base = format!("http://{}", app.addr());
-        Self { base, http: reqwest::Client::new(), dir, app: Some(app) }
+        let key =
+            std::fs::read_to_string(dir.path().join(coffee::config::AUTH_KEY_FILE)).expect("the server kept its key");
+        let http = coffee_testkit::client_with(&coffee_testkit::token(&key, "test-admin", "admin"));
+        Self { base, http, key, dir, app: Some(app) }
     }
 
     /// Stops cleanly; gives back the data directory for a restart.
@@ -173,6 +180,7 @@ impl ServerProcess {
             .arg(data_dir)
             .args(extra)
             .env("COFFEE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+            .env("COFFEE_AUTH_KEY", coffee_testkit::AUTH_KEY)
             .stdout(std::process::Stdio::piped())
             .stderr(log)
             .kill_on_drop(true)
@@ -225,6 +233,11 @@ pub async fn run_cli(args: &[&str]) -> (bool, String) {
 pub struct Http(pub reqwest::Client);
 
 impl Http {
+    /// An admin of a system whose processes were given `key`.
+    pub fn admin(key: &str) -> Self {
+        Self(coffee_testkit::client_with(&coffee_testkit::token(key, "test-admin", "admin")))
+    }
+
     pub async fn call(&self, method: reqwest::Method, url: &str, body: Option<Value>) -> Result<Value, String> {
         let mut req = self.0.request(method, url).timeout(Duration::from_secs(10));
         if let Some(b) = body {

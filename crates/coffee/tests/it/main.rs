@@ -1,6 +1,7 @@
 //! Integration tests: the real server on an ephemeral port with a temporary data
 //! directory, driven over HTTP the way clients drive it. One test binary, a module per area.
 
+mod access;
 mod crash;
 mod deploy;
 mod distributed;

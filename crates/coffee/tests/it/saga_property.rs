@@ -292,8 +292,8 @@ async fn run_case(system: &System, case: Case) -> Result<(), TestCaseError> {
     let ctx = Context::internal();
     let request = PlaceOrder {
         coffee_id: CoffeeId::parse("2").expect("an id"),
-        customer_id: CustomerId::parse("customer-p").expect("an id"),
-        customer_name: CustomerName::parse("Ada").expect("a name"),
+        customer_id: Some(CustomerId::parse("customer-p").expect("an id")),
+        customer_name: Some(CustomerName::parse("Ada").expect("a name")),
     };
     let order = system.orders.place_order(&ctx, &request).await.expect("an order");
     let mut world = World {
