@@ -81,15 +81,42 @@ fn parse_text(field: &'static str, input: &str, max_chars: usize) -> Result<Stri
     if text.chars().any(char::is_control) {
         return Err(InvalidInput::new(field, "must not contain control characters"));
     }
+    if text.chars().any(invisible) {
+        return Err(InvalidInput::new(field, "must not contain invisible or text-direction characters"));
+    }
     Ok(text.to_owned())
+}
+
+/// Characters that change how text around them is shown without being seen themselves: the
+/// bidirectional overrides and isolates (a name with U+202E reads backwards on the board), and
+/// zero-width characters (two names that look the same but differ).
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}'
+        | '\u{061C}' | '\u{00AD}' | '\u{FEFF}')
 }
 
 macro_rules! text_value {
     ($(#[$doc:meta])* $name:ident, $field:literal, $max:literal) => {
         $(#[$doc])*
+        ///
+        /// Deserialized through [`Self::parse`], so a request body cannot skip its rules.
         #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(transparent)]
+        #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidInput;
+            fn try_from(input: String) -> Result<Self, InvalidInput> {
+                Self::parse(&input)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
 
         impl $name {
             pub const MAX_CHARS: usize = $max;
@@ -239,6 +266,26 @@ mod tests {
         assert!(CustomerName::parse(&"x".repeat(81)).is_err());
         assert!(CustomerName::parse(&"x".repeat(80)).is_ok(), "the longest name is a name");
         assert!(CustomerName::parse("Ada\u{7}").is_err());
+    }
+
+    #[test]
+    fn names_and_notes_refuse_what_changes_text_without_being_seen() {
+        for c in ['\u{202E}', '\u{2066}', '\u{200B}', '\u{200D}', '\u{FEFF}', '\u{00AD}', '\u{061C}'] {
+            let err = CustomerName::parse(&format!("Ad{c}a")).unwrap_err();
+            assert!(err.to_string().contains("invisible"), "U+{:04X}: {err}", c as u32);
+            assert!(Note::parse(&format!("no {c}milk")).is_err(), "U+{:04X} in a note", c as u32);
+        }
+        assert!(CustomerName::parse("Zoë Ñúñez 李").is_ok(), "letters of every script are names");
+    }
+
+    #[test]
+    fn a_name_read_from_json_keeps_the_rules_of_parse() {
+        let parsed: CustomerName = serde_json::from_str("\" Ada \"").expect("a name");
+        assert_eq!(parsed.as_str(), "Ada");
+        for bad in ["\"\"", "\"   \"", "\"A\\u202eda\""] {
+            assert!(serde_json::from_str::<CustomerName>(bad).is_err(), "{bad}");
+        }
+        assert_eq!(serde_json::to_string(&parsed).expect("json"), "\"Ada\"", "written as a plain string");
     }
 
     #[test]

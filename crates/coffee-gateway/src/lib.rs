@@ -12,6 +12,7 @@
 
 pub mod clients;
 pub mod errors;
+pub mod limits;
 pub mod notifier;
 pub mod schema;
 pub mod web;
@@ -37,14 +38,17 @@ pub use clients::Services;
 pub use notifier::Notifier;
 pub use schema::{CoffeeSchema, sdl};
 
-/// The largest request body `POST /graphql` reads. The app's requests are well under 4 KiB.
-const MAX_BODY: usize = 256 * 1024;
+/// The largest request body `POST /graphql` reads, as for every REST route. The app's
+/// requests are well under 4 KiB.
+const MAX_BODY: usize = coffee_http::MAX_BODY;
 
 #[derive(Clone)]
 struct Gateway {
     schema: CoffeeSchema,
     shutdown: CancellationToken,
     auth: Arc<Authenticator>,
+    /// `--dev`: GraphiQL is served, and anyone may introspect.
+    dev: bool,
 }
 
 /// The gateway's routes, with the web app as the fallback. `live` yields every committed event
@@ -52,15 +56,22 @@ struct Gateway {
 /// WebSockets, so a clean stop does not wait for browsers to leave. Requests reach it
 /// authenticated (see `coffee_http::authenticated`); `auth` also checks a WebSocket's
 /// `connection_init` token.
-pub fn routes(services: Services, live: LiveFeed, shutdown: CancellationToken, auth: Arc<Authenticator>) -> Router {
-    let schema = schema::build(services, Notifier::new(live, shutdown.clone()));
+pub fn routes(
+    services: Services,
+    live: LiveFeed,
+    shutdown: CancellationToken,
+    auth: Arc<Authenticator>,
+    dev: bool,
+) -> Router {
+    let schema = schema::build(services, Notifier::new(live, shutdown.clone()), dev);
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
-        .with_state(Gateway { schema, shutdown, auth })
+        .with_state(Gateway { schema, shutdown, auth, dev })
         .fallback(web::fallback)
 }
 
-/// Queries and mutations (one request or a batch), as JSON.
+/// Queries and mutations, one per request, as JSON. A batch (a JSON array) of more than one is
+/// refused: each operation of a batch would get the whole of one request's limits.
 async fn graphql_post(State(gateway): State<Gateway>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let json = parts
@@ -85,6 +96,14 @@ async fn graphql_post(State(gateway): State<Gateway>, request: Request) -> Respo
         Ok(batch) => batch,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("the body is not a GraphQL request: {e}")),
     };
+    if let async_graphql::BatchRequest::Batch(requests) = &batch
+        && requests.len() > 1
+    {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            &format!("send one operation per request: batches of {} are not accepted", requests.len()),
+        );
+    }
     let ctx = coffee_http::context_of(&parts);
     GraphQLResponse::from(gateway.schema.execute_batch(batch.data(ctx)).await).into_response()
 }
@@ -115,8 +134,10 @@ async fn graphql_get(State(gateway): State<Gateway>, request: Request) -> Respon
         };
     }
     let html = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
-    if html {
-        return Html(GRAPHIQL).into_response();
+    match (html, gateway.dev) {
+        (true, true) => return Html(GRAPHIQL).into_response(),
+        (true, false) => return refuse(StatusCode::NOT_FOUND, "GraphiQL is served by a server started with --dev"),
+        _ => {}
     }
     refuse(
         StatusCode::BAD_REQUEST,

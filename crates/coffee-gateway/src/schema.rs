@@ -37,8 +37,8 @@ pub type CoffeeSchema = Schema<Query, Mutation, Subscription>;
 const MAX_COMPLEXITY: usize = 1_000;
 
 /// The schema, with the services it calls and the live feed its subscriptions watch.
-pub fn build(services: Services, notifier: Notifier) -> CoffeeSchema {
-    builder().data(services).data(notifier).finish()
+pub fn build(services: Services, notifier: Notifier, dev: bool) -> CoffeeSchema {
+    builder().data(services).data(notifier).data(crate::limits::Dev(dev)).finish()
 }
 
 /// The schema in SDL, as exported to `schema.graphql`.
@@ -47,7 +47,11 @@ pub fn sdl() -> String {
 }
 
 fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query, Mutation, Subscription).limit_complexity(MAX_COMPLEXITY).extension(CodeEveryError)
+    Schema::build(Query, Mutation, Subscription)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_depth(crate::limits::MAX_DEPTH)
+        .extension(crate::limits::Limits)
+        .extension(CodeEveryError)
 }
 
 // --- object types ------------------------------------------------------------------------------

@@ -28,10 +28,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             Err(JsonRejection::JsonSyntaxError(e)) => {
                 ServiceError::BadInput(format!("malformed JSON: {}", e.body_text()))
             }
-            Err(JsonRejection::JsonDataError(e)) => ServiceError::BadInput(e.body_text()),
+            Err(JsonRejection::JsonDataError(e)) => ServiceError::BadInput(people_facing(&e.body_text())),
+            Err(other) if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                ServiceError::PayloadTooLarge(format!("the request body is larger than {} bytes", crate::MAX_BODY))
+            }
             Err(other) => ServiceError::BadInput(other.body_text()),
         };
         Err(ApiError(refused))
+    }
+}
+
+/// serde's description of a body that has the wrong shape, without the names of our Rust types
+/// ("invalid type: string \"x\", expected struct PlaceOrderBody" says "expected a JSON object").
+fn people_facing(text: &str) -> String {
+    let text = text.replace("Failed to deserialize the JSON body into the target type: ", "");
+    match text.find("expected struct ") {
+        Some(at) => {
+            let rest = &text[at + "expected struct ".len()..];
+            let after = rest.find(|c: char| !c.is_alphanumeric() && c != '_').map_or("", |end| &rest[end..]);
+            format!("{}expected a JSON object{after}", &text[..at])
+        }
+        None => text,
     }
 }
 

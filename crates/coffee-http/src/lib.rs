@@ -17,6 +17,10 @@ mod extract;
 mod mount;
 
 pub use auth::authenticated;
+
+/// The largest request body any route reads (64 KiB): the largest real one (a webhook) is a few
+/// KiB. A larger one is refused with 413 before it is read.
+pub const MAX_BODY: usize = 64 * 1024;
 pub use client::{HttpClient, decode_error, segment};
 pub use error::{ApiError, ErrorBody, ErrorDetail, status_of};
 pub use extract::{ApiJson, ApiPath, ApiQuery, Ctx, IdPath, PathId, context_of, fallback, method_not_allowed};

@@ -17,6 +17,9 @@ pub enum ServiceError {
     /// `UNSUPPORTED_MEDIA_TYPE` (415): the body is not declared as JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// `PAYLOAD_TOO_LARGE` (413): the request body is over the limit; it was not read.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// `UNAUTHENTICATED` (401): the operation needs a signed-in caller, and this one is not (or
     /// their credential was refused: expired, revoked, forged).
     #[error("{0}")]
@@ -48,6 +51,7 @@ impl ServiceError {
             ServiceError::NotFound(_) => "NOT_FOUND",
             ServiceError::BadInput(_) => "BAD_USER_INPUT",
             ServiceError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
+            ServiceError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             ServiceError::Unauthenticated(_) => "UNAUTHENTICATED",
             ServiceError::Forbidden(_) => "FORBIDDEN",
             ServiceError::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
@@ -75,6 +79,7 @@ impl ServiceError {
             "NOT_FOUND" => ServiceError::NotFound(message),
             "BAD_USER_INPUT" => ServiceError::BadInput(message),
             "UNSUPPORTED_MEDIA_TYPE" => ServiceError::UnsupportedMediaType(message),
+            "PAYLOAD_TOO_LARGE" => ServiceError::PayloadTooLarge(message),
             "UNAUTHENTICATED" => ServiceError::Unauthenticated(message),
             "FORBIDDEN" => ServiceError::Forbidden(message),
             "TOO_MANY_REQUESTS" => ServiceError::TooManyRequests { message, retry_after_secs: 1 },

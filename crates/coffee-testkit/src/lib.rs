@@ -562,6 +562,17 @@ pub fn customer_token(key_hex: &str, customer_id: &str, name: &str) -> String {
     tokens(key_hex).issue(&uuid::Uuid::now_v7().to_string(), &of, now()).0
 }
 
+/// A customer's token signed with `key_hex` that expired a second ago (issued a day before).
+pub fn expired_customer_token(key_hex: &str, customer_id: &str) -> String {
+    let of = coffee_auth::SessionOf::Customer {
+        id: coffee_domain::CustomerId::parse(customer_id).unwrap_or_else(|e| panic!("a customer id: {e}")),
+        name: coffee_domain::CustomerName::parse("Ada").unwrap_or_else(|e| panic!("a name: {e}")),
+    };
+    let now = now();
+    let issued = coffee_domain::Millis(now.0 - 86_400_000);
+    tokens(key_hex).issue_until(&uuid::Uuid::now_v7().to_string(), &of, issued, coffee_domain::Millis(now.0 - 1000)).0
+}
+
 /// An HTTP client that sends `token` with every request.
 pub fn client_with(token: &str) -> reqwest::Client {
     reqwest::Client::builder().default_headers(bearer(token)).build().unwrap_or_else(|e| panic!("an HTTP client: {e}"))

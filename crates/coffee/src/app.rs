@@ -125,7 +125,13 @@ impl Application {
                 }
                 // GraphQL and the web app. Its fallback serves the app's pages, and the same JSON
                 // 404 as `finish` for unknown API paths, so it is the one fallback here.
-                layers(router.merge(coffee_gateway::routes(services, live, shutdown.clone(), auth.clone())))
+                layers(router.merge(coffee_gateway::routes(
+                    services,
+                    live,
+                    shutdown.clone(),
+                    auth.clone(),
+                    node.auth.dev,
+                )))
             }
         };
         let router = coffee_http::authenticated(router, auth);
@@ -198,6 +204,7 @@ fn finish(router: Router) -> Router {
 fn layers(router: Router) -> Router {
     router
         .method_not_allowed_fallback(coffee_http::method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(coffee_http::MAX_BODY))
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(coffee_http::ApiError(coffee_service::ServiceError::Internal(
                 "a request handler panicked".to_owned(),

@@ -76,6 +76,10 @@ pub struct AuthArgs {
     /// https://shop.example (comma-separated).
     #[arg(long, env = "COFFEE_CORS_ORIGIN", value_delimiter = ',')]
     pub cors_origin: Vec<String>,
+    /// For development: serve GraphiQL at /graphql and let anyone introspect the schema
+    /// (otherwise only a signed-in caller may).
+    #[arg(long, env = "COFFEE_DEV")]
+    pub dev: bool,
 }
 
 impl AuthArgs {
@@ -100,7 +104,12 @@ impl AuthArgs {
     }
 
     fn settings(&self, key: KeySource) -> AuthSettings {
-        AuthSettings { key, secure_cookies: self.secure_cookies, allowed_origins: self.cors_origin.clone() }
+        AuthSettings {
+            key,
+            secure_cookies: self.secure_cookies,
+            allowed_origins: self.cors_origin.clone(),
+            dev: self.dev,
+        }
     }
 }
 
@@ -121,6 +130,7 @@ pub struct AuthSettings {
     pub key: KeySource,
     pub secure_cookies: bool,
     pub allowed_origins: Vec<String>,
+    pub dev: bool,
 }
 
 impl AuthSettings {

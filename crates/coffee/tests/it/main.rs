@@ -10,6 +10,8 @@ mod errors;
 mod faults;
 mod graphql;
 mod helpers;
+mod identity;
+mod limits;
 mod restart;
 mod saga;
 mod saga_property;
