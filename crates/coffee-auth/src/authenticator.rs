@@ -102,7 +102,7 @@ impl Authenticator {
     /// Whether a cookie-carrying change comes from this server's pages: its `Origin` names the
     /// host the request was sent to, or an allowed origin. Browsers send `Origin` on every
     /// cross-site request that changes something, and on same-site `fetch` POSTs.
-    fn same_site(&self, headers: &HeaderMap) -> bool {
+    pub fn same_site(&self, headers: &HeaderMap) -> bool {
         let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else { return false };
         let origin = origin.trim_end_matches('/');
         if self.allowed_origins.iter().any(|o| o == origin) {

@@ -27,6 +27,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::http::Method;
 use coffee_auth::Authenticator;
@@ -118,17 +119,30 @@ async fn graphql_get(State(gateway): State<Gateway>, request: Request) -> Respon
                 "subscriptions need the WebSocket subprotocol graphql-transport-ws (or the older graphql-ws)",
             );
         };
-        // A browser opens the socket with its cookie whatever page asked: the cookie counts only
-        // from this site's own pages, as for a change (cross-site WebSocket hijacking).
+        // A browser opens the socket with its cookie whatever page asked, and says which page
+        // asked in `Origin`: another site's page is refused outright (cross-site WebSocket
+        // hijacking), and without an `Origin` (not a browser) the cookie does not count.
+        if parts.headers.contains_key(header::ORIGIN) && !gateway.auth.same_site(&parts.headers) {
+            let why = "a page of another site may not open this server's WebSocket (see --cors-origin)";
+            return coffee_http::ApiError(coffee_service::ServiceError::Forbidden(why.to_owned())).into_response();
+        }
         let mut ctx = coffee_http::context_of(&parts);
         let who = gateway.auth.from_headers(&Method::POST, &parts.headers, coffee_service::now());
         ctx.caller = who.caller;
         ctx.credential = who.credential;
         ctx.session = who.session;
+        let held = match parts.extensions.get::<Arc<coffee_http::Streams>>().map(|s| s.open(&ctx, &parts.extensions)) {
+            Some(Err(e)) => return coffee_http::ApiError(e).into_response(),
+            Some(Ok(guard)) => Some(guard),
+            None => None,
+        };
         return match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
             Ok(upgrade) => upgrade
                 .protocols(ALL_WEBSOCKET_PROTOCOLS)
-                .on_upgrade(move |socket| serve_socket(socket, gateway, protocol, ctx))
+                .on_upgrade(move |socket| async move {
+                    serve_socket(socket, gateway, protocol, ctx).await;
+                    drop(held);
+                })
                 .into_response(),
             Err(rejection) => rejection.into_response(),
         };
@@ -157,9 +171,39 @@ fn is_upgrade(headers: &HeaderMap) -> bool {
 ///
 /// The caller is the one the upgrade request proved, unless `connection_init` carries a token
 /// (`{"authorization": "Bearer ..."}`), which then decides.
+///
+/// A socket may hold at most [`MAX_SUBSCRIPTIONS`] subscriptions at once; one more closes it
+/// with 4429 (each one is a filter every event of the live feed goes through).
 async fn serve_socket(socket: WebSocket, gateway: Gateway, protocol: GraphQLProtocol, ctx: coffee_service::Context) {
     let (mut sink, stream) = socket.split();
-    let stream = stream.take_until(gateway.shutdown.clone().cancelled_owned());
+    let mut active = std::collections::HashSet::new();
+    let over = Arc::new(AtomicBool::new(false));
+    let initialised = Arc::new(AtomicBool::new(false));
+    let (flag, init_seen) = (over.clone(), initialised.clone());
+    // A socket that does not say `connection_init` in time holds a connection for nothing.
+    let init_deadline = {
+        let initialised = initialised.clone();
+        async move {
+            tokio::time::sleep(CONNECTION_INIT_TIMEOUT).await;
+            if initialised.load(Ordering::Relaxed) {
+                futures::future::pending::<()>().await;
+            }
+        }
+    };
+    let stream = stream.take_until(gateway.shutdown.clone().cancelled_owned()).take_until(init_deadline).take_while(
+        move |message| {
+            if let Ok(Message::Text(text)) = message {
+                if track_subscriptions(&mut active, text.as_str()) {
+                    init_seen.store(true, Ordering::Relaxed);
+                }
+                if active.len() > MAX_SUBSCRIPTIONS {
+                    flag.store(true, Ordering::Relaxed);
+                    return futures::future::ready(false);
+                }
+            }
+            futures::future::ready(true)
+        },
+    );
     let auth = gateway.auth.clone();
     let on_init = move |payload: serde_json::Value| async move {
         let mut ctx = ctx;
@@ -179,10 +223,41 @@ async fn serve_socket(socket: WebSocket, gateway: Gateway, protocol: GraphQLProt
         .on_connection_init(on_init)
         .serve()
         .await;
-    if gateway.shutdown.is_cancelled() {
+    if !initialised.load(Ordering::Relaxed) && !gateway.shutdown.is_cancelled() {
+        let reason = "Connection initialisation timeout";
+        let _ = sink.send(Message::Close(Some(CloseFrame { code: 4408, reason: reason.into() }))).await;
+    } else if over.load(Ordering::Relaxed) {
+        let reason = format!("at most {MAX_SUBSCRIPTIONS} subscriptions per connection");
+        let _ = sink.send(Message::Close(Some(CloseFrame { code: 4429, reason: reason.into() }))).await;
+    } else if gateway.shutdown.is_cancelled() {
         let close = CloseFrame { code: 1001, reason: "the server is shutting down".into() };
         let _ = sink.send(Message::Close(Some(close))).await;
     }
+}
+
+/// The most subscriptions one WebSocket may hold at once (the web app's busiest page holds 3).
+pub const MAX_SUBSCRIPTIONS: usize = 20;
+
+/// How long a new socket has to send `connection_init` (graphql-transport-ws closes it with
+/// 4408 after that).
+pub const CONNECTION_INIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Keeps `active` the ids of the socket's running subscriptions, from its messages in either
+/// protocol (`subscribe`/`complete`, or the older `start`/`stop`); true for `connection_init`.
+fn track_subscriptions(active: &mut std::collections::HashSet<String>, text: &str) -> bool {
+    let Ok(message) = serde_json::from_str::<serde_json::Value>(text) else { return false };
+    let id = message.get("id").and_then(|v| v.as_str()).map(str::to_owned);
+    match (message.get("type").and_then(|v| v.as_str()), id) {
+        (Some("subscribe" | "start"), Some(id)) => {
+            active.insert(id);
+        }
+        (Some("complete" | "stop"), Some(id)) => {
+            active.remove(&id);
+        }
+        (Some("connection_init"), _) => return true,
+        _ => {}
+    }
+    false
 }
 
 /// A request the gateway cannot run, answered in GraphQL's error shape.

@@ -15,8 +15,10 @@ mod client;
 mod error;
 mod extract;
 mod mount;
+mod streams;
 
 pub use auth::authenticated;
+pub use streams::{DEFAULT_MAX_STREAMS, StreamGuard, Streams};
 
 /// The largest request body any route reads (64 KiB): the largest real one (a webhook) is a few
 /// KiB. A larger one is refused with 413 before it is read.

@@ -134,7 +134,8 @@ impl Application {
                 )))
             }
         };
-        let router = coffee_http::authenticated(router, auth);
+        let router = coffee_http::authenticated(router, auth)
+            .layer(axum::Extension(coffee_http::Streams::new(node.auth.max_streams)));
         let mut app = Self::serve(node.listen, router, shutdown, tasks, backend.close()).await?;
         app.notice = notice;
         Ok(app)
@@ -153,11 +154,7 @@ impl Application {
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr().context("the listener has no address")?;
         let stop = shutdown.clone();
-        let server = tokio::spawn(async move {
-            // With the peer's address in each request's extensions (failed logins are throttled by it).
-            let service = router.into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, service).with_graceful_shutdown(async move { stop.cancelled().await }).await
-        });
+        let server = tokio::spawn(serve_http(listener, router, stop));
         Ok(Self { addr, shutdown, server, tasks, close, notice: None })
     }
 
@@ -195,16 +192,97 @@ impl Application {
     }
 }
 
+/// How long a client has to send a request's headers, on a new connection or a kept-alive one:
+/// a connection that trickles them, or sends nothing, is closed.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client has to send a request's body once its headers are in.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves `router` on `listener` until `stop`, then lets the requests in hand finish.
+///
+/// `axum::serve` has no timer, so no timeouts: a client could hold a connection open forever
+/// by sending half a header. This is the same loop (hyper's HTTP/1, upgrades for WebSockets,
+/// each request given the peer's address) with hyper's header timeout on.
+async fn serve_http(listener: tokio::net::TcpListener, router: Router, stop: CancellationToken) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use tower::ServiceExt;
+
+    // HTTP/1 only: browsers speak HTTP/2 over TLS, which a proxy in front ends; and telling
+    // the two apart reads the first bytes before any timer runs, so a silent client would stay.
+    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        // hyper's header timer starts at a request's first byte: a client that connects and
+        // says nothing is waited for here, off the accept loop.
+        let router = router.clone();
+        let graceful_watch = graceful.watcher();
+        let (builder, stop) = (builder.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut first = [0u8; 1];
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                peeked = tokio::time::timeout(HEADER_READ_TIMEOUT, stream.peek(&mut first)) => match peeked {
+                    Ok(Ok(n)) if n > 0 => {}
+                    _ => return,
+                },
+            }
+            let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                // Failed logins and live streams are counted by the peer's address.
+                request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                router.clone().oneshot(request.map(axum::body::Body::new))
+            });
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            if let Err(e) = graceful_watch.watch(connection.into_owned()).await {
+                tracing::debug!(error = %e, "a connection ended with an error");
+            }
+        });
+    }
+    graceful.shutdown().await;
+    Ok(())
+}
+
 /// The layers and fallbacks every router gets.
 fn finish(router: Router) -> Router {
     layers(router.fallback(coffee_http::fallback))
 }
 
 /// The layers every router gets, for a router that brings its own fallback (the gateway's).
+///
+/// Every answer says: do not guess content types, show no page of ours in a frame, send no
+/// full URL to other sites. The pages' own `<meta>` policy adds `script-src` with the hashes
+/// of their inline scripts (SvelteKit writes it); the header's policy applies beside it.
 fn layers(router: Router) -> Router {
+    use axum::http::{HeaderName, HeaderValue, header};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let always = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
     router
         .method_not_allowed_fallback(coffee_http::method_not_allowed)
+        .layer(always(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(always(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(always(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
+        .layer(always(
+            header::CONTENT_SECURITY_POLICY,
+            "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'",
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(coffee_http::MAX_BODY))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(coffee_http::ApiError(coffee_service::ServiceError::Internal(
                 "a request handler panicked".to_owned(),

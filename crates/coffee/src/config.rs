@@ -61,7 +61,7 @@ pub struct ServeConfig {
 
 /// Who may call: the key that signs sessions, and the browser's cookie. Shared by every command
 /// that serves.
-#[derive(Debug, Clone, Args, Default)]
+#[derive(Debug, Clone, Args)]
 pub struct AuthArgs {
     /// The key that signs session tokens, as hex (at least 32 bytes; `openssl rand -hex 32`).
     /// Every process of one system needs the same key. `serve` generates one the first time and
@@ -80,6 +80,23 @@ pub struct AuthArgs {
     /// (otherwise only a signed-in caller may).
     #[arg(long, env = "COFFEE_DEV")]
     pub dev: bool,
+    /// The most live streams (GraphQL WebSockets and /api/events) one client may hold open at
+    /// once: a client is its session, or its address when it has none.
+    #[arg(long, env = "COFFEE_MAX_STREAMS", default_value_t = coffee_http::DEFAULT_MAX_STREAMS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
+    pub max_streams: usize,
+}
+
+impl Default for AuthArgs {
+    fn default() -> Self {
+        Self {
+            auth_key: None,
+            secure_cookies: false,
+            cors_origin: Vec::new(),
+            dev: false,
+            max_streams: coffee_http::DEFAULT_MAX_STREAMS,
+        }
+    }
 }
 
 impl AuthArgs {
@@ -109,6 +126,7 @@ impl AuthArgs {
             secure_cookies: self.secure_cookies,
             allowed_origins: self.cors_origin.clone(),
             dev: self.dev,
+            max_streams: self.max_streams,
         }
     }
 }
@@ -131,6 +149,7 @@ pub struct AuthSettings {
     pub secure_cookies: bool,
     pub allowed_origins: Vec<String>,
     pub dev: bool,
+    pub max_streams: usize,
 }
 
 impl AuthSettings {

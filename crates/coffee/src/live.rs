@@ -14,10 +14,16 @@ use axum::routing::get;
 use coffee_bus::{LiveFeed, Pattern};
 use coffee_http::{ApiError, ApiQuery, Ctx};
 use coffee_service::ServiceError;
-use futures::Stream;
+use std::sync::Arc;
+
+use coffee_http::Streams;
+use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
+
+/// The longest `?pattern=` taken: every event is matched against it, for every subscriber.
+const MAX_PATTERN_BYTES: usize = 4096;
 
 #[derive(Clone)]
 struct Live {
@@ -40,9 +46,19 @@ struct Params {
 async fn events(
     State(live): State<Live>,
     Ctx(ctx): Ctx,
+    extensions: axum::http::Extensions,
     ApiQuery(p): ApiQuery<Params>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     ctx.admin()?;
+    if p.pattern.as_ref().is_some_and(|text| text.len() > MAX_PATTERN_BYTES) {
+        return Err(ApiError(ServiceError::BadInput(format!(
+            "pattern: longer than {MAX_PATTERN_BYTES} bytes (each event is matched against it)"
+        ))));
+    }
+    let guard = match extensions.get::<Arc<Streams>>() {
+        Some(streams) => Some(streams.open(&ctx, &extensions)?),
+        None => None,
+    };
     let pattern = p
         .pattern
         .map(|text| Pattern::parse(&text))
@@ -75,6 +91,11 @@ async fn events(
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
         }
+    });
+    // The stream holds the client's place until it ends.
+    let stream = stream.map(move |event| {
+        let _held = &guard;
+        event
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

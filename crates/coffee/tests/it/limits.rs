@@ -2,8 +2,11 @@
 //! (text, root fields, lists, depth, batches, errors, introspection) and text values. Each limit
 //! answers a clear JSON error with a stable code, and nothing is half-done.
 
+use futures::{SinkExt, StreamExt};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::helpers::TestApp;
 
@@ -163,5 +166,162 @@ async fn names_with_text_direction_or_invisible_characters_are_refused() {
             app.post("/api/order", json!({"coffeeId": "1", "customerId": "c", "customerName": name})).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "an order for {name:?}");
     }
+    app.stop().await;
+}
+
+async fn open_socket(app: &TestApp) -> Result<WebSocket, tokio_tungstenite::tungstenite::Error> {
+    let url = format!("{}/graphql", app.base.replacen("http://", "ws://", 1));
+    let mut request = url.into_client_request().expect("a ws request");
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("header"));
+    tokio_tungstenite::connect_async(request).await.map(|(ws, _)| ws)
+}
+
+type WebSocket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+#[tokio::test]
+async fn a_client_holds_a_bounded_number_of_live_streams_and_subscriptions() {
+    let app = TestApp::spawn_with(|c| c.auth.max_streams = 2).await;
+    let events = || app.http.get(format!("{}/api/events", app.base)).send();
+    // The admin's session: two event streams, then a third is refused until one closes.
+    let first = events().await.expect("answer");
+    let second = events().await.expect("answer");
+    assert_eq!((first.status(), second.status()), (StatusCode::OK, StatusCode::OK));
+    let third = events().await.expect("answer");
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(third.headers().contains_key(header::RETRY_AFTER));
+    let body: Value = third.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "TOO_MANY_REQUESTS");
+    drop(first);
+    let mut reopened = None;
+    for _ in 0..100 {
+        let resp = events().await.expect("answer");
+        if resp.status() == StatusCode::OK {
+            reopened = Some(resp);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(reopened.is_some(), "a closed stream gives its place back");
+
+    // Anonymous sockets count by address: two, then the upgrade itself is refused.
+    let a = open_socket(&app).await.expect("a first socket");
+    let _b = open_socket(&app).await.expect("a second socket");
+    match open_socket(&app).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status().as_u16(), 429);
+        }
+        other => panic!("a third socket from one address: {:?}", other.map(|_| "opened")),
+    }
+    drop(a);
+
+    let long = format!("{{\"source\": [{}]}}", vec!["\"x\""; 2000].join(","));
+    let (status, body) = app.get(&format!("/api/events?pattern={}", urlencode(&long))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("BAD_USER_INPUT")), "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn one_subscription_too_many_closes_the_socket_with_4429() {
+    let app = TestApp::spawn().await;
+    let mut ws = open_socket(&app).await.expect("a socket");
+    let send = |m: Value| Message::text(m.to_string());
+    ws.send(send(json!({"type": "connection_init", "payload": {}}))).await.expect("sent");
+    let query = "subscription { pickupBoardUpdated { number } }";
+    for id in 0..=coffee_gateway::MAX_SUBSCRIPTIONS {
+        let message = json!({"id": id.to_string(), "type": "subscribe", "payload": {"query": query}});
+        if ws.send(send(message)).await.is_err() {
+            break;
+        }
+    }
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(message) = ws.next().await {
+            if let Ok(Message::Close(frame)) = message {
+                return frame;
+            }
+        }
+        None
+    })
+    .await
+    .expect("closed in time")
+    .expect("with a close frame");
+    assert_eq!(u16::from(closed.code), 4429, "{closed:?}");
+    assert!(closed.reason.contains("subscriptions per connection"), "{closed:?}");
+    app.stop().await;
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_another_sites_page_cannot_open_the_websocket() {
+    let app = TestApp::spawn().await;
+    for path in ["/", "/barista", "/api/coffees"] {
+        let resp = reqwest::get(format!("{}{path}", app.base)).await.expect("answer");
+        let h = resp.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(h.contains_key("referrer-policy"), "{path}");
+        let csp = h["content-security-policy"].to_str().expect("ascii");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+    }
+    let socket = |origin: String| {
+        let url = format!("{}/graphql", app.base.replacen("http://", "ws://", 1));
+        let mut request = url.into_client_request().expect("a ws request");
+        request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("header"));
+        request.headers_mut().insert("Origin", origin.parse().expect("header"));
+        tokio_tungstenite::connect_async(request)
+    };
+    match socket("https://evil.example".to_owned()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status().as_u16(), 403),
+        other => panic!("a socket from another site's page: {:?}", other.map(|_| "opened")),
+    }
+    assert!(socket(app.base.clone()).await.is_ok(), "the server's own pages may");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_sends_half_a_request_or_nothing_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    // Each waits for the server to close the connection, and says after how long.
+    let closed_after = |first_bytes: &'static [u8]| {
+        let addr = addr.clone();
+        async move {
+            let started = std::time::Instant::now();
+            let mut tcp = tokio::net::TcpStream::connect(&addr).await.expect("connects");
+            tcp.write_all(first_bytes).await.expect("sent");
+            let mut buf = [0u8; 1024];
+            loop {
+                match tcp.read(&mut buf).await {
+                    Ok(0) | Err(_) => return started.elapsed(),
+                    Ok(_) => {}
+                }
+            }
+        }
+    };
+    let limit = coffee::app::HEADER_READ_TIMEOUT + std::time::Duration::from_secs(10);
+    let silent = tokio::time::timeout(limit, closed_after(b""));
+    let trickled = tokio::time::timeout(limit, closed_after(b"GET /api/coffees HTTP/1.1\r\nHost: x\r\n"));
+    let uninitialised = tokio::time::timeout(limit, async {
+        let mut ws = open_socket(&app).await.expect("a socket");
+        while let Some(message) = ws.next().await {
+            if let Ok(Message::Close(frame)) = message {
+                return frame;
+            }
+        }
+        None
+    });
+    let (silent, trickled, uninitialised) = tokio::join!(silent, trickled, uninitialised);
+    assert!(silent.is_ok(), "a connection that sends nothing is closed");
+    assert!(trickled.is_ok(), "a connection that never finishes its headers is closed");
+    let frame = uninitialised.expect("a socket without connection_init is closed").expect("with a close frame");
+    assert_eq!(u16::from(frame.code), 4408, "{frame:?}");
     app.stop().await;
 }
