@@ -14,6 +14,7 @@ mod auth;
 mod client;
 mod error;
 mod extract;
+pub mod idempotency;
 mod mount;
 mod streams;
 

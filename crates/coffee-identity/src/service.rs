@@ -33,6 +33,11 @@ impl IdentityService {
         }
     }
 
+    /// The store the service keeps its records in.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        self.staff.store()
+    }
+
     pub fn authenticator(&self) -> &Authenticator {
         &self.auth
     }

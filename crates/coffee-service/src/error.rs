@@ -31,6 +31,9 @@ pub enum ServiceError {
     /// (failed logins, rate limits).
     #[error("{message}")]
     TooManyRequests { message: String, retry_after_secs: u64 },
+    /// `IDEMPOTENCY_KEY_REUSED` (422): an `Idempotency-Key` sent again with another request.
+    #[error("{0}")]
+    IdempotencyKeyReused(String),
     /// `CONFLICT` (409): the change is not allowed in the entity's current state (an illegal
     /// step of its state machine); the message names the current status.
     #[error("{0}")]
@@ -55,6 +58,7 @@ impl ServiceError {
             ServiceError::Unauthenticated(_) => "UNAUTHENTICATED",
             ServiceError::Forbidden(_) => "FORBIDDEN",
             ServiceError::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
+            ServiceError::IdempotencyKeyReused(_) => "IDEMPOTENCY_KEY_REUSED",
             ServiceError::Conflict(_) => "CONFLICT",
             ServiceError::Unavailable(_) => "UNAVAILABLE",
             ServiceError::Internal(_) => "INTERNAL_SERVER_ERROR",
@@ -80,6 +84,7 @@ impl ServiceError {
             "BAD_USER_INPUT" => ServiceError::BadInput(message),
             "UNSUPPORTED_MEDIA_TYPE" => ServiceError::UnsupportedMediaType(message),
             "PAYLOAD_TOO_LARGE" => ServiceError::PayloadTooLarge(message),
+            "IDEMPOTENCY_KEY_REUSED" => ServiceError::IdempotencyKeyReused(message),
             "UNAUTHENTICATED" => ServiceError::Unauthenticated(message),
             "FORBIDDEN" => ServiceError::Forbidden(message),
             "TOO_MANY_REQUESTS" => ServiceError::TooManyRequests { message, retry_after_secs: 1 },

@@ -109,6 +109,7 @@ impl Application {
             Some(identity) => identity::first_admin_hint(identity, &node.backend).await,
             None => None,
         };
+        let key_store = stores.first().cloned().or_else(|| identity.as_ref().map(|i| i.store().clone()));
         router = router
             .merge(admin::routes(stores, backend.bus_client(), backend.dead_letters(), backend.metrics()))
             .merge(live::routes(live.clone(), shutdown.clone()));
@@ -133,6 +134,12 @@ impl Application {
                     node.auth.dev,
                 )))
             }
+        };
+        // Idempotency keys are kept in this process's store (a service's, else the identity
+        // service's): the one store in `serve`, each process's own in the distributed mode.
+        let router = match key_store {
+            Some(store) => coffee_http::idempotency::idempotent(router, store),
+            None => router,
         };
         let router = coffee_http::authenticated(router, auth)
             .layer(axum::Extension(coffee_http::Streams::new(node.auth.max_streams)));

@@ -113,7 +113,9 @@ impl Backend {
                 let Some(url) = database else {
                     anyhow::bail!("the {name} needs --database postgres://...");
                 };
-                let store = PgStore::connect(url, schema, migrations, *pool)
+                // Every store also keeps its process's idempotency keys.
+                let migrations = [migrations, coffee_http::idempotency::MIGRATIONS].concat();
+                let store = PgStore::connect(url, schema, &migrations, *pool)
                     .await
                     .with_context(|| format!("cannot use PostgreSQL schema {schema} at {}", redact(url)))?;
                 tasks.push(bus.start_relay(store.clone(), shutdown.clone()));

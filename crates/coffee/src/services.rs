@@ -112,11 +112,14 @@ pub fn rules() -> Rules {
     Rules::new(ServiceKind::ALL.iter().map(|k| Rule::for_service(k.source())).collect())
 }
 
-/// The migrations of every service and of the identity service, for the one store of the
-/// embedded mode.
+/// The migrations of every service, of the identity service and of the idempotency keys, for
+/// the one store of the embedded mode.
 pub fn migrations() -> Vec<Migration> {
     let services = ServiceKind::ALL.iter().flat_map(|k| k.migrations().iter().copied());
-    services.chain(coffee_identity::store::MIGRATIONS.iter().copied()).collect()
+    services
+        .chain(coffee_identity::store::MIGRATIONS.iter().copied())
+        .chain(coffee_http::idempotency::MIGRATIONS.iter().copied())
+        .collect()
 }
 
 /// The gateway's view of the services running in this process; `None` unless all three are.

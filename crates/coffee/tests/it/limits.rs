@@ -325,3 +325,101 @@ async fn a_client_that_sends_half_a_request_or_nothing_is_cut_off() {
     assert_eq!(u16::from(frame.code), 4408, "{frame:?}");
     app.stop().await;
 }
+
+/// `count` requests at once, each `POST path` with `body`, `token` and the same Idempotency-Key.
+async fn all_at_once(
+    base: &str,
+    path: &str,
+    token: &str,
+    key: &str,
+    body: Value,
+    count: usize,
+) -> Vec<(StatusCode, bool, Value)> {
+    let client = reqwest::Client::new();
+    let requests = (0..count).map(|_| {
+        let request =
+            client.post(format!("{base}{path}")).bearer_auth(token).header("Idempotency-Key", key).json(&body).send();
+        async move {
+            let resp = request.await.expect("answer");
+            let replayed = resp.headers().get("idempotent-replayed").is_some();
+            (resp.status(), replayed, resp.json::<Value>().await.expect("json"))
+        }
+    });
+    futures::future::join_all(requests).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_requests_with_one_idempotency_key_make_one_order_and_one_payment_across_a_restart() {
+    let app = TestApp::spawn().await;
+    let session: Value = reqwest::Client::new()
+        .post(format!("{}/api/session", app.base))
+        .json(&json!({"customerName": "Ana"}))
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    let token = session["token"].as_str().expect("a token").to_owned();
+    let customer = session["customerId"].as_str().expect("an id").to_owned();
+
+    let answers = all_at_once(&app.base, "/api/order", &token, "order-1", json!({"coffeeId": "1"}), 100).await;
+    let ids: std::collections::BTreeSet<String> =
+        answers.iter().map(|(_, _, body)| body["orderId"].as_str().unwrap_or("none").to_owned()).collect();
+    assert_eq!(ids.len(), 1, "one order for one key: {ids:?}");
+    assert!(answers.iter().all(|(status, _, _)| *status == StatusCode::CREATED), "every answer is the first one's");
+    assert_eq!(answers.iter().filter(|(_, replayed, _)| !replayed).count(), 1, "one ran, 99 were replayed");
+    let order = ids.into_iter().next().expect("an id");
+    let (_, orders) = app.get(&format!("/api/order?customerId={customer}")).await;
+    assert_eq!(orders.as_array().map(Vec::len), Some(1), "{orders}");
+
+    app.eventually(&format!("/api/payment?orderId={order}"), "the payment service knows the order", |v| {
+        v.as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let answers = all_at_once(&app.base, "/api/payment", &token, "pay-1", json!({"orderId": order}), 100).await;
+    let payments: std::collections::BTreeSet<String> =
+        answers.iter().map(|(_, _, body)| body["paymentId"].as_str().unwrap_or("none").to_owned()).collect();
+    assert_eq!(payments.len(), 1, "one payment for one key: {payments:?}");
+
+    // The same key for another request is refused, and changes nothing.
+    let other = all_at_once(&app.base, "/api/order", &token, "order-1", json!({"coffeeId": "2"}), 1).await;
+    assert_eq!(other[0].0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(other[0].2["error"]["code"], "IDEMPOTENCY_KEY_REUSED", "{}", other[0].2);
+
+    // A restart forgets nothing.
+    let dir = app.stop().await;
+    let app = TestApp::spawn_in(dir, |_| {}).await;
+    let again = all_at_once(&app.base, "/api/order", &token, "order-1", json!({"coffeeId": "1"}), 1).await;
+    assert_eq!((again[0].0, again[0].1), (StatusCode::CREATED, true));
+    assert_eq!(again[0].2["orderId"], order.as_str());
+    let (_, orders) = app.get(&format!("/api/order?customerId={customer}")).await;
+    assert_eq!(orders.as_array().map(Vec::len), Some(1), "still one order: {orders}");
+
+    // GraphQL mutations take the header too.
+    let mutation = json!({
+        "query": "mutation($c: String!) { createOrder(coffeeId: \"1\", customerId: $c, customerName: \"Ana\") { id } }",
+        "variables": {"c": customer},
+    });
+    let answers = all_at_once(&app.base, "/graphql", &token, "gql-1", mutation, 10).await;
+    let created: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|(_, _, body)| body["data"]["createOrder"]["id"].as_str().unwrap_or("none").to_owned())
+        .collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    assert!(!created.contains("none"), "{answers:?}");
+
+    // A key needs a session (an anonymous answer could be another client's) and a sane shape.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/session", app.base))
+        .header("Idempotency-Key", "anon")
+        .json(&json!({"customerName": "Bo"}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let long = "k".repeat(256);
+    let bad = all_at_once(&app.base, "/api/order", &token, &long, json!({"coffeeId": "1"}), 1).await;
+    assert_eq!(bad[0].0, StatusCode::BAD_REQUEST, "{}", bad[0].2);
+    app.stop().await;
+}
