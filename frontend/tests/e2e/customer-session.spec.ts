@@ -2,6 +2,7 @@
 // the one the orders carry, a reload keeps it (the HttpOnly cookie), signing out ends it, and a
 // session that ended elsewhere sends the page back to the name form instead of an error.
 import type { Page } from '@playwright/test';
+import { expectAccessible } from './axe';
 import { CARDS, nameCustomer, orderFromMenu, orderStatus, payWith } from './customer';
 import { expect, test } from './fixtures';
 
@@ -94,6 +95,7 @@ test('a session that ended in another tab sends the page back to the name form, 
 	await expect(first.getByTestId('error-alert')).toHaveCount(0);
 	await expect(first.locator('body')).not.toContainText(/UNAUTHENTICATED|sign in first/i);
 	await app.screenshot(first, 'session-ended');
+	await expectAccessible(first, 'customer-session-ended');
 
 	// And a name starts a new session there.
 	await nameCustomer(first, 'Cleo');
