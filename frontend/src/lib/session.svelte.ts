@@ -6,6 +6,7 @@
 // localStorage keeps only a hint that a session was started here, so a first visit does not ask
 // (and get a 401 in the console); the cookie alone proves anything.
 import { browser } from '$app/environment';
+import { isOutage } from './errors';
 import { ApiError, noteAnswered, noteOutage, onReconnect, onUnauthenticated, resetLiveConnection } from './graphql';
 
 export type Role = 'customer' | 'barista' | 'admin';
@@ -126,7 +127,12 @@ class Session {
 			if (response.ok) this.#set(await response.json());
 			else if (response.status === 401) this.#end(true);
 			else throw await failure(response);
-		} catch {
+		} catch (e) {
+			if (!isOutage(e)) {
+				// An answer that makes no sense: start afresh (the name or login form).
+				this.#end(false);
+				return;
+			}
 			// Out of reach or busy: the connection notice says so; ask again once the shop is back.
 			this.#loading = undefined;
 			const stop = onReconnect(() => {
