@@ -7,6 +7,16 @@ import base from './playwright.config';
 export default defineConfig({
 	...base,
 	globalSetup: './tests/e2e/distributed-setup.ts',
-	testMatch: ['paid-order.spec.ts', 'rejected-order.spec.ts', 'declined-card.spec.ts', 'history.spec.ts', 'recovery.spec.ts'],
+	testMatch: [
+		'paid-order.spec.ts',
+		'rejected-order.spec.ts',
+		'declined-card.spec.ts',
+		'history.spec.ts',
+		'recovery.spec.ts',
+		'customer-session.spec.ts',
+		'barista.spec.ts',
+		'admin.spec.ts',
+		'display-public.spec.ts'
+	],
 	outputDir: '../artifacts/playwright/distributed/test-results'
 });

@@ -50,9 +50,12 @@ async function startServer() {
 }
 
 async function visit(browser, url) {
-	const context = await browser.newContext();
-	// A returning customer: the menu, not the name form.
-	await context.addInitScript(() => localStorage.setItem('coffee.customerName', 'Measure'));
+	const context = await browser.newContext({ baseURL: new URL(url).origin });
+	// A returning customer: the menu, not the name form. Their session (the cookie) is started
+	// beforehand, as giving their name on an earlier visit did; the app's hint that it has one
+	// is in localStorage.
+	await context.request.post('/api/session', { data: { customerName: 'Measure' } });
+	await context.addInitScript(() => localStorage.setItem('coffee.session', 'customer'));
 	const page = await context.newPage();
 	const cdp = await context.newCDPSession(page);
 	await cdp.send('Network.enable');

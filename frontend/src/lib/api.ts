@@ -44,6 +44,7 @@ const FULFILMENT_FIELDS = [
 	'createdAt',
 	'updatedAt'
 ] as const satisfies Fields<Schema.FulfilmentDetail>;
+const PICKUP_FIELDS = ['number', 'name', 'status', 'createdAt', 'updatedAt'] as const satisfies Fields<Schema.PickupOrder>;
 const EVENT_FIELDS = [
 	'id',
 	'type',
@@ -62,6 +63,8 @@ export type Payment = Pick<Schema.PaymentDetail, (typeof PAYMENT_FIELDS)[number]
 export type Fulfilment = Pick<Schema.FulfilmentDetail, (typeof FULFILMENT_FIELDS)[number]> & {
 	coffee: Coffee | null;
 };
+/** An order as the pickup board shows it, to anyone: its number and the customer's first name. */
+export type PickupOrder = Pick<Schema.PickupOrder, (typeof PICKUP_FIELDS)[number]>;
 /** `time` is RFC 3339; `data` the entity's JSON snapshot. */
 export type TimelineEvent = Pick<Schema.TimelineEvent, (typeof EVENT_FIELDS)[number]>;
 
@@ -70,6 +73,7 @@ const ORDER = select(ORDER_FIELDS, ` coffee { ${COFFEE} }`);
 const PAYMENT = select(PAYMENT_FIELDS);
 const FULFILMENT = select(FULFILMENT_FIELDS, ` coffee { ${COFFEE} }`);
 const EVENT = select(EVENT_FIELDS);
+const PICKUP = select(PICKUP_FIELDS);
 
 /** Lists may contain nulls by the contract; the app never wants them. */
 const present = <T>(list: (T | null)[] | null): T[] => (list ?? []).filter((x): x is T => x !== null);
@@ -128,6 +132,12 @@ export async function getFulfilmentQueue(): Promise<Fulfilment[]> {
 		`{ getFulfilmentQueue { ${FULFILMENT} } }`
 	);
 	return data.getFulfilmentQueue;
+}
+
+/** The pickup board: today's orders being made, and those ready in the last 15 minutes. Anyone may ask. */
+export async function getPickupBoard(): Promise<PickupOrder[]> {
+	const data = await request<{ getPickupBoard: PickupOrder[] }>(`{ getPickupBoard { ${PICKUP} } }`);
+	return data.getPickupBoard;
 }
 
 export async function getOrderTimeline(orderId: string): Promise<TimelineEvent[]> {
@@ -226,5 +236,14 @@ export function watchFulfilments({ next, ...options }: Live<Fulfilment>): () => 
 		`subscription { fulfilmentUpdated { ${FULFILMENT} } }`,
 		{},
 		{ ...options, next: (data) => data.fulfilmentUpdated && next(data.fulfilmentUpdated) }
+	);
+}
+
+/** The pickup board's changes: each order that starts being made, is ready or is cancelled. Anyone may watch. */
+export function watchPickupBoard({ next, ...options }: Live<PickupOrder>): () => void {
+	return subscribe<{ pickupBoardUpdated: PickupOrder | null }>(
+		`subscription { pickupBoardUpdated { ${PICKUP} } }`,
+		{},
+		{ ...options, next: (data) => data.pickupBoardUpdated && next(data.pickupBoardUpdated) }
 	);
 }

@@ -1,14 +1,17 @@
 // The pickup board's rules, apart from the page so they can be tested on their own:
 // which orders it shows, and how big their tiles can be in the room the screen has.
-import type { Order } from './api';
+import type { PickupOrder } from './api';
 
 /** A ready order leaves the board this long after it became ready. */
 export const READY_FOR_MS = 15 * 60 * 1000;
 
-/** What the board shows at `nowMs`: orders being made (oldest first) and ready ones (newest first). */
-export function onBoard(orders: Order[], nowMs: number, today: string): { preparing: Order[]; ready: Order[] } {
+/** The UTC day (YYYY-MM-DD) of a time in seconds since the epoch: the server's notion of "a day". */
+const dayOf = (seconds: number): string => new Date(seconds * 1000).toISOString().slice(0, 10);
+
+/** What the board shows at `nowMs`: orders being made today (oldest first) and ready ones (newest first). */
+export function onBoard<T extends PickupOrder>(orders: T[], nowMs: number, today: string): { preparing: T[]; ready: T[] } {
 	const preparing = orders
-		.filter((o) => o.status === 'ORDER_IN_PROGRESS' && o.date === today)
+		.filter((o) => o.status === 'ORDER_IN_PROGRESS' && dayOf(o.createdAt) === today)
 		.toSorted((a, b) => a.createdAt - b.createdAt);
 	// updatedAt of a completed order is when it became ready.
 	const ready = orders
@@ -18,7 +21,7 @@ export function onBoard(orders: Order[], nowMs: number, today: string): { prepar
 }
 
 /** When the next ready order leaves the board, in ms from `nowMs` (null: none will). */
-export function nextDeparture(ready: Order[], nowMs: number): number | null {
+export function nextDeparture(ready: PickupOrder[], nowMs: number): number | null {
 	if (ready.length === 0) return null;
 	return Math.max(0, Math.min(...ready.map((o) => o.updatedAt * 1000 + READY_FOR_MS - nowMs)));
 }

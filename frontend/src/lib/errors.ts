@@ -9,6 +9,9 @@ export type ErrorCode =
 	| 'NOT_FOUND'
 	| 'BAD_USER_INPUT'
 	| 'CONFLICT'
+	| 'UNAUTHENTICATED'
+	| 'FORBIDDEN'
+	| 'TOO_MANY_REQUESTS'
 	| 'INTERNAL_SERVER_ERROR';
 
 /** Words for a code in one situation; the defaults below cover the rest. */
@@ -23,6 +26,10 @@ const defaults: Record<ErrorCode, string> = {
 	NOT_FOUND: "We couldn't find that.",
 	BAD_USER_INPUT: "Something in that doesn't look right. Please check it and try again.",
 	CONFLICT: 'That has just changed. You are seeing the latest now.',
+	// Seldom seen: the pages go back to the name or login form when a session has ended.
+	UNAUTHENTICATED: 'Please sign in again.',
+	FORBIDDEN: "You can't do that with this account.",
+	TOO_MANY_REQUESTS: 'That was a lot at once. Please wait a moment and try again.',
 	INTERNAL_SERVER_ERROR: 'Something went wrong on our side. Please try again.'
 };
 
@@ -52,7 +59,13 @@ export const WORDING = {
 	},
 	cancel: { ...notSent("Your order wasn't cancelled."), CONFLICT: "It's too late to cancel: your coffee has already been made." },
 	fulfilment: { ...notSent("That wasn't sent."), CONFLICT: 'This order has already changed: it was cancelled or made.' },
-	staff: {}
+	staff: {},
+	/** The customer gives their name. */
+	startSession: {
+		...notSent("We couldn't start your order."),
+		BAD_USER_INPUT: "We couldn't use that name. Please check it and try again."
+	},
+	signOut: notSent("You're still signed in.")
 } satisfies Record<string, Wording>;
 
 const isCode = (code: string): code is ErrorCode => code in defaults;

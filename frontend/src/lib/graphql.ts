@@ -5,9 +5,9 @@ import { createClient, type Client } from 'graphql-ws';
 
 /**
  * A failed request. The message is the server's, for developers; `errors.ts` turns the `code`
- * into words for people. `code` is the server's `extensions.code`
- * (NOT_FOUND, BAD_USER_INPUT, CONFLICT, UNAVAILABLE, INTERNAL_SERVER_ERROR), or NETWORK_ERROR when the
- * server could not be reached or did not answer in GraphQL.
+ * into words for people. `code` is the server's `extensions.code` (NOT_FOUND, BAD_USER_INPUT,
+ * CONFLICT, UNAVAILABLE, UNAUTHENTICATED, FORBIDDEN, TOO_MANY_REQUESTS, INTERNAL_SERVER_ERROR), or
+ * NETWORK_ERROR when the server could not be reached or did not answer in GraphQL.
  */
 export class ApiError extends Error {
 	constructor(
@@ -20,6 +20,24 @@ export class ApiError extends Error {
 }
 
 type Variables = object;
+
+// --- the session ending ----------------------------------------------------------------------
+// An operation answered UNAUTHENTICATED: the session it was sent with has ended (expired, or
+// signed out in another tab). session.svelte.ts listens, and the pages go back to the name or
+// login form instead of showing the error.
+
+const unauthenticatedListeners = new Set<() => void>();
+
+/** Calls `listener` whenever an operation is refused for want of a session; returns an unsubscribe. */
+export function onUnauthenticated(listener: () => void): () => void {
+	unauthenticatedListeners.add(listener);
+	return () => unauthenticatedListeners.delete(listener);
+}
+
+function refused(error: ApiError): ApiError {
+	if (error.code === 'UNAUTHENTICATED') for (const listener of unauthenticatedListeners) listener();
+	return error;
+}
 
 interface GraphQLResponse<T> {
 	data?: T | null;
@@ -47,7 +65,7 @@ export async function request<T>(query: string, variables: Variables = {}): Prom
 	// GraphQL errors may come with a 200 or a 4xx status; the body says what went wrong either way.
 	const body = (await response.json().catch(() => null)) as GraphQLResponse<T> | null;
 	if (body?.errors?.length) {
-		const error = firstError(body.errors);
+		const error = refused(firstError(body.errors));
 		if (error.code === 'UNAVAILABLE') outageSeen();
 		else {
 			failures = 0;
@@ -79,6 +97,15 @@ let probeTimer: ReturnType<typeof setTimeout> | undefined;
 export function onReconnect(listener: () => void): () => void {
 	reconnectListeners.add(listener);
 	return () => reconnectListeners.delete(listener);
+}
+
+/** A request outside this module (the session's REST calls) found the server out of reach. */
+export const noteOutage = (): void => outageSeen();
+
+/** A request outside this module was answered. */
+export function noteAnswered(): void {
+	failures = 0;
+	backOnline();
 }
 
 function outageSeen() {
@@ -199,6 +226,17 @@ function wsClient(): Client {
 	return client;
 }
 
+/**
+ * Closes the live connection, so the next subscription opens a new one. The server learns who
+ * the caller is when the socket opens (from the session cookie), so a sign-in or sign-out must
+ * not reuse a socket opened before it.
+ */
+export function resetLiveConnection(): void {
+	const old = client;
+	client = undefined;
+	old?.dispose();
+}
+
 export interface SubscribeOptions<T> {
 	/** Called with each result's `data`. */
 	next: (data: T) => void;
@@ -216,12 +254,12 @@ export function subscribe<T>(
 		{ query, variables: variables as Record<string, unknown> },
 		{
 			next: (result) => {
-				if (result.errors?.length) error?.(firstError(result.errors));
+				if (result.errors?.length) error?.(refused(firstError(result.errors)));
 				else if (result.data) next(result.data as T);
 			},
 			error: (e) => {
 				const message = e instanceof Error ? e.message : 'The live connection failed.';
-				error?.(Array.isArray(e) ? firstError(e) : new ApiError(message, 'NETWORK_ERROR'));
+				error?.(Array.isArray(e) ? refused(firstError(e)) : new ApiError(message, 'NETWORK_ERROR'));
 			},
 			complete: () => {}
 		}

@@ -126,6 +126,20 @@ export interface PaymentDetail {
 	updatedAt: number;
 }
 
+/** An order as the pickup board shows it, to anyone: its number and the customer's first name. */
+export interface PickupOrder {
+	/** The number the barista calls. */
+	number: string;
+	/** The customer's first name. */
+	name: string;
+	/** ORDER_IN_PROGRESS (being made), ORDER_COMPLETED (ready) or ORDER_CANCELLED (gone). */
+	status: string;
+	/** Seconds since the epoch. */
+	createdAt: number;
+	/** Seconds since the epoch: for a ready order, when it became ready. */
+	updatedAt: number;
+}
+
 export interface Query {
 	/** The menu. */
 	getCoffees: (Coffee | null)[] | null;
@@ -146,6 +160,11 @@ export interface Query {
 	getFulfilmentForOrder: FulfilmentDetail | null;
 	/** The barista's queue: open fulfilments (FULFILMENT_CREATED) of any day, oldest first. */
 	getFulfilmentQueue: FulfilmentDetail[];
+	/**
+	 * The pickup board, for anyone: today's orders being made, and those ready for the last 15
+	 * minutes, with their number and the customer's first name only.
+	 */
+	getPickupBoard: PickupOrder[];
 	/** Every event the three services published about an order, in time order. */
 	getOrderTimeline: TimelineEvent[];
 }
@@ -179,6 +198,8 @@ export interface QueryGetFulfilmentForOrderArgs {
 
 export type QueryGetFulfilmentQueueArgs = Record<string, never>;
 
+export type QueryGetPickupBoardArgs = Record<string, never>;
+
 export interface QueryGetOrderTimelineArgs {
 	orderId: string;
 }
@@ -199,6 +220,11 @@ export interface Subscription {
 	 * fulfilments, or of every fulfilment.
 	 */
 	fulfilmentUpdated: FulfilmentDetail | null;
+	/**
+	 * Changes of the pickup board, for anyone: each order that starts being made, becomes
+	 * ready or is cancelled, with its number and the customer's first name only.
+	 */
+	pickupBoardUpdated: PickupOrder | null;
 }
 
 export interface SubscriptionOrderUpdatedArgs {
@@ -215,6 +241,8 @@ export interface SubscriptionFulfilmentUpdatedArgs {
 	fulfilmentId?: string | null;
 	customerId?: string | null;
 }
+
+export type SubscriptionPickupBoardUpdatedArgs = Record<string, never>;
 
 /** One event the system recorded about an order. */
 export interface TimelineEvent {

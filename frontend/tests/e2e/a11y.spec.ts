@@ -2,7 +2,7 @@
 // (The declined card and the offline notice are checked in their own tests.)
 import { expectAccessible } from './axe';
 import { cancelOrder, CARDS, nameCustomer, orderCoffee, orderFromMenu, orderStatus, payWith } from './customer';
-import { expect, test } from './fixtures';
+import { expect, signIn, test } from './fixtures';
 import { completeOrder } from './seed';
 
 test('the customer’s pages, in each state', async ({ app, request }) => {
@@ -55,11 +55,20 @@ test('the customer’s pages in the dark theme', async ({ app }) => {
 	await expectAccessible(customer, 'dark-declined');
 });
 
-test('the barista’s queue, the pickup board and the not-found page', async ({ app }) => {
+test('the staff login, the barista’s queue, the pickup board and the not-found page', async ({ app, staff }) => {
 	const customer = await app.open('/');
 	const orderId = await orderCoffee(customer, 'Bo');
 	await payWith(customer, CARDS.good);
-	const barista = await app.open('/barista');
+	// The wrong password's 401 is logged by the browser.
+	const barista = await app.open('/barista', { expectedConsole: /status of 401/ });
+	await expect(barista.getByTestId('staff-login-form')).toBeVisible();
+	await expectAccessible(barista, 'staff-login');
+	await barista.getByLabel('Name', { exact: true }).fill(staff.barista.name);
+	await barista.getByLabel('Password', { exact: true }).fill('not the password');
+	await barista.getByRole('button', { name: 'Sign in' }).click();
+	await expect(barista.getByTestId('login-error')).toBeVisible();
+	await expectAccessible(barista, 'staff-login-error');
+	await signIn(barista, staff.barista);
 	const card = barista.locator(`[data-testid="fulfilment-card"][data-order-id="${orderId}"]`);
 	await expect(card).toBeVisible();
 	await expectAccessible(barista, 'barista-queue');
@@ -70,18 +79,22 @@ test('the barista’s queue, the pickup board and the not-found page', async ({ 
 	await expect(board.getByTestId('display-preparing').getByTestId('display-order').first()).toBeVisible();
 	await expectAccessible(board, 'display');
 
+	const notAdmin = await app.open('/admin', { as: staff.barista });
+	await expect(notAdmin.getByTestId('admins-only')).toBeVisible();
+	await expectAccessible(notAdmin, 'admins-only');
+
 	const missing = await app.open('/no/such/page', { expectedConsole: /404|Not found: \/no\/such\/page/ });
 	await expect(missing.getByRole('heading', { level: 1 })).toHaveText("There's no page here");
 	await expectAccessible(missing, 'not-found');
 });
 
-test('the admin’s tabs, an empty day and the timeline', async ({ app }) => {
+test('the admin’s tabs, an empty day and the timeline', async ({ app, staff }) => {
 	const customer = await app.open('/');
 	const orderId = await orderCoffee(customer, 'Ada');
 	await payWith(customer, CARDS.good);
 	await expect(orderStatus(customer)).toHaveAttribute('data-status', 'ORDER_IN_PROGRESS');
 
-	const admin = await app.open('/admin', { viewport: { width: 1440, height: 900 } });
+	const admin = await app.open('/admin', { viewport: { width: 1440, height: 900 }, as: staff.admin });
 	await expect(admin.getByTestId('admin-orders')).toBeVisible();
 	await expectAccessible(admin, 'admin-orders');
 	await admin.getByTestId('admin-tab-payments').click();

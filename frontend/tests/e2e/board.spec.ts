@@ -1,19 +1,15 @@
 // The pickup board's rules on their own (src/lib/board.ts), without a browser.
 import { expect, test } from '@playwright/test';
-import type { Order } from '../../src/lib/api';
+import type { PickupOrder } from '../../src/lib/api';
 import { fitTiles, onBoard, READY_FOR_MS, TILE_HEIGHT_EM, TILE_WIDTH_EM } from '../../src/lib/board';
 
 const NOW = Date.UTC(2026, 0, 5, 12, 0, 0);
-const order = (id: string, status: Order['status'], updatedMsAgo: number): Order => ({
-	id,
-	customerId: 'c',
-	customerName: id,
-	coffee: null,
+const order = (number: string, status: string, updatedMsAgo: number, createdMsAgo = updatedMsAgo + 60_000): PickupOrder => ({
+	number,
+	name: number,
 	status,
-	note: null,
-	createdAt: (NOW - updatedMsAgo - 60_000) / 1000,
-	updatedAt: (NOW - updatedMsAgo) / 1000,
-	date: '2026-01-05'
+	createdAt: (NOW - createdMsAgo) / 1000,
+	updatedAt: (NOW - updatedMsAgo) / 1000
 });
 
 test('a ready order stays on the board for 15 minutes after it became ready', () => {
@@ -22,11 +18,13 @@ test('a ready order stays on the board for 15 minutes after it became ready', ()
 		order('almost', 'ORDER_COMPLETED', READY_FOR_MS - 1000),
 		order('gone', 'ORDER_COMPLETED', READY_FOR_MS),
 		order('making', 'ORDER_IN_PROGRESS', READY_FOR_MS * 4),
+		// Placed yesterday (UTC) and still being made: a new day starts a clear board.
+		order('yesterday', 'ORDER_IN_PROGRESS', 1000, 13 * 3600 * 1000),
 		order('cancelled', 'ORDER_CANCELLED', 0)
 	];
 	const board = onBoard(orders, NOW, '2026-01-05');
-	expect(board.ready.map((o) => o.id)).toEqual(['fresh', 'almost']);
-	expect(board.preparing.map((o) => o.id)).toEqual(['making']);
+	expect(board.ready.map((o) => o.number)).toEqual(['fresh', 'almost']);
+	expect(board.preparing.map((o) => o.number)).toEqual(['making']);
 });
 
 test('tiles fit the room they have, and say "+N more" rather than overflow', () => {

@@ -1,4 +1,4 @@
-import { orderCoffee, payWith } from './customer';
+import { nameCustomer, orderCoffee, payWith } from './customer';
 import { expect, test } from './fixtures';
 
 test('a card number that is not one says so in plain words, once', async ({ app }) => {
@@ -18,7 +18,7 @@ test('a card number that is not one says so in plain words, once', async ({ app 
 
 test('an order that does not exist says so', async ({ app }) => {
 	const customer = await app.open('/');
-	await customer.evaluate(() => localStorage.setItem('coffee.customerName', 'Hal'));
+	await nameCustomer(customer, 'Hal');
 	await customer.goto('/?order=0193f5a0-0000-7000-8000-000000000000');
 	await expect(customer.getByTestId('error-alert')).toContainText("We couldn't find this order.");
 });

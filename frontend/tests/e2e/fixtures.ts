@@ -1,14 +1,35 @@
-// What every browser test shares: the server's URL, pages that record console errors and
-// warnings (a test fails if any page logged one), and screenshots into artifacts/playwright/.
+// What every browser test shares: the server's URL, the staff's logins (made by the global
+// setup with `coffee staff add`), pages that record console errors and warnings (a test fails if
+// any page logged one), and screenshots into artifacts/playwright/.
 import { test as base, expect, type BrowserContextOptions, type Page } from '@playwright/test';
 import path from 'node:path';
+import { STAFF_ENV, type StaffLogin } from './servers';
 
 const SCREENSHOTS = path.resolve(import.meta.dirname, '../../../artifacts/playwright');
 
 export type OpenOptions = BrowserContextOptions & {
 	/** Console errors this page is expected to log (a 404 page logs the 404). */
 	expectedConsole?: RegExp;
+	/** Sign in on the page's login form first, as this member of staff (a staff page). */
+	as?: StaffLogin;
 };
+
+export type Staff = Record<'barista' | 'admin', StaffLogin>;
+
+/** The logins the global setup made. */
+export function staffLogins(): Staff {
+	const text = process.env[STAFF_ENV];
+	if (!text) throw new Error(`${STAFF_ENV} is not set: global setup did not create the staff`);
+	return JSON.parse(text) as Staff;
+}
+
+/** Signs in on a staff page's login form and waits until the page says who is signed in. */
+export async function signIn(page: Page, login: StaffLogin): Promise<void> {
+	await page.getByLabel('Name', { exact: true }).fill(login.name);
+	await page.getByLabel('Password', { exact: true }).fill(login.password);
+	await page.getByRole('button', { name: 'Sign in' }).click();
+	await expect(page.getByTestId('staff-who')).toContainText(login.name);
+}
 
 export interface App {
 	/** A page in a browser context of its own (its own localStorage: another person). */
@@ -17,7 +38,10 @@ export interface App {
 	screenshot(page: Page, step: string): Promise<void>;
 }
 
-export const test = base.extend<{ app: App }>({
+export const test = base.extend<{ app: App; staff: Staff }>({
+	staff: async ({}, use) => {
+		await use(staffLogins());
+	},
 	baseURL: async ({}, use) => {
 		const url = process.env.COFFEE_URL;
 		if (!url) throw new Error('COFFEE_URL is not set: global setup did not start the server');
@@ -29,7 +53,7 @@ export const test = base.extend<{ app: App }>({
 		const pages: Page[] = [];
 		const spec = path.basename(testInfo.file, '.spec.ts');
 		await use({
-			async open(pathname, { expectedConsole, ...options } = {}) {
+			async open(pathname, { expectedConsole, as, ...options } = {}) {
 				const context = await browser.newContext({ baseURL, ...options });
 				const page = await context.newPage();
 				const who = `page ${pages.length + 1} (${pathname})`;
@@ -45,6 +69,7 @@ export const test = base.extend<{ app: App }>({
 				page.on('pageerror', (error) => errors.push(`${who} page error: ${error.message}`));
 				pages.push(page);
 				await page.goto(pathname);
+				if (as) await signIn(page, as);
 				return page;
 			},
 			async screenshot(page, step) {

@@ -1,7 +1,7 @@
 import { cancelOrder, CARDS, orderCoffee, orderStatus, payWith } from './customer';
 import { expect, test } from './fixtures';
 
-test('a customer cancels a paid order; my orders and the admin timeline show it', async ({ app }) => {
+test('a customer cancels a paid order; my orders and the admin timeline show it', async ({ app, staff }) => {
 	const customer = await app.open('/');
 	const orderId = await orderCoffee(customer, 'Dana');
 	await payWith(customer, CARDS.good);
@@ -26,7 +26,7 @@ test('a customer cancels a paid order; my orders and the admin timeline show it'
 	await expect(mine).toContainText('You cancelled');
 	await app.screenshot(customer, '1-my-orders');
 
-	const admin = await app.open('/admin');
+	const admin = await app.open('/admin', { as: staff.admin });
 	const row = admin.locator(`[data-testid="admin-order-row"][data-order-id="${orderId}"]`);
 	await row.getByRole('button').click();
 	await expect(admin.getByTestId('timeline-event').first()).toBeVisible();

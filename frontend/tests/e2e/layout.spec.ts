@@ -63,14 +63,14 @@ test('no customer page scrolls sideways on a 390 px phone', async ({ app }) => {
 	}
 });
 
-test('the admin’s tables use a 1,440 px desktop, and the timeline is readable', async ({ app }) => {
+test('the admin’s tables use a 1,440 px desktop, and the timeline is readable', async ({ app, staff }) => {
 	const customer = await app.open('/');
 	await nameCustomer(customer, 'Tim');
 	const orderId = await orderFromMenu(customer);
 	await payWith(customer, CARDS.good);
 	await expect(orderStatus(customer)).toHaveAttribute('data-status', 'ORDER_IN_PROGRESS');
 
-	const admin = await app.open('/admin', { viewport: { width: 1440, height: 900 } });
+	const admin = await app.open('/admin', { viewport: { width: 1440, height: 900 }, as: staff.admin });
 	for (const tab of ['orders', 'payments', 'fulfilments']) {
 		await admin.getByTestId(`admin-tab-${tab}`).click();
 		const table = (await admin.getByTestId(`admin-${tab}`).boundingBox())!;

@@ -2,10 +2,11 @@ import { CARDS, orderCoffee, orderStatus, payWith } from './customer';
 import { expect, test } from './fixtures';
 
 test('a paid order is made by the barista and shows ready to the customer, in the tab and on the display', async ({
-	app
+	app,
+	staff
 }) => {
 	const customer = await app.open('/');
-	const barista = await app.open('/barista');
+	const barista = await app.open('/barista', { as: staff.barista });
 	const display = await app.open('/display');
 	await expect(display.getByTestId('display-ready')).toBeVisible();
 
@@ -25,8 +26,10 @@ test('a paid order is made by the barista and shows ready to the customer, in th
 	await expect(card.getByTestId('customer-name')).toHaveText('Alice');
 	// The last 6 hex digits: a UUIDv7 starts with a timestamp that orders placed together share.
 	await expect(card.getByTestId('order-number')).toHaveText(`#${orderId.replace(/-/g, '').slice(-6).toUpperCase()}`);
+	// The board shows the order's number and the customer's first name, nothing else.
+	const number = orderId.replace(/-/g, '').slice(-6).toUpperCase();
 	const onDisplay = (column: string) =>
-		display.getByTestId(column).locator(`[data-testid="display-order"][data-order-id="${orderId}"]`);
+		display.getByTestId(column).locator(`[data-testid="display-order"][data-order-number="${number}"]`);
 	await expect(onDisplay('display-preparing')).toContainText('Alice');
 	await app.screenshot(barista, '3-barista-queue');
 	await app.screenshot(display, '4-display-preparing');

@@ -7,7 +7,7 @@ import { completeOrder } from './seed';
 
 const OFFLINE = "We can't reach the shop right now. We'll keep trying.";
 
-test('after the server comes back, stale errors go and fresh data shows', async ({ app, request }) => {
+test('after the server comes back, stale errors go and fresh data shows', async ({ app, request, staff }) => {
 	const customer = await app.open('/');
 	const orderId = await orderCoffee(customer, 'Ivy');
 	await payWith(customer, CARDS.good);
@@ -16,7 +16,7 @@ test('after the server comes back, stale errors go and fresh data shows', async 
 	await myOrders.goto('/orders');
 	const mine = myOrders.locator(`[data-testid="my-order"][data-order-id="${orderId}"]`);
 	await expect(mine).toHaveAttribute('data-status', 'ORDER_IN_PROGRESS');
-	const admin = await app.open('/admin');
+	const admin = await app.open('/admin', { as: staff.admin });
 	await expect(admin.locator(`[data-testid="admin-order-row"][data-order-id="${orderId}"]`)).toBeVisible();
 
 	await stopServer();

@@ -1,9 +1,9 @@
 import { CARDS, orderCoffee, orderStatus, payWith } from './customer';
 import { expect, test } from './fixtures';
 
-test('a rejected order is cancelled with the barista’s note and refunded', async ({ app }) => {
+test('a rejected order is cancelled with the barista’s note and refunded', async ({ app, staff }) => {
 	const customer = await app.open('/');
-	const barista = await app.open('/barista');
+	const barista = await app.open('/barista', { as: staff.barista });
 	const orderId = await orderCoffee(customer, 'Carol');
 	await payWith(customer, CARDS.good);
 	await expect(orderStatus(customer)).toHaveAttribute('data-status', 'ORDER_IN_PROGRESS');

@@ -2,6 +2,7 @@
 // and a PostgreSQL database) for the browser tests, and the control endpoint through which a
 // test stops and starts the server its pages talk to.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, openSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -32,6 +33,45 @@ export function coffeeBin(): string {
 	}
 	return bin;
 }
+
+/** A member of staff the tests sign in as. */
+export interface StaffLogin {
+	name: string;
+	password: string;
+	role: 'barista' | 'admin';
+}
+
+/** The environment variable that hands the staff's logins from the global setup to the tests. */
+export const STAFF_ENV = 'COFFEE_E2E_STAFF';
+
+/**
+ * Creates a barista and an admin with the real CLI (`coffee staff add NAME --role ROLE
+ * --password-stdin`, the password on standard input), on the store `where` names
+ * (`--data-dir DIR` for serve, `--database postgres://...` for the distributed mode), with
+ * passwords made for this run, and puts their logins in the environment for the tests.
+ */
+export function addStaff(bin: string, where: string[]): Record<'barista' | 'admin', StaffLogin> {
+	const staff = {
+		barista: { name: 'e2e-barista', password: randomBytes(12).toString('hex'), role: 'barista' },
+		admin: { name: 'e2e-admin', password: randomBytes(12).toString('hex'), role: 'admin' }
+	} as const;
+	for (const member of Object.values(staff)) {
+		try {
+			execFileSync(bin, ['staff', 'add', member.name, '--role', member.role, '--password-stdin', ...where], {
+				input: `${member.password}\n`,
+				stdio: ['pipe', 'pipe', 'pipe']
+			});
+		} catch (error) {
+			const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? '';
+			throw new Error(`coffee staff add ${member.name} --role ${member.role} failed: ${stderr || error}`);
+		}
+	}
+	process.env[STAFF_ENV] = JSON.stringify(staff);
+	return staff;
+}
+
+/** A key for the distributed mode's processes (`--auth-key`: hex, 32 bytes). */
+export const newAuthKey = (): string => randomBytes(32).toString('hex');
 
 /** Runs `coffee <args> --listen <listen>` and waits for the line saying where it listens. */
 export async function startCoffee(bin: string, args: string[], listen = '127.0.0.1:0'): Promise<Running> {
