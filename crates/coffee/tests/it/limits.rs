@@ -269,6 +269,12 @@ async fn pages_carry_security_headers_and_another_sites_page_cannot_open_the_web
         assert!(h.contains_key("referrer-policy"), "{path}");
         let csp = h["content-security-policy"].to_str().expect("ascii");
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        if path != "/api/coffees" {
+            // The page's own policy: only its hashed bootstrap script and the app's own files run.
+            let page = resp.text().await.expect("html");
+            let meta = page.split("http-equiv=\"content-security-policy\" content=\"").nth(1).expect("a CSP meta");
+            assert!(meta.contains("script-src 'self' 'sha256-") && !meta.contains("unsafe-eval"), "{path}: {meta}");
+        }
     }
     let socket = |origin: String| {
         let url = format!("{}/graphql", app.base.replacen("http://", "ws://", 1));
