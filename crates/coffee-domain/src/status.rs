@@ -149,6 +149,55 @@ mod tests {
         assert!(err.reason.contains("FULFILMENT_COMPLETED"), "{err}");
     }
 
+    /// Every step `can_become` allows, and the terminal statuses, as text.
+    fn machine<S: Status>(all: &[S], can_become: fn(S, S) -> bool, is_terminal: fn(S) -> bool) -> Vec<String> {
+        let steps =
+            all.iter().flat_map(|from| all.iter().filter(|to| can_become(*from, **to)).map(move |to| (from, to)));
+        let mut text: Vec<String> = steps.map(|(from, to)| format!("{from} -> {to}")).collect();
+        text.extend(all.iter().filter(|s| is_terminal(**s)).map(|s| format!("{s} ends")));
+        text
+    }
+
+    /// cargo-mutants does not mutate inside macros, so no mutant ever changes these tables:
+    /// this test is what fails when a step is added, removed or redirected.
+    #[test]
+    fn each_state_machine_has_exactly_its_steps() {
+        assert_eq!(
+            machine(OrderStatus::ALL, OrderStatus::can_become, OrderStatus::is_terminal),
+            [
+                "ORDER_CREATED -> ORDER_IN_PROGRESS",
+                "ORDER_CREATED -> ORDER_CANCELLED",
+                "ORDER_IN_PROGRESS -> ORDER_CANCELLED",
+                "ORDER_IN_PROGRESS -> ORDER_COMPLETED",
+                "ORDER_CANCELLED ends",
+                "ORDER_COMPLETED ends",
+            ]
+        );
+        assert_eq!(
+            machine(PaymentStatus::ALL, PaymentStatus::can_become, PaymentStatus::is_terminal),
+            [
+                "PAYMENT_PENDING -> PAYMENT_CREATED",
+                "PAYMENT_PENDING -> PAYMENT_FAILED",
+                "PAYMENT_CREATED -> PAYMENT_SUCCESSFUL",
+                "PAYMENT_CREATED -> PAYMENT_FAILED",
+                "PAYMENT_SUCCESSFUL -> PAYMENT_REFUNDED",
+                "PAYMENT_FAILED -> PAYMENT_REFUNDED",
+                "PAYMENT_REFUNDED ends",
+            ]
+        );
+        assert_eq!(
+            machine(FulfilmentStatus::ALL, FulfilmentStatus::can_become, FulfilmentStatus::is_terminal),
+            [
+                "FULFILMENT_PENDING -> FULFILMENT_CREATED",
+                "FULFILMENT_PENDING -> FULFILMENT_REJECTED",
+                "FULFILMENT_CREATED -> FULFILMENT_COMPLETED",
+                "FULFILMENT_CREATED -> FULFILMENT_REJECTED",
+                "FULFILMENT_COMPLETED ends",
+                "FULFILMENT_REJECTED ends",
+            ]
+        );
+    }
+
     #[test]
     fn terminal_statuses_have_no_step_out() {
         for from in OrderStatus::ALL.iter().filter(|s| s.is_terminal()) {
