@@ -22,7 +22,7 @@ pub const MAX_ROOT_FIELDS: usize = 50;
 pub const MAX_LIST_FIELDS: usize = 4;
 /// The most errors one answer carries; the rest are counted in a last one.
 pub const MAX_ERRORS: usize = 10;
-/// The deepest selection (the contract's deepest is 3).
+/// The deepest selection, introspection aside (the contract's deepest is 2).
 pub const MAX_DEPTH: usize = 10;
 
 /// The root fields that answer lists (of up to `MAX_LIST` rows). A test keeps this in step with
@@ -94,6 +94,12 @@ impl Extension for Limits {
                     "an operation may select at most {MAX_LIST_FIELDS} lists; this one selects {lists}"
                 )));
             }
+            let depth = depth(&document, selection, 0);
+            if depth > MAX_DEPTH {
+                return Err(refused(format!(
+                    "the query is nested {depth} levels deep; at most {MAX_DEPTH} are answered"
+                )));
+            }
             if anonymous && !dev && roots.iter().any(|name| *name == "__schema" || *name == "__type") {
                 return Err(refused("introspection needs a session (or a server started with --dev)".to_owned()));
             }
@@ -123,10 +129,61 @@ fn root_fields<'d>(document: &'d ExecutableDocument, selection: &'d SelectionSet
     }
 }
 
+/// How deep `selection` nests fields, through fragments; introspection (`__schema`, `__type`)
+/// is not counted: GraphiQL's own query nests type references nine levels, and the schema it
+/// reads is small and fixed. Fragments that spread each other are cut off (validation refuses
+/// them anyway).
+fn depth(document: &ExecutableDocument, selection: &SelectionSet, level: usize) -> usize {
+    if level > 2 * MAX_DEPTH {
+        return level;
+    }
+    selection
+        .items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(field) => {
+                let name = field.node.name.node.as_str();
+                if name == "__schema" || name == "__type" {
+                    0
+                } else {
+                    1 + depth(document, &field.node.selection_set.node, level + 1)
+                }
+            }
+            Selection::InlineFragment(fragment) => depth(document, &fragment.node.selection_set.node, level + 1),
+            Selection::FragmentSpread(spread) => document
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .map_or(0, |f| depth(document, &f.node.selection_set.node, level + 1)),
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 fn refused(message: String) -> ServerError {
     let mut error = ServerError::new(message, None);
     let mut extensions = async_graphql::ErrorExtensionValues::default();
     extensions.set("code", "BAD_USER_INPUT");
     error.extensions = Some(extensions);
     error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn depth_of(query: &str) -> usize {
+        let document = async_graphql::parser::parse_query(query).expect("a query");
+        let DocumentOperations::Single(op) = &document.operations else { panic!("one operation") };
+        depth(&document, &op.node.selection_set.node, 0)
+    }
+
+    #[test]
+    fn depth_counts_fields_through_fragments_but_not_introspection() {
+        assert_eq!(depth_of("{ a }"), 1);
+        assert_eq!(depth_of("{ a { b } c }"), 2);
+        assert_eq!(depth_of("{ a { ...f } } fragment f on T { b { c } }"), 3);
+        assert_eq!(depth_of("{ a { ... on T { b } } }"), 2, "an inline fragment is no level");
+        assert_eq!(depth_of("{ a { b { c { d { e { f { g { h { i { j { k } } } } } } } } } } }"), 11);
+        assert_eq!(depth_of("{ __schema { types { fields { type { ofType { ofType { name } } } } } } }"), 0);
+    }
 }

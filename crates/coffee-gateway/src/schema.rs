@@ -49,7 +49,6 @@ pub fn sdl() -> String {
 fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query, Mutation, Subscription)
         .limit_complexity(MAX_COMPLEXITY)
-        .limit_depth(crate::limits::MAX_DEPTH)
         .extension(crate::limits::Limits)
         .extension(CodeEveryError)
 }

@@ -16,9 +16,11 @@ mod error;
 mod extract;
 pub mod idempotency;
 mod mount;
+mod rate;
 mod streams;
 
 pub use auth::authenticated;
+pub use rate::{DEFAULT_RATE_LIMIT, rate_limited};
 pub use streams::{DEFAULT_MAX_STREAMS, StreamGuard, Streams};
 
 /// The largest request body any route reads (64 KiB): the largest real one (a webhook) is a few

@@ -120,6 +120,17 @@ impl PaymentService {
                         intent.id
                     )));
                 }
+                // A signed event for the right intent with another amount or currency is not
+                // this payment's outcome (a provider-side change we did not make): refused, so
+                // the provider retries it and an operator sees it, rather than recorded as paid.
+                if intent.amount != current.value.amount.0
+                    || !intent.currency.eq_ignore_ascii_case(&current.value.currency)
+                {
+                    return Err(ServiceError::BadInput(format!(
+                        "payment intent {} is for {} {}, but payment {payment_id} is for {} {}",
+                        intent.id, intent.amount, intent.currency, current.value.amount.0, current.value.currency
+                    )));
+                }
                 let next = if succeeded {
                     match current.value.on_captured(now()) {
                         Capture::Succeeded(p) => Some(p),

@@ -80,9 +80,13 @@ impl Application {
         let mut router = Router::new();
         let mut running = Vec::new();
         let mut stores: Vec<Arc<dyn Store>> = Vec::new();
+        let webhook_secret = match node.services.contains(&ServiceKind::Payment) {
+            true => node.settings.webhook_secret.bytes()?,
+            false => Vec::new(),
+        };
         for kind in &node.services {
             let store = backend.store_for(*kind, &shutdown, &mut tasks).await?;
-            let mut service = kind.start(store.clone(), &node.settings);
+            let mut service = kind.start(store.clone(), &webhook_secret);
             router = router.merge(service.mount.routes.clone());
             tasks.push(backend.start_consumer(&store, service.mount.consumer.clone(), node.delivery, shutdown.clone()));
             if let Some(at_start) = service.at_start.take() {
@@ -141,6 +145,7 @@ impl Application {
             Some(store) => coffee_http::idempotency::idempotent(router, store),
             None => router,
         };
+        let router = coffee_http::rate_limited(router, node.auth.rate_limit);
         let router = coffee_http::authenticated(router, auth)
             .layer(axum::Extension(coffee_http::Streams::new(node.auth.max_streams)));
         let mut app = Self::serve(node.listen, router, shutdown, tasks, backend.close()).await?;

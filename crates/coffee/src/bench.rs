@@ -302,7 +302,9 @@ async fn shared_state(args: &BenchArgs, base: &str) -> anyhow::Result<Shared> {
     }
     let operator = crate::operator::OperatorArgs { auth_key: args.auth_key.clone(), data_dir: args.data_dir.clone() };
     let barista = operator.token("bench-barista", coffee_domain::StaffRole::Barista)?;
-    let customers = customer_sessions(&client, base, args.concurrency.min(1000)).await?;
+    // Enough customers that each stays well under the server's per-session rate limit (50
+    // requests a second by default) at any rate this machine reaches.
+    let customers = customer_sessions(&client, base, args.concurrency.clamp(256, 1000)).await?;
     Ok(Shared {
         feed: Feed::default(),
         customers,
@@ -395,13 +397,25 @@ async fn one_saga(shared: &Shared, started: Instant) {
     }
 }
 
-/// One session per customer the bench plays, started as the web app starts them.
+/// One session per customer the bench plays, started as the web app starts them. The server
+/// limits how fast one address starts sessions: a 429 is waited out as its Retry-After says.
 async fn customer_sessions(client: &reqwest::Client, base: &str, count: u32) -> anyhow::Result<Vec<String>> {
     let mut tokens = Vec::with_capacity(count as usize);
-    for n in 0..count {
+    let mut n = 0;
+    while n < count {
         let url = format!("{base}/api/session");
         let answer = client.post(&url).json(&json!({"customerName": format!("Bench {n}")})).send().await;
         let answer = answer.with_context(|| format!("cannot start a customer session at {url}"))?;
+        if answer.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            let wait = answer
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                .unwrap_or(1);
+            tokio::time::sleep(Duration::from_secs(wait.min(10))).await;
+            continue;
+        }
+        n += 1;
         if !answer.status().is_success() {
             bail!("{url} answered {}: {}", answer.status(), answer.text().await.unwrap_or_default());
         }

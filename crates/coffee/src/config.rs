@@ -14,7 +14,7 @@ use coffee_bus::{DeliveryOptions, RetryPolicy};
 
 use crate::app::{Gateway, Node};
 use crate::backend::BackendConfig;
-use crate::services::{ServiceKind, ServiceSettings};
+use crate::services::{ServiceKind, ServiceSettings, WebhookSecret};
 
 /// How hard SQLite pushes a commit to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -85,6 +85,10 @@ pub struct AuthArgs {
     #[arg(long, env = "COFFEE_MAX_STREAMS", default_value_t = coffee_http::DEFAULT_MAX_STREAMS,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     pub max_streams: usize,
+    /// Requests per second one customer's session, or one address without a session, may make
+    /// (bursts of twice that); over it is 429 with Retry-After. Staff are not limited. 0: no limit.
+    #[arg(long, env = "COFFEE_RATE_LIMIT", default_value_t = coffee_http::DEFAULT_RATE_LIMIT)]
+    pub rate_limit: u32,
 }
 
 impl Default for AuthArgs {
@@ -95,6 +99,7 @@ impl Default for AuthArgs {
             cors_origin: Vec::new(),
             dev: false,
             max_streams: coffee_http::DEFAULT_MAX_STREAMS,
+            rate_limit: coffee_http::DEFAULT_RATE_LIMIT,
         }
     }
 }
@@ -127,9 +132,13 @@ impl AuthArgs {
             allowed_origins: self.cors_origin.clone(),
             dev: self.dev,
             max_streams: self.max_streams,
+            rate_limit: self.rate_limit,
         }
     }
 }
+
+/// The file in the data directory that keeps `serve`'s webhook secret, when none is given.
+pub const WEBHOOK_SECRET_FILE: &str = "webhook.secret";
 
 /// The file in the data directory that keeps `serve`'s generated key.
 pub const AUTH_KEY_FILE: &str = "auth.key";
@@ -150,6 +159,7 @@ pub struct AuthSettings {
     pub allowed_origins: Vec<String>,
     pub dev: bool,
     pub max_streams: usize,
+    pub rate_limit: u32,
 }
 
 impl AuthSettings {
@@ -226,7 +236,12 @@ impl ServeConfig {
             backend,
             services: ServiceKind::ALL.to_vec(),
             gateway: Gateway::InProcess,
-            settings: ServiceSettings { webhook_secret: webhook_secret(self.webhook_secret.as_deref()) },
+            settings: ServiceSettings {
+                webhook_secret: match &self.webhook_secret {
+                    Some(given) => WebhookSecret::Given(given.as_bytes().to_vec()),
+                    None => WebhookSecret::KeptIn(self.data_dir.join(WEBHOOK_SECRET_FILE)),
+                },
+            },
             delivery: self.delivery.options(),
             auth: self.auth.kept_in(&self.data_dir)?,
         })
@@ -351,7 +366,9 @@ impl ServiceConfig {
             backend: distributed(&self.nats, &bus, Some(database), &self.postgres),
             services: vec![kind],
             gateway: Gateway::None,
-            settings: ServiceSettings { webhook_secret: webhook_secret(self.webhook_secret.as_deref()) },
+            settings: ServiceSettings {
+                webhook_secret: WebhookSecret::Given(webhook_secret(self.webhook_secret.as_deref())),
+            },
             delivery: self.delivery.options(),
             auth: self.auth.required()?,
         })
@@ -406,7 +423,7 @@ impl GatewayConfig {
             backend: distributed(&NatsArgs::default(), &bus, Some(database), &self.postgres),
             services: Vec::new(),
             gateway: Gateway::OverHttp(services),
-            settings: ServiceSettings { webhook_secret: Vec::new() },
+            settings: ServiceSettings { webhook_secret: WebhookSecret::Given(Vec::new()) },
             delivery: DeliveryOptions::default(),
             auth: self.auth.required()?,
         })

@@ -25,7 +25,38 @@ pub enum ServiceKind {
 #[derive(Debug, Clone)]
 pub struct ServiceSettings {
     /// Signs and checks the payment provider's webhooks (the payment service's).
-    pub webhook_secret: Vec<u8>,
+    pub webhook_secret: WebhookSecret,
+}
+
+/// Where the webhook secret comes from: given, or made once and kept in `serve`'s data
+/// directory (so a provider configured with it keeps working across restarts).
+#[derive(Debug, Clone)]
+pub enum WebhookSecret {
+    Given(Vec<u8>),
+    KeptIn(std::path::PathBuf),
+}
+
+impl WebhookSecret {
+    /// The secret's bytes, reading (or making) the kept file.
+    pub fn bytes(&self) -> anyhow::Result<Vec<u8>> {
+        match self {
+            WebhookSecret::Given(bytes) => Ok(bytes.clone()),
+            WebhookSecret::KeptIn(path) => match std::fs::read_to_string(path) {
+                Ok(text) if !text.trim().is_empty() => Ok(text.trim().as_bytes().to_vec()),
+                Ok(_) => anyhow::bail!("{} is empty: delete it to have a new secret made", path.display()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let mut bytes = [0u8; 32];
+                    rand::fill(&mut bytes);
+                    let secret = format!("whsec_{}", hex::encode(bytes));
+                    coffee_auth::write_private(path, &secret)
+                        .map_err(|e| anyhow::anyhow!("cannot keep the webhook secret in {}: {e}", path.display()))?;
+                    tracing::info!(path = %path.display(), "made the webhook secret");
+                    Ok(secret.into_bytes())
+                }
+                Err(e) => anyhow::bail!("cannot read the webhook secret from {}: {e}", path.display()),
+            },
+        }
+    }
 }
 
 /// A service built on its store: what it brings to the process, and its in-process client.
@@ -81,15 +112,15 @@ impl ServiceKind {
         }
     }
 
-    /// Builds the service on `store`.
-    pub fn start(self, store: Arc<dyn Store>, settings: &ServiceSettings) -> Running {
+    /// Builds the service on `store`; `webhook_secret` is the payment service's.
+    pub fn start(self, store: Arc<dyn Store>, webhook_secret: &[u8]) -> Running {
         match self {
             ServiceKind::Order => {
                 let service = OrderService::new(store);
                 Running::new(coffee_order::mount(&service), None, Client::Order(service))
             }
             ServiceKind::Payment => {
-                let service = PaymentService::simulated(store, settings.webhook_secret.clone());
+                let service = PaymentService::simulated(store, webhook_secret.to_vec());
                 let recovering = service.clone();
                 let at_start = Box::pin(async move {
                     if let Err(e) = recovering.recover_missed_captures().await {

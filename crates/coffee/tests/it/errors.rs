@@ -218,7 +218,28 @@ async fn the_webhook_refuses_bad_or_stale_signatures_and_applies_a_repeated_deli
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(app.payment_of(&order_id).await["paymentStatus"], "PAYMENT_CREATED", "no bad delivery changed it");
 
+    // Signed, for the right intent, but not this payment's amount or currency: refused.
+    for (field, value) in
+        [("amount", json!(payment["amount"].as_u64().expect("an amount") + 1)), ("currency", json!("usd"))]
+    {
+        let mut event: Value = serde_json::from_slice(&body).expect("json");
+        event["data"]["object"][field] = value;
+        let other = serde_json::to_vec(&event).expect("json");
+        let (status, err) = deliver(&app, &other, &sign(WEBHOOK_SECRET.as_bytes(), now, &other)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "another {field}: {err}");
+        assert!(err["error"]["message"].as_str().unwrap_or("").contains("is for"), "{err}");
+    }
+    assert_eq!(
+        app.payment_of(&order_id).await["paymentStatus"],
+        "PAYMENT_CREATED",
+        "no mismatched delivery changed it"
+    );
+
+    // Stripe sends one `v1` per secret while one is being rolled: any of them may match.
     let good = sign(WEBHOOK_SECRET.as_bytes(), now, &body);
+    let rolled = format!("t={now},v1={},{}", "ab".repeat(32), good.split_once(',').expect("t=,v1=").1);
+    let (status, ack) = deliver(&app, &body, &rolled).await;
+    assert_eq!(status, StatusCode::OK, "{rolled}: {ack}");
     for _ in 0..3 {
         let (status, ack) = deliver(&app, &body, &good).await;
         assert_eq!(status, StatusCode::OK, "{ack}");

@@ -1,5 +1,6 @@
 //! What the server does at start on a data directory it ran on before: it records the captures
-//! a dying process left unrecorded, and it forgets inbox marks older than their retention.
+//! a dying process left unrecorded, it forgets inbox marks older than their retention, and it
+//! keeps the keys it made the first time.
 
 use std::time::Duration;
 
@@ -70,5 +71,26 @@ async fn inbox_marks_older_than_a_week_are_forgotten_at_start() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(marks("SELECT count(*) FROM bus_inbox WHERE event_id <> 'old'"), recent, "recent marks stay");
+    app.stop().await;
+}
+
+/// A provider is configured once with the webhook secret, and sessions outlive a restart: both
+/// keys are made on the first start and kept (owner-only) in the data directory.
+#[tokio::test]
+async fn the_keys_made_at_the_first_start_are_kept_for_the_next() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::spawn_with(|c| c.webhook_secret = None).await;
+    let secret_file = app.dir.path().join(coffee::config::WEBHOOK_SECRET_FILE);
+    let secret = std::fs::read_to_string(&secret_file).expect("the secret was made and kept");
+    assert!(secret.starts_with("whsec_") && secret.len() > 40, "{secret}");
+    for file in [secret_file.clone(), app.dir.path().join(coffee::config::AUTH_KEY_FILE)] {
+        let mode = std::fs::metadata(&file).expect("kept").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} is for its owner only", file.display());
+    }
+    let key = app.key.clone();
+    let dir = app.stop().await;
+    let app = TestApp::spawn_in(dir, |c| c.webhook_secret = None).await;
+    assert_eq!(std::fs::read_to_string(&secret_file).expect("kept"), secret, "the same secret after a restart");
+    assert_eq!(app.key, key, "the same session key after a restart");
     app.stop().await;
 }
