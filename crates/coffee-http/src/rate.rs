@@ -1,7 +1,8 @@
 //! Requests per second per client: a customer's session, or the address of a caller without
 //! one. Staff are not limited (a handful of trusted accounts; the bench's barista completes a
 //! thousand drinks a second). Over the limit is 429 with `Retry-After`, before any work.
-//! `/healthz`, `/readyz` and the provider's signed webhook are not limited.
+//! Only the API is limited (`/api/...`, `/graphql`), not the web app's files, and not the
+//! provider's signed webhook.
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -23,8 +24,8 @@ use crate::ApiError;
 /// The default of `--rate-limit`: far above a person, below a script.
 pub const DEFAULT_RATE_LIMIT: u32 = 50;
 
-/// Paths no client is limited on.
-const UNLIMITED: &[&str] = &["/healthz", "/readyz", "/api/payment/webhook"];
+/// API paths no client is limited on.
+const UNLIMITED: &[&str] = &["/api/payment/webhook"];
 
 type Limiter = DefaultKeyedRateLimiter<String>;
 
@@ -49,7 +50,11 @@ pub fn rate_limited(router: Router, per_second: u32) -> Router {
 }
 
 async fn limit(State(limiter): State<Arc<Limiter>>, request: Request, next: Next) -> Response {
-    if UNLIMITED.contains(&request.uri().path()) {
+    let path = request.uri().path();
+    // The web app's own files are not work for the services (a page load is twenty of them, and
+    // a shop's customers on its Wi-Fi share one address); only the API is limited.
+    let api = path.starts_with("/api/") || path == "/graphql";
+    if !api || UNLIMITED.contains(&path) {
         return next.run(request).await;
     }
     let who = request.extensions().get::<Authenticated>();

@@ -13,11 +13,22 @@ use crate::model::{ORDERS, OrderChange, OrderList, PickupOrder, PlaceOrder};
 #[derive(Clone)]
 pub struct OrderService {
     orders: Records<Order>,
+    /// The most unpaid orders a customer may have at once (0: no limit).
+    max_unpaid: u32,
 }
+
+/// The default of `--max-unpaid-orders`: a customer ordering for friends, not a script filling
+/// the barista's board with orders nobody pays for.
+pub const DEFAULT_MAX_UNPAID_ORDERS: u32 = 3;
 
 impl OrderService {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { orders: Records::new(store, ORDERS) }
+        Self { orders: Records::new(store, ORDERS), max_unpaid: DEFAULT_MAX_UNPAID_ORDERS }
+    }
+
+    /// At most `max` unpaid orders per customer (0: no limit).
+    pub fn with_max_unpaid(self, max: u32) -> Self {
+        Self { max_unpaid: max, ..self }
     }
 
     pub fn records(&self) -> &Records<Order> {
@@ -34,6 +45,18 @@ impl OrderClient for OrderService {
     async fn place_order(&self, ctx: &Context, request: &PlaceOrder) -> ServiceResult<Order> {
         let (customer_id, customer_name) = who_orders(ctx, request)?;
         let coffee = on_the_menu(&request.coffee_id)?;
+        // Customers only: an admin placing orders at the counter is not who this stops. Counted
+        // before the commit, so a burst of simultaneous placements can pass it by a few; the
+        // rate limit bounds that.
+        if self.max_unpaid > 0 && matches!(ctx.caller, Caller::Customer { .. }) {
+            let recent = self.orders.find(Lookup::Customer(customer_id.as_str()), 100).await?;
+            let unpaid = recent.iter().filter(|o| o.status == coffee_domain::OrderStatus::Created).count();
+            if unpaid >= self.max_unpaid as usize {
+                return Err(ServiceError::TooManyOpenOrders(format!(
+                    "you have {unpaid} unpaid orders; pay for or cancel one before ordering again"
+                )));
+            }
+        }
         let id = OrderId::from_uuid(uuid::Uuid::now_v7());
         let order = Order::place(id, coffee, customer_id, customer_name, now());
         self.orders.commit(Change::new().step(ORDERS, Expect::New, &order, &ctx.trace)?).await?;

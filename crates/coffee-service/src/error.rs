@@ -34,6 +34,10 @@ pub enum ServiceError {
     /// `IDEMPOTENCY_KEY_REUSED` (422): an `Idempotency-Key` sent again with another request.
     #[error("{0}")]
     IdempotencyKeyReused(String),
+    /// `TOO_MANY_OPEN_ORDERS` (409): the customer has as many unpaid orders as they may; paying
+    /// or cancelling one makes room.
+    #[error("{0}")]
+    TooManyOpenOrders(String),
     /// `CONFLICT` (409): the change is not allowed in the entity's current state (an illegal
     /// step of its state machine); the message names the current status.
     #[error("{0}")]
@@ -59,6 +63,7 @@ impl ServiceError {
             ServiceError::Forbidden(_) => "FORBIDDEN",
             ServiceError::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
             ServiceError::IdempotencyKeyReused(_) => "IDEMPOTENCY_KEY_REUSED",
+            ServiceError::TooManyOpenOrders(_) => "TOO_MANY_OPEN_ORDERS",
             ServiceError::Conflict(_) => "CONFLICT",
             ServiceError::Unavailable(_) => "UNAVAILABLE",
             ServiceError::Internal(_) => "INTERNAL_SERVER_ERROR",
@@ -85,6 +90,7 @@ impl ServiceError {
             "UNSUPPORTED_MEDIA_TYPE" => ServiceError::UnsupportedMediaType(message),
             "PAYLOAD_TOO_LARGE" => ServiceError::PayloadTooLarge(message),
             "IDEMPOTENCY_KEY_REUSED" => ServiceError::IdempotencyKeyReused(message),
+            "TOO_MANY_OPEN_ORDERS" => ServiceError::TooManyOpenOrders(message),
             "UNAUTHENTICATED" => ServiceError::Unauthenticated(message),
             "FORBIDDEN" => ServiceError::Forbidden(message),
             "TOO_MANY_REQUESTS" => ServiceError::TooManyRequests { message, retry_after_secs: 1 },

@@ -80,13 +80,16 @@ impl Application {
         let mut router = Router::new();
         let mut running = Vec::new();
         let mut stores: Vec<Arc<dyn Store>> = Vec::new();
-        let webhook_secret = match node.services.contains(&ServiceKind::Payment) {
-            true => node.settings.webhook_secret.bytes()?,
-            false => Vec::new(),
+        let options = services::ServiceOptions {
+            webhook_secret: match node.services.contains(&ServiceKind::Payment) {
+                true => node.settings.webhook_secret.bytes()?,
+                false => Vec::new(),
+            },
+            max_unpaid_orders: node.auth.max_unpaid_orders,
         };
         for kind in &node.services {
             let store = backend.store_for(*kind, &shutdown, &mut tasks).await?;
-            let mut service = kind.start(store.clone(), &webhook_secret);
+            let mut service = kind.start(store.clone(), &options);
             router = router.merge(service.mount.routes.clone());
             tasks.push(backend.start_consumer(&store, service.mount.consumer.clone(), node.delivery, shutdown.clone()));
             if let Some(at_start) = service.at_start.take() {

@@ -49,8 +49,8 @@ pub struct ServeConfig {
     /// Durability of commits: `full` survives power loss, `normal` only a process crash.
     #[arg(long, env = "COFFEE_SYNC", value_enum, default_value_t = Sync::Full)]
     pub sync: Sync,
-    /// Secret that signs and verifies the payment provider's webhooks (random per start
-    /// when unset, which suits the built-in simulated provider).
+    /// Secret that signs and verifies the payment provider's webhooks (made the first time
+    /// and kept in the data directory, webhook.secret, when unset).
     #[arg(long, env = "COFFEE_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
     #[command(flatten)]
@@ -89,6 +89,10 @@ pub struct AuthArgs {
     /// (bursts of twice that); over it is 429 with Retry-After. Staff are not limited. 0: no limit.
     #[arg(long, env = "COFFEE_RATE_LIMIT", default_value_t = coffee_http::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
+    /// The most unpaid orders a customer may have at once (409 TOO_MANY_OPEN_ORDERS beyond);
+    /// orders an admin places are not limited. 0: no limit.
+    #[arg(long, env = "COFFEE_MAX_UNPAID_ORDERS", default_value_t = coffee_order::DEFAULT_MAX_UNPAID_ORDERS)]
+    pub max_unpaid_orders: u32,
 }
 
 impl Default for AuthArgs {
@@ -100,6 +104,7 @@ impl Default for AuthArgs {
             dev: false,
             max_streams: coffee_http::DEFAULT_MAX_STREAMS,
             rate_limit: coffee_http::DEFAULT_RATE_LIMIT,
+            max_unpaid_orders: coffee_order::DEFAULT_MAX_UNPAID_ORDERS,
         }
     }
 }
@@ -133,6 +138,7 @@ impl AuthArgs {
             dev: self.dev,
             max_streams: self.max_streams,
             rate_limit: self.rate_limit,
+            max_unpaid_orders: self.max_unpaid_orders,
         }
     }
 }
@@ -160,6 +166,7 @@ pub struct AuthSettings {
     pub dev: bool,
     pub max_streams: usize,
     pub rate_limit: u32,
+    pub max_unpaid_orders: u32,
 }
 
 impl AuthSettings {

@@ -28,6 +28,13 @@ pub struct ServiceSettings {
     pub webhook_secret: WebhookSecret,
 }
 
+/// What the services of a process are started with, once its keys are read.
+#[derive(Debug, Clone)]
+pub struct ServiceOptions {
+    pub webhook_secret: Vec<u8>,
+    pub max_unpaid_orders: u32,
+}
+
 /// Where the webhook secret comes from: given, or made once and kept in `serve`'s data
 /// directory (so a provider configured with it keeps working across restarts).
 #[derive(Debug, Clone)]
@@ -112,15 +119,15 @@ impl ServiceKind {
         }
     }
 
-    /// Builds the service on `store`; `webhook_secret` is the payment service's.
-    pub fn start(self, store: Arc<dyn Store>, webhook_secret: &[u8]) -> Running {
+    /// Builds the service on `store`.
+    pub fn start(self, store: Arc<dyn Store>, options: &ServiceOptions) -> Running {
         match self {
             ServiceKind::Order => {
-                let service = OrderService::new(store);
+                let service = OrderService::new(store).with_max_unpaid(options.max_unpaid_orders);
                 Running::new(coffee_order::mount(&service), None, Client::Order(service))
             }
             ServiceKind::Payment => {
-                let service = PaymentService::simulated(store, webhook_secret.to_vec());
+                let service = PaymentService::simulated(store, options.webhook_secret.clone());
                 let recovering = service.clone();
                 let at_start = Box::pin(async move {
                     if let Err(e) = recovering.recover_missed_captures().await {

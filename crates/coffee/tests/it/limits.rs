@@ -470,9 +470,11 @@ async fn a_customer_or_an_address_over_the_rate_limit_waits_and_staff_do_not() {
         let (status, _) = app.get("/api/coffees").await;
         assert_eq!(status, StatusCode::OK, "an admin is not limited");
     }
-    for _ in 0..40 {
-        let resp = reqwest::get(format!("{}/healthz", app.base)).await.expect("answer");
-        assert_eq!(resp.status(), StatusCode::OK, "health checks are not limited");
+    for path in ["/healthz", "/", "/barista"] {
+        for _ in 0..40 {
+            let resp = reqwest::get(format!("{}{path}", app.base)).await.expect("answer");
+            assert_eq!(resp.status(), StatusCode::OK, "{path}: health checks and the app's pages are not limited");
+        }
     }
     let mut anonymous_refused = false;
     for _ in 0..30 {
@@ -480,5 +482,48 @@ async fn a_customer_or_an_address_over_the_rate_limit_waits_and_staff_do_not() {
         anonymous_refused |= resp.status() == StatusCode::TOO_MANY_REQUESTS;
     }
     assert!(anonymous_refused, "an address without a session has its allowance too");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_customer_has_at_most_three_unpaid_orders_and_paying_or_cancelling_makes_room() {
+    let app = TestApp::spawn().await;
+    let session: Value = reqwest::Client::new()
+        .post(format!("{}/api/session", app.base))
+        .json(&json!({"customerName": "Ana"}))
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    let ana = coffee_testkit::client_with(session["token"].as_str().expect("a token"));
+    let place = || ana.post(format!("{}/api/order", app.base)).json(&json!({"coffeeId": "1"})).send();
+    let mut orders = Vec::new();
+    for _ in 0..3 {
+        let resp = place().await.expect("answer");
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        orders.push(resp.json::<Value>().await.expect("json")["orderId"].as_str().expect("an id").to_owned());
+    }
+    let fourth = place().await.expect("answer");
+    assert_eq!(fourth.status(), StatusCode::CONFLICT);
+    let body: Value = fourth.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "TOO_MANY_OPEN_ORDERS", "{body}");
+    let customer = session["customerId"].as_str().expect("an id");
+    let (_, listed) = app.get(&format!("/api/order?customerId={customer}")).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(3), "the refused one was not placed");
+
+    let cancel = ana
+        .patch(format!("{}/api/order/{}", app.base, orders[0]))
+        .json(&json!({"status": "ORDER_CANCELLED"}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(cancel.status(), StatusCode::OK, "{:?}", cancel.text().await);
+    assert_eq!(place().await.expect("answer").status(), StatusCode::CREATED, "a cancelled order makes room");
+    // An admin placing for the customer at the counter is not limited.
+    let (status, body) =
+        app.post("/api/order", json!({"coffeeId": "1", "customerId": customer, "customerName": "Ana"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     app.stop().await;
 }
