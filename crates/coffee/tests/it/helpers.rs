@@ -220,6 +220,19 @@ impl ServerProcess {
     }
 }
 
+/// A customer's session started at `base` as the web app starts it: the answer
+/// (`token`, `customerId`, ...), or a panic naming the status.
+pub async fn customer_session(base: &str, name: &str) -> Value {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/api/session"))
+        .json(&json!({ "customerName": name }))
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(resp.status(), StatusCode::CREATED, "starting {name}'s session");
+    resp.json().await.expect("json")
+}
+
 /// Runs the `coffee` binary with `args` and returns what it printed.
 pub async fn run_cli(args: &[&str]) -> (bool, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_coffee")).args(args).output().await.expect("runs");

@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
-use crate::helpers::{TestApp, id};
+use crate::helpers::{TestApp, customer_session, id};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -52,12 +52,6 @@ async fn call(
     let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("JSON") };
     assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}: {body}");
     (status, headers, body)
-}
-
-async fn start_session(base: &str, name: &str) -> Value {
-    let (status, _, body) = call(base, Method::POST, "/api/session", None, Some(json!({"customerName": name}))).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body
 }
 
 async fn login(base: &str, name: &str, password: &str) -> (StatusCode, header::HeaderMap, Value) {
@@ -119,7 +113,7 @@ async fn a_customer_gets_a_session_from_their_name_and_their_orders_carry_its_id
 #[tokio::test]
 async fn the_cookie_is_a_session_and_a_change_with_it_must_come_from_the_same_site() {
     let app = TestApp::spawn().await;
-    let token = id(&start_session(&app.base, "Ana").await, "token");
+    let token = id(&customer_session(&app.base, "Ana").await, "token");
     let cookie = format!("coffee_session={token}");
     let host = app.base.trim_start_matches("http://").to_owned();
     let with_cookie = |method: Method, path: &str| {
@@ -203,7 +197,7 @@ async fn staff_log_in_with_what_the_cli_set_and_failed_logins_are_throttled() {
 #[tokio::test]
 async fn logging_out_ends_a_session_at_once_and_an_expired_token_is_refused() {
     let app = TestApp::spawn().await;
-    let session = start_session(&app.base, "Ana").await;
+    let session = customer_session(&app.base, "Ana").await;
     let (token, customer) = (id(&session, "token"), id(&session, "customerId"));
     let (status, _, renewed) = call(&app.base, Method::POST, "/api/session/renew", Some(&token), None).await;
     assert_eq!(status, StatusCode::OK);
@@ -318,7 +312,7 @@ async fn in_the_distributed_mode_a_logout_reaches_every_service_and_staff_live_i
     let (status, _, _) = call(&c.fulfilment[0].url, Method::GET, "/api/fulfilment", Some(&barista), None).await;
     assert_eq!(status, StatusCode::OK, "the fulfilment service checks the gateway's token itself");
 
-    let customer = start_session(&c.gateway.url, "Ana").await;
+    let customer = customer_session(&c.gateway.url, "Ana").await;
     let (token, customer_id) = (id(&customer, "token"), id(&customer, "customerId"));
     let (status, _, order) =
         call(&c.order.url, Method::POST, "/api/order", Some(&token), Some(json!({"coffeeId": "1"}))).await;

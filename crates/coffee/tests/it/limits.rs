@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, customer_session};
 
 async fn graphql(client: &reqwest::Client, app: &TestApp, body: &Value) -> (StatusCode, Value) {
     let resp = client.post(format!("{}/graphql", app.base)).json(body).send().await.expect("answer");
@@ -356,15 +356,7 @@ async fn all_at_once(
 async fn a_hundred_requests_with_one_idempotency_key_make_one_order_and_one_payment_across_a_restart() {
     // A hundred requests at once from one session are over the rate limit: this is about keys.
     let app = TestApp::spawn_with(|c| c.auth.rate_limit = 0).await;
-    let session: Value = reqwest::Client::new()
-        .post(format!("{}/api/session", app.base))
-        .json(&json!({"customerName": "Ana"}))
-        .send()
-        .await
-        .expect("answer")
-        .json()
-        .await
-        .expect("json");
+    let session = customer_session(&app.base, "Ana").await;
     let token = session["token"].as_str().expect("a token").to_owned();
     let customer = session["customerId"].as_str().expect("an id").to_owned();
 
@@ -435,15 +427,7 @@ async fn a_customer_or_an_address_over_the_rate_limit_waits_and_staff_do_not() {
     let session = |name: &'static str| {
         let base = app.base.clone();
         async move {
-            let body: Value = reqwest::Client::new()
-                .post(format!("{base}/api/session"))
-                .json(&json!({"customerName": name}))
-                .send()
-                .await
-                .expect("answer")
-                .json()
-                .await
-                .expect("json");
+            let body = customer_session(&base, name).await;
             coffee_testkit::client_with(body["token"].as_str().expect("a token"))
         }
     };
@@ -488,15 +472,7 @@ async fn a_customer_or_an_address_over_the_rate_limit_waits_and_staff_do_not() {
 #[tokio::test]
 async fn a_customer_has_at_most_three_unpaid_orders_and_paying_or_cancelling_makes_room() {
     let app = TestApp::spawn().await;
-    let session: Value = reqwest::Client::new()
-        .post(format!("{}/api/session", app.base))
-        .json(&json!({"customerName": "Ana"}))
-        .send()
-        .await
-        .expect("answer")
-        .json()
-        .await
-        .expect("json");
+    let session = customer_session(&app.base, "Ana").await;
     let ana = coffee_testkit::client_with(session["token"].as_str().expect("a token"));
     let place = || ana.post(format!("{}/api/order", app.base)).json(&json!({"coffeeId": "1"})).send();
     let mut orders = Vec::new();
