@@ -13,6 +13,7 @@ import {
 	startCoffee,
 	startNats,
 	stopProcess,
+	TEST_RATE_LIMIT,
 	type Running
 } from './servers';
 
@@ -30,7 +31,7 @@ export default async function distributedSetup(): Promise<() => Promise<void>> {
 	};
 	try {
 		const authKey = ['--auth-key', newAuthKey()];
-		const backends = ['--bus', nats.url, '--database', db.url, ...authKey];
+		const backends = ['--bus', nats.url, '--database', db.url, ...authKey, ...TEST_RATE_LIMIT];
 		for (const service of ['order', 'payment', 'fulfilment']) {
 			services.push(await startCoffee(bin, [service, ...backends]));
 		}

@@ -11,7 +11,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { addStaff, coffeeBin, controlEndpoint, startCoffee, STAFF_ENV, stopProcess, type Running } from './servers';
+import {
+	addStaff,
+	coffeeBin,
+	controlEndpoint,
+	startCoffee,
+	STAFF_ENV,
+	stopProcess,
+	TEST_RATE_LIMIT,
+	type Running
+} from './servers';
 
 export default async function globalSetup(): Promise<(() => Promise<void>) | undefined> {
 	if (process.env.COFFEE_URL) {
@@ -20,7 +29,7 @@ export default async function globalSetup(): Promise<(() => Promise<void>) | und
 	}
 	const bin = coffeeBin();
 	const dataDir = mkdtempSync(path.join(tmpdir(), 'coffee-e2e-'));
-	const serve = (listen?: string) => startCoffee(bin, ['serve', '--data-dir', dataDir], listen);
+	const serve = (listen?: string) => startCoffee(bin, ['serve', '--data-dir', dataDir, ...TEST_RATE_LIMIT], listen);
 	let server: Running | undefined;
 	try {
 		server = await serve();

@@ -73,6 +73,13 @@ export function addStaff(bin: string, where: string[]): Record<'barista' | 'admi
 /** A key for the distributed mode's processes (`--auth-key`: hex, 32 bytes). */
 export const newAuthKey = (): string => randomBytes(32).toString('hex');
 
+/**
+ * The browser tests' seeds start dozens of customer sessions a second, all from 127.0.0.1, while
+ * other workers' pages load: far over the default per-address rate (50 requests a second), which
+ * crates/coffee/tests/it/limits.rs tests. The servers here take twenty times that.
+ */
+export const TEST_RATE_LIMIT = ['--rate-limit', '1000'];
+
 /** Runs `coffee <args> --listen <listen>` and waits for the line saying where it listens. */
 export async function startCoffee(bin: string, args: string[], listen = '127.0.0.1:0'): Promise<Running> {
 	const server = spawn(bin, [...args, '--listen', listen], { stdio: ['ignore', 'pipe', 'inherit'] });
