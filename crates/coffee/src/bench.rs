@@ -304,7 +304,13 @@ async fn shared_state(args: &BenchArgs, base: &str) -> anyhow::Result<Shared> {
     let barista = operator.token("bench-barista", coffee_domain::StaffRole::Barista)?;
     // Enough customers that each stays well under the server's per-session rate limit (50
     // requests a second by default) at any rate this machine reaches.
-    let customers = customer_sessions(&client, base, args.concurrency.clamp(256, 1000)).await?;
+    let count = args.concurrency.clamp(256, 1000);
+    let customers = match customer_sessions(&client, base, count).await? {
+        Some(sessions) => sessions,
+        // Services without a gateway: no identity service to ask, so the bench signs its
+        // customers' sessions with the system's key, as the identity service would.
+        None => (0..count).map(|n| operator.customer_token(&format!("Bench {n}"))).collect::<anyhow::Result<_>>()?,
+    };
     Ok(Shared {
         feed: Feed::default(),
         customers,
@@ -397,9 +403,10 @@ async fn one_saga(shared: &Shared, started: Instant) {
     }
 }
 
-/// One session per customer the bench plays, started as the web app starts them. The server
-/// limits how fast one address starts sessions: a 429 is waited out as its Retry-After says.
-async fn customer_sessions(client: &reqwest::Client, base: &str, count: u32) -> anyhow::Result<Vec<String>> {
+/// One session per customer the bench plays, started as the web app starts them; None when
+/// `base` starts no sessions (a service without the gateway). The server limits how fast one
+/// address starts sessions: a 429 is waited out as its Retry-After says.
+async fn customer_sessions(client: &reqwest::Client, base: &str, count: u32) -> anyhow::Result<Option<Vec<String>>> {
     let mut tokens = Vec::with_capacity(count as usize);
     let mut n = 0;
     while n < count {
@@ -415,6 +422,9 @@ async fn customer_sessions(client: &reqwest::Client, base: &str, count: u32) -> 
             tokio::time::sleep(Duration::from_secs(wait.min(10))).await;
             continue;
         }
+        if n == 0 && answer.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
         n += 1;
         if !answer.status().is_success() {
             bail!("{url} answered {}: {}", answer.status(), answer.text().await.unwrap_or_default());
@@ -422,7 +432,7 @@ async fn customer_sessions(client: &reqwest::Client, base: &str, count: u32) -> 
         let session: Value = answer.json().await.context("the session's answer")?;
         tokens.push(session["token"].as_str().unwrap_or_default().to_owned());
     }
-    Ok(tokens)
+    Ok(Some(tokens))
 }
 
 async fn call(

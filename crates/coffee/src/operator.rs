@@ -43,6 +43,15 @@ impl OperatorArgs {
         }
     }
 
+    /// A new customer's token, as `POST /api/session` would answer it (for the bench against
+    /// services without a gateway, where no identity service runs).
+    pub fn customer_token(&self, name: &str) -> anyhow::Result<String> {
+        let tokens = Tokens::new(&self.key()?)?;
+        let id = coffee_domain::CustomerId::parse(&uuid::Uuid::now_v7().to_string())?;
+        let of = SessionOf::Customer { id, name: coffee_domain::CustomerName::parse(name)? };
+        Ok(tokens.issue(&uuid::Uuid::now_v7().to_string(), &of, coffee_service::now()).0)
+    }
+
     /// A token for a tool acting as `role`, named `name` in the logs.
     pub fn token(&self, name: &str, role: StaffRole) -> anyhow::Result<String> {
         let tokens = Tokens::new(&self.key()?)?;
