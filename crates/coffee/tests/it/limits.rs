@@ -322,7 +322,22 @@ async fn a_client_that_sends_half_a_request_or_nothing_is_cut_off() {
         }
         None
     });
-    let (silent, trickled, uninitialised) = tokio::join!(silent, trickled, uninitialised);
+    // A kept-alive connection that asked once, was answered, and then says nothing.
+    let idle = tokio::time::timeout(limit, closed_after(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    // Headers that promise a body, and half of it.
+    let body_limit =
+        coffee::app::BODY_READ_TIMEOUT + coffee::app::HEADER_READ_TIMEOUT + std::time::Duration::from_secs(10);
+    let half_body = tokio::time::timeout(
+        body_limit,
+        closed_after(
+            b"POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"cus",
+        ),
+    );
+    let (silent, trickled, uninitialised, idle, half_body) =
+        tokio::join!(silent, trickled, uninitialised, idle, half_body);
+    let waited = half_body.expect("a half-sent body is given up on");
+    assert!(waited >= coffee::app::BODY_READ_TIMEOUT, "after the body timeout, not before: {waited:?}");
+    assert!(idle.is_ok(), "an idle kept-alive connection is closed");
     assert!(silent.is_ok(), "a connection that sends nothing is closed");
     assert!(trickled.is_ok(), "a connection that never finishes its headers is closed");
     let frame = uninitialised.expect("a socket without connection_init is closed").expect("with a close frame");
