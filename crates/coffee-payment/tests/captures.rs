@@ -16,7 +16,7 @@ use coffee_payment::PaymentService;
 use coffee_payment::client::PaymentClient;
 use coffee_payment::handlers::PaymentHandlers;
 use coffee_payment::model::{ConfirmPayment, CreatePayment, PAYMENTS, PaymentList};
-use coffee_payment::provider::simulated::INTENTS;
+use coffee_payment::provider::simulated::{INTENTS, IntentStatus, SimulatedIntent};
 use coffee_payment::provider::{CancelOutcome, CardForm, Intent, PaymentProvider, ProviderError, SimulatedProvider};
 use coffee_payment::webhook::WebhookEvent;
 use coffee_service::{Context, Of, ServiceError};
@@ -360,20 +360,32 @@ async fn confirming_a_captured_intent_again_resends_the_captures_event() {
 #[tokio::test]
 async fn the_recovery_at_start_also_delivers_yesterdays_unrecorded_captures() {
     let f = fixture().await;
-    let (payment_id, intent) = a_created_payment(&f).await;
-    capture_without_webhook(&f, &intent).await;
-    // The intent was created yesterday (UTC): move it a day back, as if the process had died
-    // before midnight and started again after it.
-    let intents = Records::new(f.store.clone() as Arc<dyn Store>, INTENTS);
-    let current = intents.get(&intent).await.expect("read").expect("the intent");
-    let mut yesterdays = current.value.clone();
-    yesterdays.created_at -= 86_400_000;
-    f.store
-        .commit(Change::new().put(INTENTS, &yesterdays, Expect::Version(current.version)).expect("change"))
-        .await
-        .expect("moved");
+    let order = an_order();
+    deliver(&f, &order).await;
+    let pending = f.service.records().by_order(&order.id.to_string()).await.expect("read").expect("recorded").value;
+    // The intent was created yesterday (UTC), as if the process had died before midnight and
+    // started again after it. (A record's day is fixed when it is inserted, so the intent is
+    // written as the provider would have written it then; creating the payment finds it.)
+    let yesterday = Millis(jiff::Timestamp::now().as_millisecond() - 86_400_000);
+    let intent = SimulatedIntent {
+        id: format!("pi_sim_{}", uuid::Uuid::now_v7().simple()),
+        payment_id: pending.id.to_string(),
+        order_id: order.id.to_string(),
+        customer_id: pending.customer_id.to_string(),
+        amount: pending.amount.0,
+        currency: pending.currency.clone(),
+        status: IntentStatus::RequiresPaymentMethod,
+        client_secret: "pi_sim_yesterday_secret_000000000000000000000000".to_owned(),
+        created_at: yesterday.0,
+        last_payment_error: None,
+        capture_event_id: None,
+    };
+    f.store.commit(Change::new().put(INTENTS, &intent, Expect::New).expect("change")).await.expect("written");
+    let created = f.service.create_payment(&Context::internal(), &CreatePayment { order_id: order.id }).await;
+    assert_eq!(created.expect("created").payment.payment_intent_id.as_deref(), Some(intent.id.as_str()));
+    capture_without_webhook(&f, &intent.id).await;
 
-    assert_eq!(f.service.recover_missed_captures().await, Ok(1));
-    assert_eq!(status_of(&f, payment_id).await, "PAYMENT_SUCCESSFUL");
+    assert_eq!(f.service.recover_missed_captures().await, Ok(1), "yesterday's capture is delivered");
+    assert_eq!(status_of(&f, pending.id).await, "PAYMENT_SUCCESSFUL");
     f.store.close().await;
 }
