@@ -142,6 +142,19 @@ mod tests {
     }
 
     #[test]
+    fn the_tolerance_is_five_minutes_either_way_inclusive() {
+        let body = br#"{"id":"evt_1"}"#;
+        let header = sign(SECRET, 1_000, body);
+        assert_eq!(verify(SECRET, Some(&header), body, 1_000 + TOLERANCE_SECS), Ok(()));
+        assert_eq!(
+            verify(SECRET, Some(&header), body, 1_000 - TOLERANCE_SECS),
+            Ok(()),
+            "a clock behind the provider's"
+        );
+        assert_eq!(verify(SECRET, Some(&header), body, 1_000 - 301), Err(SignatureError::Stale(301)));
+    }
+
+    #[test]
     fn any_of_several_v1_signatures_may_match() {
         let body = b"{}";
         let good = sign(SECRET, 5, body);

@@ -15,10 +15,11 @@ use coffee_domain::{CardNumber, CustomerId, CustomerName, DomainEvent, Millis, O
 use coffee_payment::PaymentService;
 use coffee_payment::client::PaymentClient;
 use coffee_payment::handlers::PaymentHandlers;
-use coffee_payment::model::{ConfirmPayment, CreatePayment, PAYMENTS};
-use coffee_payment::provider::simulated::INTENTS;
+use coffee_payment::model::{ConfirmPayment, CreatePayment, PAYMENTS, PaymentList};
+use coffee_payment::provider::simulated::{INTENTS, IntentStatus, SimulatedIntent};
 use coffee_payment::provider::{CancelOutcome, CardForm, Intent, PaymentProvider, ProviderError, SimulatedProvider};
-use coffee_service::{Context, ServiceError};
+use coffee_payment::webhook::WebhookEvent;
+use coffee_service::{Context, Of, ServiceError};
 
 const CARD: &str = "4242424242424242";
 const SECRET: &[u8] = b"secret";
@@ -247,5 +248,144 @@ async fn a_cancellation_racing_the_card_ends_refunded_or_never_charged() {
         refunded > 0 && never_charged > 0,
         "both sides won some rounds: refunded {refunded}, never charged {never_charged}"
     );
+    f.store.close().await;
+}
+
+#[tokio::test]
+async fn paying_the_instant_the_order_is_placed_waits_for_the_orders_event() {
+    let f = fixture().await;
+    let order = an_order();
+    let request = CreatePayment { order_id: order.id };
+    let ctx = Context::internal();
+    // The customer's request gets ahead of the order's `created` event, which arrives a little
+    // later (well within ORDER_ARRIVAL_WAIT).
+    let late_event = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        deliver(&f, &order).await;
+    };
+    let (created, ()) = tokio::join!(f.service.create_payment(&ctx, &request), late_event);
+    let created = created.expect("created once the order arrived");
+    assert_eq!(created.payment.order_id, order.id);
+    assert_eq!(created.payment.status.as_str(), "PAYMENT_CREATED");
+    f.store.close().await;
+}
+
+#[tokio::test]
+async fn paying_an_order_the_service_never_hears_of_is_not_found_after_the_wait() {
+    let f = fixture().await;
+    let order = an_order();
+    let started = std::time::Instant::now();
+    let answer = f.service.create_payment(&Context::internal(), &CreatePayment { order_id: order.id }).await;
+    assert!(
+        matches!(&answer, Err(ServiceError::NotFound(m)) if m.contains(&order.id.to_string())),
+        "an unknown order: {answer:?}"
+    );
+    assert!(started.elapsed() >= coffee_payment::service::ORDER_ARRIVAL_WAIT, "it waited for the order first");
+    f.store.close().await;
+}
+
+#[tokio::test]
+async fn asking_again_for_a_created_payment_gives_the_same_intent_and_secret() {
+    let f = fixture().await;
+    let (order, payment_id, intent) = a_created_payment_of(&f).await;
+    let ctx = Context::internal();
+    let request = CreatePayment { order_id: order.id };
+    let first = intent_secret(&f, &intent).await;
+    let again = f.service.create_payment(&ctx, &request).await.expect("asked again");
+    assert_eq!(again.payment.id, payment_id);
+    assert_eq!(again.payment.payment_intent_id.as_deref(), Some(intent.as_str()));
+    assert_eq!(again.client_secret, first, "the browser gets the intent's secret again");
+
+    // The secret's tail is random: another intent's differs.
+    let (_, other_intent) = a_created_payment(&f).await;
+    let other = intent_secret(&f, &other_intent).await;
+    let tail = |secret: &str, intent: &str| secret.strip_prefix(&format!("{intent}_secret_")).map(str::to_owned);
+    let (tail, other_tail) = (tail(&first, &intent), tail(&other, &other_intent));
+    assert!(tail.as_ref().is_some_and(|t| t.len() == 24), "pi_..._secret_<24 hex digits>: {first}");
+    assert_ne!(tail, other_tail, "two intents' secrets share no random part");
+    f.store.close().await;
+}
+
+async fn intent_secret(f: &Fixture, intent: &str) -> String {
+    let intents = Records::new(f.store.clone() as Arc<dyn Store>, INTENTS);
+    intents.get(intent).await.expect("read").expect("the intent").value.client_secret
+}
+
+#[tokio::test]
+async fn the_payment_is_listed_by_its_order() {
+    let f = fixture().await;
+    let (order, payment_id, _) = a_created_payment_of(&f).await;
+    a_created_payment(&f).await;
+    let listed = f.service.payments(&Context::internal(), &PaymentList::of(Of::Order(order.id))).await.expect("listed");
+    let ids: Vec<PaymentId> = listed.iter().map(|p| p.id).collect();
+    assert_eq!(ids, [payment_id]);
+    f.store.close().await;
+}
+
+#[tokio::test]
+async fn a_declined_card_fails_the_payment_with_the_providers_reason() {
+    let f = fixture().await;
+    for (card, reason) in
+        [("4000000000000002", "Your card was declined."), ("4000000000009995", "Your card has insufficient funds.")]
+    {
+        let (order, payment_id, intent) = a_created_payment_of(&f).await;
+        let card = ConfirmPayment { card_number: CardNumber::parse(card).expect("card") };
+        let failed = f.service.confirm_payment(&Context::internal(), payment_id, &card).await.expect("answered");
+        assert_eq!(failed.status.as_str(), "PAYMENT_FAILED");
+        assert_eq!(failed.note.as_ref().map(|n| n.as_str()), Some(reason));
+        assert_eq!(intent_status(&f, &intent).await, "requires_payment_method", "nothing was taken");
+        assert_eq!(
+            event_types(&f, order.id).await,
+            ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.failed"]
+        );
+    }
+    f.store.close().await;
+}
+
+#[tokio::test]
+async fn confirming_a_captured_intent_again_resends_the_captures_event() {
+    let f = fixture().await;
+    let (_, intent) = a_created_payment(&f).await;
+    let event = |d: &coffee_payment::provider::Delivery| -> WebhookEvent {
+        serde_json::from_slice(&d.body).expect("a webhook event")
+    };
+    let first = event(&capture_without_webhook(&f, &intent).await);
+    let again = event(&capture_without_webhook(&f, &intent).await);
+    assert_eq!(first.event_type, "payment_intent.succeeded");
+    assert_eq!(again.id, first.id, "the same event, so the receiver's inbox applies it once");
+    assert_eq!(again.event_type, first.event_type);
+    f.store.close().await;
+}
+
+#[tokio::test]
+async fn the_recovery_at_start_also_delivers_yesterdays_unrecorded_captures() {
+    let f = fixture().await;
+    let order = an_order();
+    deliver(&f, &order).await;
+    let pending = f.service.records().by_order(&order.id.to_string()).await.expect("read").expect("recorded").value;
+    // The intent was created yesterday (UTC), as if the process had died before midnight and
+    // started again after it. (A record's day is fixed when it is inserted, so the intent is
+    // written as the provider would have written it then; creating the payment finds it.)
+    let yesterday = Millis(jiff::Timestamp::now().as_millisecond() - 86_400_000);
+    let intent = SimulatedIntent {
+        id: format!("pi_sim_{}", uuid::Uuid::now_v7().simple()),
+        payment_id: pending.id.to_string(),
+        order_id: order.id.to_string(),
+        customer_id: pending.customer_id.to_string(),
+        amount: pending.amount.0,
+        currency: pending.currency.clone(),
+        status: IntentStatus::RequiresPaymentMethod,
+        client_secret: "pi_sim_yesterday_secret_000000000000000000000000".to_owned(),
+        created_at: yesterday.0,
+        last_payment_error: None,
+        capture_event_id: None,
+    };
+    f.store.commit(Change::new().put(INTENTS, &intent, Expect::New).expect("change")).await.expect("written");
+    let created = f.service.create_payment(&Context::internal(), &CreatePayment { order_id: order.id }).await;
+    assert_eq!(created.expect("created").payment.payment_intent_id.as_deref(), Some(intent.id.as_str()));
+    capture_without_webhook(&f, &intent.id).await;
+
+    assert_eq!(f.service.recover_missed_captures().await, Ok(1), "yesterday's capture is delivered");
+    assert_eq!(status_of(&f, pending.id).await, "PAYMENT_SUCCESSFUL");
     f.store.close().await;
 }
