@@ -49,7 +49,11 @@ impl OrderClient for OrderService {
         // before the commit, so a burst of simultaneous placements can pass it by a few; the
         // rate limit bounds that.
         if self.max_unpaid > 0 && matches!(ctx.caller, Caller::Customer { .. }) {
-            let recent = self.orders.find(Lookup::Customer(customer_id.as_str()), 100).await?;
+            // The newest few are enough: unpaid orders are a customer's latest (paying for a
+            // newer one first costs money), and reading all of a regular's history would cost
+            // every placement a long read.
+            let newest = 2 * self.max_unpaid + 4;
+            let recent = self.orders.find(Lookup::Customer(customer_id.as_str()), newest).await?;
             let unpaid = recent.iter().filter(|o| o.status == coffee_domain::OrderStatus::Created).count();
             if unpaid >= self.max_unpaid as usize {
                 return Err(ServiceError::TooManyOpenOrders(format!(
