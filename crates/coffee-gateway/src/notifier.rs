@@ -98,9 +98,9 @@ impl Notifier {
                     let from_a_service = [Source::Order, Source::Payment, Source::Fulfilment]
                         .iter()
                         .any(|s| s.as_str() == envelope.source);
-                    // No subscription open: nothing to decode for (a busy shop with no screen
-                    // watching pays nothing here).
-                    let event = if from_a_service && self.decoded.receiver_count() > 0 {
+                    // Decoded even with no subscription open: one that opens between a check
+                    // and the send would get the event undecoded, and miss it.
+                    let event = if from_a_service {
                         self.decodes.fetch_add(1, Ordering::Relaxed);
                         match envelope.domain_event() {
                             Ok(event) => Some(event),
