@@ -151,20 +151,8 @@ pub fn clear_cookie(secure: bool) -> HeaderValue {
 
 #[cfg(test)]
 mod tests {
-    use coffee_domain::{CustomerId, CustomerName};
-
     use super::*;
-
-    fn now() -> Millis {
-        Millis(jiff::Timestamp::now().as_millisecond())
-    }
-
-    fn ada() -> SessionOf {
-        SessionOf::Customer {
-            id: CustomerId::parse("c-1").expect("id"),
-            name: CustomerName::parse("Ada").expect("name"),
-        }
-    }
+    use crate::token::tests::{ada, now};
 
     fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

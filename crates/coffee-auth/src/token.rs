@@ -151,14 +151,16 @@ impl Tokens {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn now() -> Millis {
+    /// Now, for the crate's tests.
+    pub(crate) fn now() -> Millis {
         Millis(jiff::Timestamp::now().as_millisecond())
     }
 
-    fn ada() -> SessionOf {
+    /// A customer's session, for the crate's tests.
+    pub(crate) fn ada() -> SessionOf {
         SessionOf::Customer {
             id: CustomerId::parse("c-1").expect("id"),
             name: CustomerName::parse("Ada").expect("name"),
