@@ -354,6 +354,21 @@ impl Store for PgStore {
         Ok(rows)
     }
 
+    async fn statuses(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<String>, StoreError> {
+        let (sql, key, newest) = lookup.statuses_sql(table);
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(key)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut statuses: Vec<String> = rows.into_iter().map(|r| r.get(0)).collect();
+        if newest {
+            statuses.reverse();
+        }
+        Ok(statuses)
+    }
+
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
         let committed = self.apply(&change).await?;
         if committed == Committed::Applied && !change.events.is_empty() {

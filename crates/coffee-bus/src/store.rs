@@ -276,15 +276,24 @@ impl<'a> Lookup<'a> {
     /// rows are then reversed, so every list is oldest first), in SQL that SQLite and
     /// PostgreSQL both take.
     pub fn sql(self, table: Table) -> (String, &'a str, bool) {
+        self.select("version, body", table)
+    }
+
+    /// The same selection, reading only the records' statuses (column 0).
+    pub fn statuses_sql(self, table: Table) -> (String, &'a str, bool) {
+        self.select("status", table)
+    }
+
+    fn select(self, columns: &str, table: Table) -> (String, &'a str, bool) {
         let t = table.name();
         let newest = |column: &str| {
-            format!("SELECT version, body FROM {t} WHERE {column} = $1 ORDER BY created_at DESC, id DESC LIMIT $2")
+            format!("SELECT {columns} FROM {t} WHERE {column} = $1 ORDER BY created_at DESC, id DESC LIMIT $2")
         };
         match self {
             Lookup::Day(d) => (newest("day"), d, true),
             Lookup::Customer(c) => (newest("customer_id"), c, true),
             Lookup::Status(s) => {
-                (format!("SELECT version, body FROM {t} WHERE status = $1 ORDER BY created_at, id LIMIT $2"), s, false)
+                (format!("SELECT {columns} FROM {t} WHERE status = $1 ORDER BY created_at, id LIMIT $2"), s, false)
             }
         }
     }
@@ -325,6 +334,9 @@ pub struct DeadLetter {
 pub trait Store: Send + Sync + 'static {
     async fn get(&self, table: Table, by: By<'_>) -> Result<Option<Row>, StoreError>;
     async fn find(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<Row>, StoreError>;
+    /// The statuses of the records [`find`](Store::find) would return, in the same order, without
+    /// reading their bodies: what a count by status needs, at a fraction of the cost.
+    async fn statuses(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<String>, StoreError>;
     async fn commit(&self, change: Change) -> Result<Committed, StoreError>;
     /// Every event this store published about one order, oldest first.
     async fn events_about(&self, subject: &str) -> Result<Vec<Envelope>, StoreError>;
@@ -410,6 +422,11 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Records<T> {
     pub async fn find(&self, lookup: Lookup<'_>, limit: u32) -> Result<Vec<T>, StoreError> {
         let rows = self.store.find(self.kind.table, lookup, limit).await?;
         rows.into_iter().map(|r| decode(self.kind.table, r).map(|v: Versioned<T>| v.value)).collect()
+    }
+
+    /// The statuses of what [`find`](Records::find) would return (see [`Store::statuses`]).
+    pub async fn statuses(&self, lookup: Lookup<'_>, limit: u32) -> Result<Vec<String>, StoreError> {
+        self.store.statuses(self.kind.table, lookup, limit).await
     }
 
     pub async fn commit(&self, change: Change) -> Result<Committed, StoreError> {

@@ -134,6 +134,14 @@ async fn commits_records_and_events_together(kind: &str, store: Arc<dyn Store>) 
     let by_order = notes.by_order("o1").await.expect("read").expect("exists");
     assert_eq!((by_order.version, by_order.value.text.as_str()), (2, "second"), "{kind}");
     assert_eq!(notes.find(Lookup::Status("OPEN"), 10).await.expect("list"), [edited], "{kind}");
+
+    // Statuses alone: the same selection, bodies unread, at most the limit.
+    let third = Note { id: "n3".into(), order_id: "o3".into(), text: "third".into() };
+    let change = Change::new().put(NOTES, &third, Expect::New).expect("put");
+    assert_eq!(store.commit(change).await, Ok(Committed::Applied), "{kind}");
+    assert_eq!(notes.statuses(Lookup::Customer("c"), 10).await.expect("statuses"), ["OPEN", "OPEN"], "{kind}");
+    assert_eq!(notes.statuses(Lookup::Customer("c"), 1).await.expect("statuses"), ["OPEN"], "{kind}");
+    assert!(notes.statuses(Lookup::Customer("nobody"), 10).await.expect("statuses").is_empty(), "{kind}");
 }
 
 #[tokio::test]

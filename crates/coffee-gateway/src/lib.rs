@@ -55,7 +55,7 @@ struct Gateway {
 /// The gateway's routes, with the web app as the fallback. `live` yields every committed event
 /// (subscriptions watch it); cancelling `shutdown` ends open subscriptions and closes their
 /// WebSockets, so a clean stop does not wait for browsers to leave. Requests reach it
-/// authenticated (see `coffee_http::authenticated`); `auth` also checks a WebSocket's
+/// authenticated (see `coffee_http::guarded`); `auth` also checks a WebSocket's
 /// `connection_init` token.
 pub fn routes(
     services: Services,

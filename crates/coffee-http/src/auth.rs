@@ -5,18 +5,13 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Request, State};
-use axum::middleware::{self, Next};
+use axum::middleware::Next;
 use axum::response::Response;
 use coffee_auth::Authenticator;
 
-/// `router` with every request authenticated by `auth`.
-pub fn authenticated(router: Router, auth: Arc<Authenticator>) -> Router {
-    router.layer(middleware::from_fn_with_state(auth, authenticate))
-}
-
-async fn authenticate(State(auth): State<Arc<Authenticator>>, mut request: Request, next: Next) -> Response {
+/// Finds who the request's credential proves, for every route after it.
+pub(crate) async fn authenticate(State(auth): State<Arc<Authenticator>>, mut request: Request, next: Next) -> Response {
     let who = auth.from_headers(request.method(), request.headers(), coffee_service::now());
     request.extensions_mut().insert(who);
     next.run(request).await

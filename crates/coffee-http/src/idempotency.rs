@@ -18,11 +18,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use coffee_bus::{Change, Expect, Kind, Migration, RecordKey, Records, Store, StoreError, Table, record_table};
 use coffee_domain::Millis;
@@ -82,13 +81,14 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     sql: record_table!("idempotency_keys", one_per_order),
 }];
 
-/// `router` with idempotency keys kept in `store`. Inside the authentication layer: the key's
-/// scope is the caller's session.
-pub fn idempotent(router: Router, store: Arc<dyn Store>) -> Router {
-    router.layer(middleware::from_fn_with_state(Records::new(store, KEPT_ANSWERS), keep))
+/// Where a process keeps its keys' answers: `store`, the process's own.
+pub(crate) fn kept_in(store: Arc<dyn Store>) -> Records<KeptAnswer> {
+    Records::new(store, KEPT_ANSWERS)
 }
 
-async fn keep(State(kept): State<Records<KeptAnswer>>, request: Request, next: Next) -> Response {
+/// Runs a request with an idempotency key once. Inside the authentication layer: the key's
+/// scope is the caller's session.
+pub(crate) async fn keep(State(kept): State<Records<KeptAnswer>>, request: Request, next: Next) -> Response {
     let Some(key) = request.headers().get(HEADER).cloned() else { return next.run(request).await };
     if request.method().is_safe() {
         return next.run(request).await;

@@ -4,8 +4,8 @@
 //!   with its status and the JSON error body; `Retry-After` on 503.
 //! - Extractors whose rejections are the same JSON errors: [`ApiJson`], [`ApiQuery`],
 //!   [`ApiPath`], [`IdPath`] (an entity id: 404 when it names nothing), [`Ctx`] (the
-//!   operation's context: who calls, and the trace); [`authenticated`]: who each request's
-//!   credential proves, found once before any route.
+//!   operation's context: who calls, and the trace); authentication: who each request's
+//!   credential proves, found once before any route, with the other [`guarded`] layers.
 //! - [`Mount`]: what a service brings to the process that runs it.
 //! - [`HttpClient`]: the plumbing of the services' typed HTTP clients, which turns answers back
 //!   into values or the service's own errors.
@@ -14,13 +14,14 @@ mod auth;
 mod client;
 mod error;
 mod extract;
+mod guard;
 pub mod idempotency;
 mod mount;
 mod rate;
 mod streams;
 
-pub use auth::authenticated;
-pub use rate::{DEFAULT_RATE_LIMIT, rate_limited};
+pub use guard::{Guards, guarded};
+pub use rate::DEFAULT_RATE_LIMIT;
 pub use streams::{DEFAULT_MAX_STREAMS, StreamGuard, Streams};
 
 /// The largest request body any route reads (64 KiB): the largest real one (a webhook) is a few

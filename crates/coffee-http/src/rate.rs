@@ -9,10 +9,9 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{Request, State};
-use axum::middleware::{self, Next};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use coffee_auth::Authenticated;
 use coffee_service::{Caller, ServiceError};
@@ -27,12 +26,12 @@ pub const DEFAULT_RATE_LIMIT: u32 = 50;
 /// API paths no client is limited on.
 const UNLIMITED: &[&str] = &["/api/payment/webhook"];
 
-type Limiter = DefaultKeyedRateLimiter<String>;
+pub(crate) type Limiter = DefaultKeyedRateLimiter<String>;
 
-/// `router` with `per_second` requests per client per second (bursts of twice that); 0 is no
-/// limit. Inside the authentication layer: a client is its session.
-pub fn rate_limited(router: Router, per_second: u32) -> Router {
-    let Some(rate) = NonZeroU32::new(per_second) else { return router };
+/// A limiter of `per_second` requests per client per second (bursts of twice that); none for 0.
+/// Inside the authentication layer: a client is its session.
+pub(crate) fn limiter(per_second: u32) -> Option<Arc<Limiter>> {
+    let rate = NonZeroU32::new(per_second)?;
     let burst = rate.saturating_mul(NonZeroU32::MIN.saturating_add(1));
     let limiter: Arc<Limiter> = Arc::new(RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)));
     // Forget clients that went quiet, so the table holds only recent ones.
@@ -46,10 +45,10 @@ pub fn rate_limited(router: Router, per_second: u32) -> Router {
             }
         });
     }
-    router.layer(middleware::from_fn_with_state(limiter, limit))
+    Some(limiter)
 }
 
-async fn limit(State(limiter): State<Arc<Limiter>>, request: Request, next: Next) -> Response {
+pub(crate) async fn limit(State(limiter): State<Arc<Limiter>>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     // The web app's own files are not work for the services (a page load is twenty of them, and
     // a shop's customers on its Wi-Fi share one address); only the API is limited.

@@ -144,13 +144,15 @@ impl Application {
         };
         // Idempotency keys are kept in this process's store (a service's, else the identity
         // service's): the one store in `serve`, each process's own in the distributed mode.
-        let router = match key_store {
-            Some(store) => coffee_http::idempotency::idempotent(router, store),
-            None => router,
-        };
-        let router = coffee_http::rate_limited(router, node.auth.rate_limit);
-        let router = coffee_http::authenticated(router, auth)
-            .layer(axum::Extension(coffee_http::Streams::new(node.auth.max_streams)));
+        let router = coffee_http::guarded(
+            router,
+            coffee_http::Guards {
+                auth,
+                rate_limit: node.auth.rate_limit,
+                max_streams: node.auth.max_streams,
+                idempotency: key_store,
+            },
+        );
         let mut app = Self::serve(node.listen, router, shutdown, tasks, backend.close()).await?;
         app.notice = notice;
         Ok(app)
@@ -287,23 +289,25 @@ fn layers(router: Router) -> Router {
     let always = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
-    router
-        .method_not_allowed_fallback(coffee_http::method_not_allowed)
-        .layer(always(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(always(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(always(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
-        .layer(always(
-            header::CONTENT_SECURITY_POLICY,
-            "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'",
-        ))
-        .layer(axum::extract::DefaultBodyLimit::max(coffee_http::MAX_BODY))
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
-        .layer(CatchPanicLayer::custom(|_| {
-            axum::response::IntoResponse::into_response(coffee_http::ApiError(coffee_service::ServiceError::Internal(
-                "a request handler panicked".to_owned(),
-            )))
-        }))
-        .layer(TraceLayer::new_for_http())
+    // One stack in one `layer` call: each call boxes every route again (see coffee_http::guarded).
+    router.method_not_allowed_fallback(coffee_http::method_not_allowed).layer(
+        tower::ServiceBuilder::new()
+            .layer(TraceLayer::new_for_http())
+            .layer(CatchPanicLayer::custom(|_| {
+                axum::response::IntoResponse::into_response(coffee_http::ApiError(
+                    coffee_service::ServiceError::Internal("a request handler panicked".to_owned()),
+                ))
+            }))
+            .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
+            .layer(axum::extract::DefaultBodyLimit::max(coffee_http::MAX_BODY))
+            .layer(always(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .layer(always(header::X_FRAME_OPTIONS, "DENY"))
+            .layer(always(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
+            .layer(always(
+                header::CONTENT_SECURITY_POLICY,
+                "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'",
+            )),
+    )
 }
 
 /// Forgets old inbox marks, hourly.

@@ -44,6 +44,11 @@ use crate::migrate::Migration;
 use crate::rule::Rules;
 use crate::store::{By, Change, Committed, Lookup, Row, Store, StoreError, Table};
 
+/// Prepared statements kept per connection. Each record table has its own statements, and one
+/// store in `serve` holds every service's tables: rusqlite's default of 16 made the writer
+/// parse SQL again on most commits.
+const STATEMENT_CACHE: usize = 128;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
     /// `synchronous=FULL`: a commit is on disk before it is acknowledged. Survives power loss.
@@ -116,6 +121,7 @@ impl SqliteStore {
             "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA temp_store=MEMORY;"
         ))
         .map_err(db_err)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // Read back, so what the metrics report is what SQLite does.
         let synchronous = match conn.query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0)).map_err(db_err)? {
             0 => "OFF",
@@ -135,6 +141,7 @@ impl SqliteStore {
             )
             .map_err(db_err)?;
             r.execute_batch("PRAGMA busy_timeout=5000;").map_err(db_err)?;
+            r.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
             readers.push(r);
         }
         // Live subscribers (dashboards, the bench) read every event; a roomy buffer lets a
@@ -230,6 +237,23 @@ impl Store for SqliteStore {
             rows.reverse();
         }
         Ok(rows)
+    }
+
+    async fn statuses(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<String>, StoreError> {
+        let (sql, key, newest) = lookup.statuses_sql(table);
+        let key = key.to_owned();
+        let mut statuses = self
+            .readers
+            .with(move |c| {
+                let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+                let rows = stmt.query_map(params![key, limit], |r| r.get::<_, String>(0)).map_err(db_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+            })
+            .await?;
+        if newest {
+            statuses.reverse();
+        }
+        Ok(statuses)
     }
 
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
