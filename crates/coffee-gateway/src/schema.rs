@@ -358,7 +358,7 @@ impl Query {
         Ok(services(ctx)?.fulfilment_queue(&op(ctx)).await?.iter().map(FulfilmentDetail::from).collect())
     }
 
-    /// The pickup board, for anyone: today's orders being made, and those ready for the last 15
+    /// The pickup board, for anyone: the orders being made, and those ready for the last 15
     /// minutes, with their number and the customer's first name only.
     async fn get_pickup_board(&self, ctx: &Context<'_>) -> Res<Vec<PickupOrder>> {
         Ok(services(ctx)?.orders.pickup_board(&op(ctx)).await?.iter().map(PickupOrder::from).collect())

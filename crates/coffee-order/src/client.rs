@@ -23,7 +23,8 @@ pub trait OrderClient: Send + Sync {
     async fn change_order(&self, ctx: &Context, id: OrderId, change: &OrderChange) -> ServiceResult<Order>;
     /// The events the order service published about an order, oldest first.
     async fn order_events(&self, ctx: &Context, id: OrderId) -> ServiceResult<Vec<Envelope>>;
-    /// The pickup board: today's orders being made and those ready for the last quarter hour,
+    /// The pickup board: the orders being made (placed since yesterday, UTC) and those ready
+    /// for the last quarter hour,
     /// as anyone may see them.
     async fn pickup_board(&self, ctx: &Context) -> ServiceResult<Vec<PickupOrder>>;
 }

@@ -118,6 +118,14 @@ impl From<&Order> for PickupOrder {
 }
 
 impl PickupOrder {
+    /// The days whose orders the board reads at `now`: yesterday's and today's (UTC), so that an
+    /// order placed at 23:59 and still being made at 00:01 stays, as does one that became
+    /// ready just before midnight. An order being made for more than a day is not shown.
+    pub fn board_days(now: coffee_domain::Millis) -> [coffee_domain::Day; 2] {
+        const DAY_MS: i64 = 24 * 3600 * 1000;
+        [coffee_domain::Millis(now.0 - DAY_MS).day(), now.day()]
+    }
+
     /// Whether the board shows it at `now`: being made, or ready for less than
     /// [`READY_ON_BOARD_MS`].
     pub fn on_board(&self, now: coffee_domain::Millis) -> bool {
@@ -126,5 +134,28 @@ impl PickupOrder {
             OrderStatus::Completed => now.0 - self.updated_at.0 < READY_ON_BOARD_MS,
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use coffee_domain::{Day, Millis};
+
+    use super::*;
+
+    /// Seconds after midnight UTC on 2 December 2026.
+    fn at(seconds: i64) -> Millis {
+        Millis(1796169600000 + seconds * 1000)
+    }
+
+    fn day(d: &str) -> Day {
+        Day::parse(d).expect("day")
+    }
+
+    #[test]
+    fn the_board_reads_yesterday_and_today() {
+        assert_eq!(PickupOrder::board_days(at(0)), [day("2026-12-01"), day("2026-12-02")]);
+        assert_eq!(PickupOrder::board_days(at(24 * 3600 - 1)), [day("2026-12-01"), day("2026-12-02")]);
+        assert_eq!(PickupOrder::board_days(at(24 * 3600)), [day("2026-12-02"), day("2026-12-03")]);
     }
 }

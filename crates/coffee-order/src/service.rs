@@ -98,8 +98,12 @@ impl OrderClient for OrderService {
 
     async fn pickup_board(&self, _ctx: &Context) -> ServiceResult<Vec<PickupOrder>> {
         let now = now();
-        let today = self.orders.find(Lookup::Day(&now.day().to_string()), MAX_LIST).await?;
-        Ok(today.iter().map(PickupOrder::from).filter(|p| p.on_board(now)).collect())
+        let mut board = Vec::new();
+        for day in PickupOrder::board_days(now) {
+            let orders = self.orders.find(Lookup::Day(&day.to_string()), MAX_LIST).await?;
+            board.extend(orders.iter().map(PickupOrder::from).filter(|p| p.on_board(now)));
+        }
+        Ok(board)
     }
 }
 

@@ -134,7 +134,7 @@ export async function getFulfilmentQueue(): Promise<Fulfilment[]> {
 	return data.getFulfilmentQueue;
 }
 
-/** The pickup board: today's orders being made, and those ready in the last 15 minutes. Anyone may ask. */
+/** The pickup board: the orders being made, and those ready in the last 15 minutes. Anyone may ask. */
 export async function getPickupBoard(): Promise<PickupOrder[]> {
 	const data = await request<{ getPickupBoard: PickupOrder[] }>(`{ getPickupBoard { ${PICKUP} } }`);
 	return data.getPickupBoard;

@@ -5,13 +5,13 @@ import type { PickupOrder } from './api';
 /** A ready order leaves the board this long after it became ready. */
 export const READY_FOR_MS = 15 * 60 * 1000;
 
-/** The UTC day (YYYY-MM-DD) of a time in seconds since the epoch: the server's notion of "a day". */
-const dayOf = (seconds: number): string => new Date(seconds * 1000).toISOString().slice(0, 10);
-
-/** What the board shows at `nowMs`: orders being made today (oldest first) and ready ones (newest first). */
-export function onBoard<T extends PickupOrder>(orders: T[], nowMs: number, today: string): { preparing: T[]; ready: T[] } {
+/**
+ * What the board shows at `nowMs`: orders being made (oldest first), whatever day they were
+ * placed on (one placed at 23:59 is still being made at 00:01), and ready ones (newest first).
+ */
+export function onBoard<T extends PickupOrder>(orders: T[], nowMs: number): { preparing: T[]; ready: T[] } {
 	const preparing = orders
-		.filter((o) => o.status === 'ORDER_IN_PROGRESS' && dayOf(o.createdAt) === today)
+		.filter((o) => o.status === 'ORDER_IN_PROGRESS')
 		.toSorted((a, b) => a.createdAt - b.createdAt);
 	// updatedAt of a completed order is when it became ready.
 	const ready = orders

@@ -161,7 +161,7 @@ export interface Query {
 	/** The barista's queue: open fulfilments (FULFILMENT_CREATED) of any day, oldest first. */
 	getFulfilmentQueue: FulfilmentDetail[];
 	/**
-	 * The pickup board, for anyone: today's orders being made, and those ready for the last 15
+	 * The pickup board, for anyone: the orders being made, and those ready for the last 15
 	 * minutes, with their number and the customer's first name only.
 	 */
 	getPickupBoard: PickupOrder[];

@@ -18,13 +18,13 @@ test('a ready order stays on the board for 15 minutes after it became ready', ()
 		order('almost', 'ORDER_COMPLETED', READY_FOR_MS - 1000),
 		order('gone', 'ORDER_COMPLETED', READY_FOR_MS),
 		order('making', 'ORDER_IN_PROGRESS', READY_FOR_MS * 4),
-		// Placed yesterday (UTC) and still being made: a new day starts a clear board.
+		// Placed yesterday (UTC) and still being made: it stays until it is ready (or cancelled).
 		order('yesterday', 'ORDER_IN_PROGRESS', 1000, 13 * 3600 * 1000),
 		order('cancelled', 'ORDER_CANCELLED', 0)
 	];
-	const board = onBoard(orders, NOW, '2026-01-05');
+	const board = onBoard(orders, NOW);
 	expect(board.ready.map((o) => o.number)).toEqual(['fresh', 'almost']);
-	expect(board.preparing.map((o) => o.number)).toEqual(['making']);
+	expect(board.preparing.map((o) => o.number)).toEqual(['yesterday', 'making']);
 });
 
 test('tiles fit the room they have, and say "+N more" rather than overflow', () => {

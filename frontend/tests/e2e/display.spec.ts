@@ -55,8 +55,10 @@ test('30 ready orders fit a 1920x1080 screen in big type, then age out', async (
 	expect(Math.min(...fontSizes)).toBeGreaterThanOrEqual(56);
 	await app.screenshot(board, '1-thirty-ready');
 
-	// A quarter of an hour later the board is clear of them (no reload: the board's own clock).
-	await board.clock.setFixedTime(Date.now() + READY_FOR_MS + 60_000);
+	// A quarter of an hour later the board is clear of them (no reload: the board's own clock),
+	// and past midnight too, where the orders being made stay: they were placed yesterday.
+	const nextMidnight = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z').getTime() + 86_400_000;
+	await board.clock.setFixedTime(nextMidnight + READY_FOR_MS + 60_000);
 	await expect(ready).toHaveCount(0, { timeout: 10_000 });
 	await expect(board.getByTestId('display-preparing').getByTestId('display-order').first()).toBeVisible();
 	await app.screenshot(board, '2-aged-out');
