@@ -22,6 +22,19 @@ pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations
     PRIMARY KEY (owner, version)
 )";
 
+/// Numbers handed out in order (an order's number of the day), the same table on both stores.
+pub(crate) const SEQUENCES: Migration = Migration {
+    owner: "bus",
+    version: 2,
+    name: "sequences",
+    sql: "CREATE TABLE bus_sequences (name TEXT PRIMARY KEY, value BIGINT NOT NULL);",
+};
+
+/// Takes the next number of a sequence (`$1`), in the caller's transaction: the row's lock
+/// serialises two takers, so each gets its own number.
+pub(crate) const NEXT_NUMBER: &str = "INSERT INTO bus_sequences (name, value) VALUES ($1, 1) \
+    ON CONFLICT (name) DO UPDATE SET value = bus_sequences.value + 1 RETURNING value";
+
 /// The SQL that creates a record table (see [`crate::store`]): the columns every record table
 /// has, portable between SQLite and PostgreSQL. `one_per_order` makes `order_id` unique, for a
 /// table that holds one record per order. Each service adds the indexes its lookups need (by

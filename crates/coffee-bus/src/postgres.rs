@@ -65,21 +65,24 @@ fn check_schema(schema: &str) -> Result<(), StoreError> {
     if ok { Ok(()) } else { Err(StoreError::Database(format!("'{schema}' is not a valid schema name"))) }
 }
 
-const BUS_MIGRATIONS: &[Migration] = &[Migration {
-    owner: "bus",
-    version: 1,
-    name: "journal, outbox, inbox",
-    sql: concat!(
-        crate::journal_table!("BIGSERIAL PRIMARY KEY"),
-        "CREATE TABLE bus_outbox (seq BIGINT PRIMARY KEY);
+const BUS_MIGRATIONS: &[Migration] = &[
+    Migration {
+        owner: "bus",
+        version: 1,
+        name: "journal, outbox, inbox",
+        sql: concat!(
+            crate::journal_table!("BIGSERIAL PRIMARY KEY"),
+            "CREATE TABLE bus_outbox (seq BIGINT PRIMARY KEY);
         CREATE TABLE bus_inbox (
             consumer TEXT NOT NULL,
             event_id TEXT NOT NULL,
             handled_at BIGINT NOT NULL,
             PRIMARY KEY (consumer, event_id)
         );"
-    ),
-}];
+        ),
+    },
+    crate::migrate::SEQUENCES,
+];
 
 impl PgStore {
     /// Connects to `url`, creates `schema` and applies the migrations there.
@@ -367,6 +370,13 @@ impl Store for PgStore {
             statuses.reverse();
         }
         Ok(statuses)
+    }
+
+    async fn next_number(&self, sequence: &str) -> Result<i64, StoreError> {
+        // One statement, committed on its own: the row lock orders concurrent takers.
+        let row =
+            sqlx::query(crate::migrate::NEXT_NUMBER).bind(sequence).fetch_one(&self.pool).await.map_err(db_err)?;
+        Ok(row.get(0))
     }
 
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {

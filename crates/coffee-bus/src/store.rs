@@ -340,6 +340,10 @@ pub trait Store: Send + Sync + 'static {
     async fn commit(&self, change: Change) -> Result<Committed, StoreError>;
     /// Every event this store published about one order, oldest first.
     async fn events_about(&self, subject: &str) -> Result<Vec<Envelope>, StoreError>;
+    /// The next number of `sequence` (1 for a new one), durably taken before it is returned: no
+    /// number is given twice, whatever crashes, restarts or replicas sharing the database. A
+    /// number taken for a change that then fails is skipped, never reused.
+    async fn next_number(&self, sequence: &str) -> Result<i64, StoreError>;
     /// Whether the database answers (for readiness probes).
     async fn ping(&self) -> Result<(), StoreError>;
     /// Forgets inbox marks older than `cutoff_ms`: redeliveries stop long before.

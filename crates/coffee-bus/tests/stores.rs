@@ -244,3 +244,38 @@ async fn a_second_process_cannot_open_the_same_data_file() {
     assert!(message.contains("in use"), "{message}");
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_sequence_gives_each_number_once_under_concurrency_across_replicas_and_restarts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = TestDatabase::create();
+    let postgres = PgStore::connect(&db.url(), "sequences", MIGRATIONS, 8).await.expect("PostgreSQL store");
+    // A second replica on the same database: each number is still taken once.
+    let replica = PgStore::connect(&db.url(), "sequences", MIGRATIONS, 8).await.expect("a second replica");
+    let sqlite = open(&dir);
+    let stores: [(&str, Vec<Arc<dyn Store>>); 2] =
+        [("sqlite", vec![sqlite.clone()]), ("postgres", vec![postgres.clone(), replica.clone()])];
+    for (kind, takers) in &stores {
+        let taken = futures::future::join_all((0..200).map(|i| {
+            let store = takers[i % takers.len()].clone();
+            async move { store.next_number("orders:2026-12-02").await.expect("a number") }
+        }))
+        .await;
+        let mut sorted = taken.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (1..=200).collect::<Vec<i64>>(), "{kind}: 1 to 200, each once");
+        let other = takers[0].next_number("orders:2026-12-03").await.expect("a number");
+        assert_eq!(other, 1, "{kind}: another sequence starts at 1");
+    }
+    // Kept: a restart goes on where the last number was taken.
+    sqlite.close().await;
+    drop((stores, sqlite));
+    let reopened = open(&dir);
+    assert_eq!(reopened.next_number("orders:2026-12-02").await, Ok(201), "sqlite after a restart");
+    reopened.close().await;
+    postgres.close().await;
+    let again = PgStore::connect(&db.url(), "sequences", MIGRATIONS, 2).await.expect("PostgreSQL again");
+    assert_eq!(again.next_number("orders:2026-12-02").await, Ok(201), "postgres after a restart");
+    again.close().await;
+    replica.close().await;
+}

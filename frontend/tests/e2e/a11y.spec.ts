@@ -56,6 +56,8 @@ test('the customer’s pages in the dark theme', async ({ app }) => {
 });
 
 test('the staff login, the barista’s queue, the pickup board and the not-found page', async ({ app, staff }) => {
+	// Five pages and nine axe scans: 33 s on a quiet machine, over 60 s beside a mutation run.
+	test.setTimeout(120_000);
 	const customer = await app.open('/');
 	const orderId = await orderCoffee(customer, 'Bo');
 	await payWith(customer, CARDS.good);

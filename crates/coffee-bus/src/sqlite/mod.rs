@@ -266,6 +266,14 @@ impl Store for SqliteStore {
         self.prune_inbox_rows(cutoff_ms).await.map(|_| ())
     }
 
+    async fn next_number(&self, sequence: &str) -> Result<i64, StoreError> {
+        // Through the writer, so the number is taken in a batch's transaction and answered
+        // only once that batch is durable.
+        let (tx, rx) = oneshot::channel();
+        self.jobs.send(Job::Number(sequence.to_owned(), tx)).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.readers.with(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err)).await
     }

@@ -8,13 +8,14 @@ use crate::migrate::{MIGRATIONS_TABLE, Migration};
 use crate::store::StoreError;
 
 pub(super) fn bus_migrations() -> Vec<Migration> {
-    vec![Migration {
-        owner: "bus",
-        version: 1,
-        name: "journal, queues, inbox, dead letters",
-        sql: concat!(
-            crate::journal_table!("INTEGER PRIMARY KEY AUTOINCREMENT"),
-            "CREATE TABLE bus_deliveries (
+    vec![
+        Migration {
+            owner: "bus",
+            version: 1,
+            name: "journal, queues, inbox, dead letters",
+            sql: concat!(
+                crate::journal_table!("INTEGER PRIMARY KEY AUTOINCREMENT"),
+                "CREATE TABLE bus_deliveries (
                 consumer TEXT NOT NULL,
                 seq INTEGER NOT NULL,
                 subject TEXT NOT NULL,
@@ -37,8 +38,10 @@ pub(super) fn bus_migrations() -> Vec<Migration> {
                 died_at INTEGER NOT NULL,
                 PRIMARY KEY (consumer, seq)
             ) WITHOUT ROWID;"
-        ),
-    }]
+            ),
+        },
+        crate::migrate::SEQUENCES,
+    ]
 }
 
 pub(super) fn apply_migrations(conn: &mut Connection, migrations: &[Migration]) -> Result<(), StoreError> {

@@ -19,6 +19,8 @@ pub(super) enum Job {
     Commit(Change, oneshot::Sender<Result<Committed, StoreError>>),
     /// Queue maintenance (failures, dead letters, redrive): may enqueue messages.
     Admin(AdminFn, oneshot::Sender<Result<usize, StoreError>>),
+    /// The next number of a sequence.
+    Number(String, oneshot::Sender<Result<i64, StoreError>>),
     /// Commit what came before, then stop.
     Shutdown,
 }
@@ -50,6 +52,7 @@ struct Done {
 enum Reply {
     Commit(oneshot::Sender<Result<Committed, StoreError>>),
     Admin(oneshot::Sender<Result<usize, StoreError>>),
+    Number(oneshot::Sender<Result<i64, StoreError>>),
 }
 
 #[derive(Default)]
@@ -57,6 +60,7 @@ struct Outcome {
     committed: Option<Committed>,
     deliveries: Vec<(String, Queued)>,
     published: Vec<Arc<Envelope>>,
+    number: i64,
 }
 
 /// Checkpoints: copying the WAL back into the database file, on the writer's thread but
@@ -197,6 +201,7 @@ fn apply_units(tx: &mut rusqlite::Transaction<'_>, batch: &mut Vec<Job>, rules: 
             Job::Admin(f, reply) => {
                 (Reply::Admin(reply), f(&sp).map(|deliveries| Outcome { deliveries, ..Outcome::default() }))
             }
+            Job::Number(name, reply) => (Reply::Number(reply), next_number(&sp, &name)),
         };
         let result = result.and_then(|outcome| sp.commit().map(|_| outcome).map_err(db_err));
         done.push(Done { reply, result });
@@ -237,6 +242,7 @@ fn fail(job: Job, err: StoreError) {
     match job {
         Job::Commit(_, r) => send(Reply::Commit(r), Err(err)),
         Job::Admin(_, r) => send(Reply::Admin(r), Err(err)),
+        Job::Number(_, r) => send(Reply::Number(r), Err(err)),
         Job::Shutdown => {}
     }
 }
@@ -249,7 +255,18 @@ fn send(reply: Reply, result: Result<Outcome, StoreError>) {
         Reply::Admin(tx) => {
             let _ = tx.send(result.map(|o| o.deliveries.len()));
         }
+        Reply::Number(tx) => {
+            let _ = tx.send(result.map(|o| o.number));
+        }
     }
+}
+
+fn next_number(conn: &Connection, name: &str) -> Result<Outcome, StoreError> {
+    let number = conn
+        .prepare_cached(crate::migrate::NEXT_NUMBER)
+        .and_then(|mut s| s.query_row([name], |r| r.get(0)))
+        .map_err(db_err)?;
+    Ok(Outcome { number, ..Outcome::default() })
 }
 
 fn is_constraint(e: &rusqlite::Error) -> bool {
