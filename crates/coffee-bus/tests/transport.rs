@@ -124,7 +124,7 @@ struct Nats {
     store: Arc<PgStore>,
     bus: NatsBus,
     stop_relay: CancellationToken,
-    _db: TestDatabase,
+    db: TestDatabase,
 }
 
 impl Nats {
@@ -141,7 +141,7 @@ impl Nats {
         let bus = NatsBus::connect(options).await.expect("NATS");
         let stop_relay = CancellationToken::new();
         bus.start_relay(store.clone(), stop_relay.clone());
-        Self { server, store, bus, stop_relay, _db: db }
+        Self { server, store, bus, stop_relay, db }
     }
 }
 
@@ -834,6 +834,30 @@ async fn an_idle_relay_waits_for_commits_rather_than_reading_the_outbox_over_and
     let during = transactions(&t).await - before;
     // Idle, the relay looks every half second (two statements a look): a dozen, and these two.
     assert!(during < 200, "{during} transactions in 3 s of an idle relay");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_services_outbox_has_a_relay_of_its_own() {
+    let t = Nats::new().await;
+    // A second service in the same database, with its own schema and its own relay.
+    let other = PgStore::connect(&t.db.url(), "bus_other", &[], 4).await.expect("the other service's store");
+    let stop_other = CancellationToken::new();
+    let other_relay = t.bus.start_relay(other.clone(), stop_other.clone());
+    let trace = TraceContext::new_root();
+    publish(&t.store(), Envelope::wrap(&order_event(1400), &trace)).await;
+    let other_store: Arc<dyn Store> = other.clone();
+    publish(&other_store, Envelope::wrap(&order_event(1401), &trace)).await;
+    outbox_drains(&t).await;
+    for _ in 0..500 {
+        if other.outbox_len().await.expect("outbox") == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(other.outbox_len().await, Ok(0), "the other service's outbox was relayed too, beside this one's");
+    stop_other.cancel();
+    other_relay.await.expect("the other relay stops");
+    other.close().await;
 }
 
 // --- embedded only: the queue rows are the durable truth ---
