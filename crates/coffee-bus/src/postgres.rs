@@ -412,3 +412,31 @@ impl Store for PgStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_lowercase_identifiers_are_schema_names() {
+        let longest = "a".repeat(63);
+        for ok in ["coffee_order", "a", "b2", "a_1_z", longest.as_str()] {
+            assert_eq!(check_schema(ok), Ok(()), "{ok}");
+        }
+        let too_long = "a".repeat(64);
+        for bad in ["", too_long.as_str(), "1abc", "_abc", "Abc", "aBc", "a-b", "a b", "a;b", "a.b", "é"] {
+            assert!(matches!(check_schema(bad), Err(StoreError::Database(_))), "'{bad}' accepted");
+        }
+    }
+
+    #[test]
+    fn connection_and_server_state_errors_are_unavailable_and_statement_errors_are_not() {
+        for code in ["08000", "08003", "08006", "57P01", "57P02", "57P03", "53300"] {
+            assert!(is_unavailable(Some(code)), "{code}");
+        }
+        for code in ["23505", "42P01", "40001", "57014", "53100", "80000"] {
+            assert!(!is_unavailable(Some(code)), "{code}");
+        }
+        assert!(!is_unavailable(None));
+    }
+}

@@ -2,14 +2,18 @@
 //! PostgreSQL database. Delivery behaviour is in transport.rs, shared by the transports.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
+use async_trait::async_trait;
+use coffee_bus::consumer::handle_delivery;
 use coffee_bus::postgres::PgStore;
 use coffee_bus::sqlite::{Durability, SqliteOptions, SqliteStore};
 use coffee_bus::{
-    By, Change, Committed, Expect, Kind, Lookup, Migration, Pattern, RecordKey, Records, Rule, Rules, Store,
-    StoreError, Table, TraceContext,
+    By, Change, Committed, Envelope, Expect, Handler, HandlerError, Kind, Lookup, Migration, Pattern, RecordKey,
+    Records, Rule, Rules, Store, StoreError, Table, TraceContext,
 };
-use coffee_domain::DomainEvent;
+use coffee_domain::{DomainEvent, Entity};
 use coffee_testkit::TestDatabase;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -48,8 +52,12 @@ const MIGRATIONS: &[Migration] = &[Migration {
         coffee_bus::record_table!("notes", one_per_order),
         "CREATE INDEX notes_by_status ON notes (status, created_at);",
         coffee_bus::record_table!("flags"),
+        coffee_bus::record_table!("orders", one_per_order),
     ),
 }];
+
+/// The domain's orders, stored as services store them.
+const ORDERS: Kind<coffee_domain::Order> = Kind::entity(Table::new("orders"));
 
 fn rules() -> Rules {
     Rules::new(vec![
@@ -278,4 +286,178 @@ async fn a_sequence_gives_each_number_once_under_concurrency_across_replicas_and
     assert_eq!(again.next_number("orders:2026-12-02").await, Ok(201), "postgres after a restart");
     again.close().await;
     replica.close().await;
+}
+
+/// Counts its handlings and its committed hooks; a handling commits nothing but the inbox mark.
+#[derive(Default)]
+struct Hooked {
+    handled: AtomicUsize,
+    committed: AtomicUsize,
+}
+
+#[async_trait]
+impl Handler for Hooked {
+    async fn handle(&self, _event: &Envelope) -> Result<Change, HandlerError> {
+        self.handled.fetch_add(1, Ordering::SeqCst);
+        Ok(Change::new())
+    }
+
+    fn committed(&self, _event: &Envelope) {
+        self.committed.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn the_committed_hook_runs_after_the_handling_commits_and_not_for_a_redelivery() {
+    let stores = Stores::open().await;
+    for (kind, store) in stores.each() {
+        let hooked = Hooked::default();
+        let event = Envelope::wrap(&order_event(5), &TraceContext::new_root());
+        let first = handle_delivery(store.as_ref(), "hooked", &hooked, &event, None).await;
+        assert_eq!(first, Ok(Committed::Applied), "{kind}");
+        assert_eq!(hooked.committed.load(Ordering::SeqCst), 1, "{kind}: the hook after the commit");
+        let again = handle_delivery(store.as_ref(), "hooked", &hooked, &event, None).await;
+        assert_eq!(again, Ok(Committed::AlreadyHandled), "{kind}");
+        assert_eq!(hooked.handled.load(Ordering::SeqCst), 2, "{kind}: the handler decides each time");
+        assert_eq!(hooked.committed.load(Ordering::SeqCst), 1, "{kind}: no hook when nothing was committed");
+    }
+    stores.close().await;
+}
+
+#[tokio::test]
+async fn a_postgres_commit_with_events_wakes_the_relay_here_and_announces_itself_on_the_schemas_channel() {
+    let stores = Stores::open().await;
+    let pg = stores.postgres.clone();
+    assert_eq!(pg.notify_channel(), "coffee_outbox_store_rules", "one channel per service's schema");
+    let mut listener = sqlx::postgres::PgListener::connect_with(pg.pool()).await.expect("a listener");
+    listener.listen(&pg.notify_channel()).await.expect("listening");
+    let quiet = Duration::from_millis(300);
+
+    // No events: nothing for the relay.
+    let note = Note { id: "n1".into(), order_id: "o1".into(), text: "no event".into() };
+    let records_only = Change::new().put(NOTES, &note, Expect::New).expect("put");
+    assert_eq!(pg.commit(records_only).await, Ok(Committed::Applied));
+    assert!(tokio::time::timeout(quiet, pg.outbox_notify().notified()).await.is_err(), "woken without an event");
+    assert!(tokio::time::timeout(quiet, listener.recv()).await.is_err(), "announced without an event");
+
+    // An event: this process's relay is woken, and every replica's hears of it.
+    let with_event = Change::new().emit(&order_event(6), &TraceContext::new_root());
+    assert_eq!(pg.commit(with_event).await, Ok(Committed::Applied));
+    tokio::time::timeout(Duration::from_secs(5), pg.outbox_notify().notified()).await.expect("the relay woken");
+    let announced = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await.expect("announced");
+    assert_eq!(announced.expect("a notification").channel(), pg.notify_channel());
+    assert_eq!(pg.outbox_len().await, Ok(1), "the event waits in the outbox");
+    // The listener holds one of the pool's connections, which closing the pool waits for.
+    drop(listener);
+    stores.close().await;
+}
+
+#[tokio::test]
+async fn an_entitys_steps_store_the_last_and_announce_each_under_its_own_source() {
+    let stores = Stores::open().await;
+    for (kind, store) in stores.each() {
+        let orders = Records::new(store.clone(), ORDERS);
+        let trace = TraceContext::new_root();
+        let placed = coffee_testkit::an_order(20);
+        let cancelled =
+            placed.cancel_by_customer(None, coffee_domain::Millis(5)).expect("a placed order can be cancelled");
+        assert_eq!(
+            Change::new().steps(ORDERS, Expect::New, &[], &trace).map(|c| (c.puts.len(), c.events.len())),
+            Ok((0, 0)),
+            "{kind}: no steps, no change"
+        );
+        let change =
+            Change::new().steps(ORDERS, Expect::New, &[placed.clone(), cancelled.clone()], &trace).expect("steps");
+        assert_eq!(store.commit(change).await, Ok(Committed::Applied), "{kind}");
+        let stored = orders.get(&placed.id_text()).await.expect("read").expect("stored");
+        assert_eq!((stored.version, &stored.value), (1, &cancelled), "{kind}: the last step is stored");
+        // The same order's event from another service is not one of the order's own.
+        let mut foreign = Envelope::wrap(&placed.event(), &trace);
+        foreign.source = "elsewhere".to_owned();
+        store.commit(Change::new().publish(foreign)).await.expect("commit");
+        let types = |events: Vec<Envelope>| events.into_iter().map(|e| e.event_type).collect::<Vec<_>>();
+        let own = orders.events(placed.id).await.expect("the order's events");
+        assert_eq!(
+            types(own),
+            types(vec![Envelope::wrap(&placed.event(), &trace), Envelope::wrap(&cancelled.event(), &trace)]),
+            "{kind}: each step announced, oldest first, the foreign one left out"
+        );
+
+        let after = cancelled.clone();
+        let one = Change::new().step(ORDERS, Expect::Version(1), &after, &trace).expect("a step");
+        assert_eq!((one.puts.len(), one.events.len()), (1, 1), "{kind}: one step, one record and one event");
+        assert_eq!(store.commit(one).await, Ok(Committed::Applied), "{kind}");
+        assert_eq!(orders.get(&placed.id_text()).await.expect("read").map(|v| v.version), Some(2), "{kind}");
+        assert_eq!(orders.events(placed.id).await.expect("events").len(), 3, "{kind}");
+    }
+    stores.close().await;
+}
+
+#[tokio::test]
+async fn a_statement_on_a_table_that_is_not_there_fails_as_a_database_error_not_a_conflict() {
+    const MISSING: Kind<Note> = Kind::new(Table::new("missing"), |n| RecordKey {
+        id: n.id.clone(),
+        order_id: n.order_id.clone(),
+        customer_id: "c".into(),
+        day: "2026-11-25".into(),
+        created_at: 0,
+        status: "OPEN",
+    });
+    let stores = Stores::open().await;
+    for (kind, store) in stores.each() {
+        let read = store.get(MISSING.table, By::Id("n1")).await;
+        assert!(matches!(read, Err(StoreError::Database(_))), "{kind}: {read:?}");
+        let note = Note { id: "n1".into(), order_id: "o1".into(), text: "nowhere".into() };
+        for expect in [Expect::New, Expect::Version(1)] {
+            let written = store.commit(Change::new().put(MISSING, &note, expect).expect("put")).await;
+            assert!(matches!(written, Err(StoreError::Database(_))), "{kind}, {expect:?}: {written:?}");
+        }
+    }
+    stores.close().await;
+}
+
+#[tokio::test]
+async fn a_closed_store_refuses_commits() {
+    let stores = Stores::open().await;
+    let (sqlite, postgres) = (stores.sqlite.clone(), stores.postgres.clone());
+    assert_eq!(postgres.ping().await, Ok(()));
+    stores.close().await;
+    assert_eq!(sqlite.commit(Change::new()).await, Err(StoreError::Closed));
+    assert_eq!(postgres.commit(Change::new()).await, Err(StoreError::Closed));
+    assert_eq!(postgres.ping().await, Err(StoreError::Closed));
+}
+
+#[tokio::test]
+async fn the_sqlite_writer_counts_its_work() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    for n in 0..3 {
+        let note = Note { id: format!("n{n}"), order_id: format!("o{n}"), text: "counted".into() };
+        store.commit(Change::new().put(NOTES, &note, Expect::New).expect("put")).await.expect("commit");
+    }
+    let stats = store.writer_stats();
+    assert_eq!(stats["units"], 3, "{stats}");
+    let batches = stats["batches"].as_u64().expect("batches");
+    assert!((1..=3).contains(&batches), "{stats}");
+    assert_eq!(stats["synchronous"], "FULL");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn the_sqlite_writer_folds_its_write_ahead_log_back_into_the_data_file_as_it_goes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    let data_file = dir.path().join("bus.db");
+    let size = || std::fs::metadata(&data_file).expect("the data file").len();
+    let at_start = size();
+    // About 1,500 pages of 4 KiB through the log: past the writer's 1,000-frame mark, well short of
+    // its 16,000 one.
+    let text = "x".repeat(40_000);
+    for n in 0..150 {
+        let note = Note { id: format!("n{n}"), order_id: format!("o{n}"), text: text.clone() };
+        store.commit(Change::new().put(NOTES, &note, Expect::New).expect("put")).await.expect("commit");
+    }
+    // Until a checkpoint, new pages are only in the log; checkpointed, they are in the file.
+    assert!(size() > at_start + 2_000_000, "the data file grew from {at_start} to {} bytes while open", size());
+    store.close().await;
 }
