@@ -78,7 +78,11 @@ async fn load(
         hold(&mut held, q, now);
     }
     // What committed between registering and loading is in both; drop the channel's copies.
-    // (Should one slip through, the inbox makes its second handling a no-op.)
+    // The writer puts a batch's messages on the channel after its commit, so a copy of a loaded
+    // message can still be on its way: a job behind that batch, answered, means it has arrived.
+    // (Without this wait, a handler whose effects go outside the store, such as a payment
+    // provider's, was called twice for one event.)
+    let _ = store.submit_admin(Box::new(|_| Ok(Vec::new()))).await;
     while let Ok(q) = incoming.try_recv() {
         if !loaded.contains(&q.seq) {
             hold(&mut held, q, now);

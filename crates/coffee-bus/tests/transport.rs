@@ -940,9 +940,11 @@ async fn an_embedded_consumer_starting_while_events_commit_gets_each_of_them() {
     let stop = CancellationToken::new();
     let task = t.start(Consumer::new(created_rule(), recorder.clone()), stop.clone());
     wait_for("every event", || handled(&recorder).len() >= ids.len()).await;
-    // (A copy that reaches the dispatcher both ways may be handled twice; the inbox makes the
-    // second a no-op.)
     assert_each_committed_once(&t, &ids, "across restarts").await;
+    // And each handled once: a copy that reached a starting dispatcher both from the queue table
+    // and from the writer's channel was handed to the handler twice.
+    let calls = recorder.seen.lock().expect("lock").len();
+    assert_eq!(calls, handled(&recorder).len(), "each event handed to the handler once");
     stop.cancel();
     task.await.expect("stops");
 }
