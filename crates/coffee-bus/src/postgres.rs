@@ -85,6 +85,26 @@ const BUS_MIGRATIONS: &[Migration] = &[
 ];
 
 impl PgStore {
+    /// Runs a lookup's query (see [`Lookup::sql`]) and reads each row with `read`, oldest first.
+    async fn select<T>(
+        &self,
+        (sql, key, newest): (String, &str, bool),
+        limit: u32,
+        read: fn(&sqlx::postgres::PgRow) -> T,
+    ) -> Result<Vec<T>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(key)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut read: Vec<T> = rows.iter().map(read).collect();
+        if newest {
+            read.reverse();
+        }
+        Ok(read)
+    }
+
     /// Connects to `url`, creates `schema` and applies the migrations there.
     pub async fn connect(
         url: &str,
@@ -343,33 +363,11 @@ impl Store for PgStore {
     }
 
     async fn find(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<Row>, StoreError> {
-        let (sql, key, newest) = lookup.sql(table);
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(key)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        let mut rows: Vec<Row> = rows.into_iter().map(|r| Row { version: r.get(0), body: r.get(1) }).collect();
-        if newest {
-            rows.reverse();
-        }
-        Ok(rows)
+        self.select(lookup.sql(table), limit, |r| Row { version: r.get(0), body: r.get(1) }).await
     }
 
     async fn statuses(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<String>, StoreError> {
-        let (sql, key, newest) = lookup.statuses_sql(table);
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(key)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        let mut statuses: Vec<String> = rows.into_iter().map(|r| r.get(0)).collect();
-        if newest {
-            statuses.reverse();
-        }
-        Ok(statuses)
+        self.select(lookup.statuses_sql(table), limit, |r| r.get(0)).await
     }
 
     async fn next_number(&self, sequence: &str) -> Result<i64, StoreError> {

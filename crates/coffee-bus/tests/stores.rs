@@ -25,24 +25,22 @@ struct Note {
     text: String,
 }
 
-const NOTES: Kind<Note> = Kind::new(Table::new("notes"), |n| RecordKey {
-    id: n.id.clone(),
-    order_id: n.order_id.clone(),
-    customer_id: "c".into(),
-    day: "2026-11-25".into(),
-    created_at: 0,
-    status: "OPEN",
-});
+/// A note's key columns: one customer, one day, and the status its kind gives.
+fn note_key(n: &Note, status: &'static str) -> RecordKey {
+    RecordKey {
+        id: n.id.clone(),
+        order_id: n.order_id.clone(),
+        customer_id: "c".into(),
+        day: "2026-11-25".into(),
+        created_at: 0,
+        status,
+    }
+}
+
+const NOTES: Kind<Note> = Kind::new(Table::new("notes"), |n| note_key(n, "OPEN"));
 
 /// A second kind of record per order, for the rule that two kinds exclude each other.
-const FLAGS: Kind<Note> = Kind::new(Table::new("flags"), |n| RecordKey {
-    id: n.id.clone(),
-    order_id: n.order_id.clone(),
-    customer_id: "c".into(),
-    day: "2026-11-25".into(),
-    created_at: 0,
-    status: "FLAG",
-});
+const FLAGS: Kind<Note> = Kind::new(Table::new("flags"), |n| note_key(n, "FLAG"));
 
 const MIGRATIONS: &[Migration] = &[Migration {
     owner: "test",
@@ -100,17 +98,22 @@ impl Stores {
     }
 }
 
+/// Runs `check` on a store of each kind, then closes them.
+async fn on_each_store<F: std::future::Future<Output = ()>>(check: impl Fn(&'static str, Arc<dyn Store>) -> F) {
+    let stores = Stores::open().await;
+    for (kind, store) in stores.each() {
+        check(kind, store).await;
+    }
+    stores.close().await;
+}
+
 fn order_event(order: u128) -> DomainEvent {
     DomainEvent::Order(coffee_testkit::an_order(order))
 }
 
 #[tokio::test]
 async fn a_change_commits_records_and_events_together_and_versions_guard_updates() {
-    let stores = Stores::open().await;
-    for (kind, store) in stores.each() {
-        commits_records_and_events_together(kind, store).await;
-    }
-    stores.close().await;
+    on_each_store(commits_records_and_events_together).await;
 }
 
 async fn commits_records_and_events_together(kind: &str, store: Arc<dyn Store>) {
@@ -154,11 +157,7 @@ async fn commits_records_and_events_together(kind: &str, store: Arc<dyn Store>) 
 
 #[tokio::test]
 async fn an_inbox_mark_makes_a_second_handling_a_no_op_until_it_is_pruned() {
-    let stores = Stores::open().await;
-    for (kind, store) in stores.each() {
-        handles_once(kind, store).await;
-    }
-    stores.close().await;
+    on_each_store(handles_once).await;
 }
 
 async fn handles_once(kind: &str, store: Arc<dyn Store>) {
@@ -395,14 +394,7 @@ async fn an_entitys_steps_store_the_last_and_announce_each_under_its_own_source(
 
 #[tokio::test]
 async fn a_statement_on_a_table_that_is_not_there_fails_as_a_database_error_not_a_conflict() {
-    const MISSING: Kind<Note> = Kind::new(Table::new("missing"), |n| RecordKey {
-        id: n.id.clone(),
-        order_id: n.order_id.clone(),
-        customer_id: "c".into(),
-        day: "2026-11-25".into(),
-        created_at: 0,
-        status: "OPEN",
-    });
+    const MISSING: Kind<Note> = Kind::new(Table::new("missing"), |n| note_key(n, "OPEN"));
     let stores = Stores::open().await;
     for (kind, store) in stores.each() {
         let read = store.get(MISSING.table, By::Id("n1")).await;

@@ -165,6 +165,29 @@ impl SqliteStore {
         }))
     }
 
+    /// Runs a lookup's query (see [`Lookup::sql`]) on a reader and reads each row with `read`,
+    /// oldest first.
+    async fn select<T: Send + 'static>(
+        &self,
+        (sql, key, newest): (String, &str, bool),
+        limit: u32,
+        read: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let key = key.to_owned();
+        let mut rows = self
+            .readers
+            .with(move |c| {
+                let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+                let rows = stmt.query_map(params![key, limit], read).map_err(db_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+            })
+            .await?;
+        if newest {
+            rows.reverse();
+        }
+        Ok(rows)
+    }
+
     /// Stops the writer once it has committed everything submitted before, and waits for it.
     pub async fn close(&self) {
         let handle = self.writer.lock().ok().and_then(|mut w| w.take());
@@ -221,39 +244,11 @@ impl Store for SqliteStore {
     }
 
     async fn find(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<Row>, StoreError> {
-        let (sql, key, newest) = lookup.sql(table);
-        let key = key.to_owned();
-        let mut rows = self
-            .readers
-            .with(move |c| {
-                let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
-                let rows = stmt
-                    .query_map(params![key, limit], |r| Ok(Row { version: r.get(0)?, body: r.get(1)? }))
-                    .map_err(db_err)?;
-                rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
-            })
-            .await?;
-        if newest {
-            rows.reverse();
-        }
-        Ok(rows)
+        self.select(lookup.sql(table), limit, |r| Ok(Row { version: r.get(0)?, body: r.get(1)? })).await
     }
 
     async fn statuses(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<String>, StoreError> {
-        let (sql, key, newest) = lookup.statuses_sql(table);
-        let key = key.to_owned();
-        let mut statuses = self
-            .readers
-            .with(move |c| {
-                let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
-                let rows = stmt.query_map(params![key, limit], |r| r.get::<_, String>(0)).map_err(db_err)?;
-                rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
-            })
-            .await?;
-        if newest {
-            statuses.reverse();
-        }
-        Ok(statuses)
+        self.select(lookup.statuses_sql(table), limit, |r| r.get(0)).await
     }
 
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
