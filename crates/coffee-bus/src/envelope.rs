@@ -33,17 +33,29 @@ pub struct Envelope {
 impl Envelope {
     /// Wraps a domain event for publishing. The caller supplies the trace it belongs to.
     pub fn wrap(event: &DomainEvent, trace: &TraceContext) -> Self {
+        Self::of(
+            event.source().as_str(),
+            event.event_type().as_str(),
+            &event.order_id().to_string(),
+            event.to_json(),
+            trace,
+        )
+    }
+
+    /// An event of this moment about `subject`: one of the saga's ([`Envelope::wrap`]) or one
+    /// of its own kind (a session that ended, the shop's new settings).
+    pub fn of(source: &str, event_type: &str, subject: &str, data: Value, trace: &TraceContext) -> Self {
         let now = jiff::Timestamp::now();
         Self {
             specversion: "1.0".to_owned(),
             id: uuid::Uuid::now_v7().to_string(),
-            source: event.source().as_str().to_owned(),
-            event_type: event.event_type().as_str().to_owned(),
-            subject: event.order_id().to_string(),
+            source: source.to_owned(),
+            event_type: event_type.to_owned(),
+            subject: subject.to_owned(),
             time: format!("{now:.6}"),
             datacontenttype: "application/json".to_owned(),
             traceparent: trace.child().to_traceparent(),
-            data: event.to_json(),
+            data,
         }
     }
 

@@ -94,7 +94,7 @@ macro_rules! entity {
 /// Each entity's JSON, with the original's field names: `id` and `<entity>Id` both hold its id,
 /// its status and note are `<entity>Status` and `<entity>Note`, and `date` is the day it was
 /// created (written for clients, never read back). A record stored before `updatedAt` existed
-/// reads with `createdAt` in its place.
+/// reads with `createdAt` in its place; one stored before order numbers has no `orderNumber`.
 macro_rules! wire {
     (
         $entity:ident as $wire:ident {
@@ -113,6 +113,8 @@ macro_rules! wire {
             coffee: $crate::Coffee,
             customer_id: $crate::CustomerId,
             customer_name: $crate::CustomerName,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            order_number: Option<u32>,
             created_at: $crate::Millis,
             #[serde(default)]
             updated_at: Option<$crate::Millis>,
@@ -132,6 +134,7 @@ macro_rules! wire {
                     coffee: e.coffee,
                     customer_id: e.customer_id,
                     customer_name: e.customer_name,
+                    order_number: e.order_number,
                     created_at: e.created_at,
                     updated_at: Some(e.updated_at),
                 }
@@ -148,6 +151,7 @@ macro_rules! wire {
                     coffee: w.coffee,
                     customer_id: w.customer_id,
                     customer_name: w.customer_name,
+                    order_number: w.order_number,
                     created_at: w.created_at,
                     updated_at: w.updated_at.unwrap_or(w.created_at),
                 }

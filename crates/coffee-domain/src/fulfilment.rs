@@ -17,6 +17,8 @@ pub struct Fulfilment {
     pub coffee: Coffee,
     pub customer_id: CustomerId,
     pub customer_name: CustomerName,
+    /// The order's number for the day, which the barista calls: copied from the payment.
+    pub order_number: Option<u32>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -74,6 +76,7 @@ impl Fulfilment {
             coffee: payment.coffee.clone(),
             customer_id: payment.customer_id.clone(),
             customer_name: payment.customer_name.clone(),
+            order_number: payment.order_number,
             created_at: now,
             updated_at: now,
         }
@@ -121,6 +124,16 @@ mod tests {
     fn react(current: Option<&Fulfilment>, closed: bool, input: FulfilmentInput) -> FulfilmentReaction {
         let id = FulfilmentId::parse("0193f5a0-0000-7000-8000-0000000000ff").expect("id");
         Fulfilment::react(current, closed, &input, id, Millis(10))
+    }
+
+    #[test]
+    fn the_order_number_goes_from_the_order_to_its_payment_and_the_barista_s_card() {
+        let order = an_order().numbered(12);
+        assert_eq!(its_payment(&order).order_number, Some(12));
+        assert_eq!(its_fulfilment(&order).order_number, Some(12));
+        let json = serde_json::to_value(its_fulfilment(&order)).expect("serializes");
+        assert_eq!(json["orderNumber"], 12);
+        assert_eq!(its_fulfilment(&an_order()).order_number, None);
     }
 
     fn cancelled() -> FulfilmentInput {

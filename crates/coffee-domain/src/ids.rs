@@ -73,7 +73,7 @@ fn truncate(input: &str, max: usize) -> String {
 }
 
 /// Text from a client: trimmed, bounded, free of control characters.
-fn parse_text(field: &'static str, input: &str, max_chars: usize) -> Result<String, InvalidInput> {
+pub(crate) fn parse_text(field: &'static str, input: &str, max_chars: usize) -> Result<String, InvalidInput> {
     let text = input.trim();
     if text.chars().count() > max_chars {
         return Err(InvalidInput::new(field, format!("must be at most {max_chars} characters")));

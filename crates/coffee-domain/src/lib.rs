@@ -15,6 +15,7 @@ pub mod order;
 pub mod payment;
 pub mod people;
 pub mod saga;
+pub mod shop;
 pub mod status;
 pub mod time;
 
@@ -31,5 +32,6 @@ pub use order::{Order, OrderStatus};
 pub use payment::{Payment, PaymentStatus};
 pub use people::{StaffName, StaffRole};
 pub use saga::{FulfilmentInput, OrderInput, PaymentInput};
+pub use shop::{Shop, ShopMessage};
 pub use status::Status;
 pub use time::{Day, Millis};

@@ -16,6 +16,12 @@ pub struct Order {
     pub coffee: Coffee,
     pub customer_id: CustomerId,
     pub customer_name: CustomerName,
+    /// The day's number of the order, counting from 1: what the barista calls and the pickup
+    /// board shows. Orders placed before numbers existed have none.
+    pub order_number: Option<u32>,
+    /// When its payment went through and the barista's work began (ORDER_IN_PROGRESS): the
+    /// start of what the estimated wait measures. Orders from before this was kept have none.
+    pub started_at: Option<Millis>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -38,19 +44,30 @@ impl Order {
             coffee,
             customer_id,
             customer_name,
+            order_number: None,
+            started_at: None,
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// The order with the day's number it was given at placement.
+    pub fn numbered(self, number: u32) -> Self {
+        Self { order_number: Some(number), ..self }
     }
 
     pub fn date(&self) -> Day {
         self.created_at.day()
     }
 
-    /// The number the barista calls and the pickup board shows: the last six hex digits of the
-    /// id, uppercase (the id is a UUIDv7: its first digits are a timestamp shared by orders
-    /// placed together, its last ones random).
+    /// The number the barista calls and the pickup board shows: the order's number, or, for an
+    /// order placed before numbers existed, the last six hex digits of the id, uppercase (the
+    /// id is a UUIDv7: its first digits are a timestamp shared by orders placed together, its
+    /// last ones random).
     pub fn pickup_number(&self) -> String {
+        if let Some(n) = self.order_number {
+            return n.to_string();
+        }
         let hex = self.id.to_string().replace('-', "");
         hex[hex.len() - 6..].to_uppercase()
     }
@@ -81,7 +98,7 @@ impl Order {
     /// not start because a late payment succeeded; the payment service refunds it).
     pub fn react(&self, input: &OrderInput, now: Millis) -> Vec<Order> {
         let step = match input {
-            OrderInput::PaymentSucceeded(_) => self.become_(OrderStatus::InProgress, None, now),
+            OrderInput::PaymentSucceeded(_) => self.start(now),
             OrderInput::PaymentFailed(p) => {
                 let why = p.note.as_ref().map_or("payment failed".to_owned(), |r| format!("payment failed: {r}"));
                 self.become_(OrderStatus::Cancelled, Some(Note::system(why)), now)
@@ -91,7 +108,7 @@ impl Order {
                 // overtakes that payment's event, the order goes through IN_PROGRESS on the way,
                 // and the payment's event, arriving last, changes nothing.
                 if self.status == OrderStatus::Created {
-                    let Ok(started) = self.become_(OrderStatus::InProgress, None, now) else { return Vec::new() };
+                    let Ok(started) = self.start(now) else { return Vec::new() };
                     let Ok(done) = started.become_(OrderStatus::Completed, None, now) else { return Vec::new() };
                     return vec![started, done];
                 }
@@ -107,9 +124,20 @@ impl Order {
         };
         step.into_iter().collect()
     }
+
+    /// Paid for: the barista's work begins.
+    fn start(&self, now: Millis) -> Result<Self, IllegalTransition> {
+        Ok(Self { started_at: Some(now), ..self.become_(OrderStatus::InProgress, None, now)? })
+    }
 }
 
-crate::entity::wire!(Order as OrderWire { order_id: OrderId, order_status: OrderStatus, order_note });
+crate::entity::wire!(Order as OrderWire {
+    order_id: OrderId,
+    order_status: OrderStatus,
+    order_note,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    started_at: Option<Millis>,
+});
 
 #[cfg(test)]
 mod tests {
@@ -123,7 +151,8 @@ mod tests {
             customer_name: CustomerName::parse("Ada  Lovelace").expect("name"),
             ..an_order()
         };
-        assert_eq!(order.pickup_number(), "00B2B1");
+        assert_eq!(order.pickup_number(), "00B2B1", "an order from before numbers");
+        assert_eq!(order.clone().numbered(42).pickup_number(), "42");
         assert_eq!(order.customer_name.first_name(), "Ada");
         assert_eq!(CustomerName::parse("Cy").expect("name").first_name(), "Cy");
     }
@@ -140,8 +169,12 @@ mod tests {
         assert_eq!(json["coffee"]["price"], 400);
         assert_eq!(json["customerName"], "Ada");
         assert_eq!(json["date"], "2025-11-24");
+        assert!(json.get("orderNumber").is_none(), "no number, no field: {json}");
         let back: Order = serde_json::from_value(json).expect("deserializes");
         assert_eq!(back, an_order());
+        let numbered = serde_json::to_value(an_order().numbered(7)).expect("serializes");
+        assert_eq!(numbered["orderNumber"], 7);
+        assert_eq!(serde_json::from_value::<Order>(numbered).expect("deserializes").order_number, Some(7));
     }
 
     #[test]
@@ -150,8 +183,11 @@ mod tests {
         let paid = OrderInput::PaymentSucceeded(its_payment(&o));
         let started = o.react(&paid, Millis(1));
         assert_eq!(statuses(&started), [OrderStatus::InProgress]);
+        assert_eq!(started[0].started_at, Some(Millis(1)), "the wait is measured from here");
         let done = started[0].react(&OrderInput::FulfilmentCompleted(its_fulfilment(&o)), Millis(2));
         assert_eq!(statuses(&done), [OrderStatus::Completed]);
+        assert_eq!(done[0].started_at, Some(Millis(1)), "kept to the end");
+        assert_eq!(serde_json::to_value(&done[0]).expect("json")["startedAt"], 1);
         assert!(done[0].react(&paid, Millis(3)).is_empty(), "a late event changes nothing");
     }
 
@@ -160,6 +196,7 @@ mod tests {
         let o = an_order();
         let steps = o.react(&OrderInput::FulfilmentCompleted(its_fulfilment(&o)), Millis(1));
         assert_eq!(statuses(&steps), [OrderStatus::InProgress, OrderStatus::Completed]);
+        assert_eq!(steps[1].started_at, Some(Millis(1)));
         let late = steps[1].react(&OrderInput::PaymentSucceeded(its_payment(&o)), Millis(2));
         assert!(late.is_empty(), "the overtaken payment changes nothing");
     }

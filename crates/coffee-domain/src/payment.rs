@@ -23,6 +23,8 @@ pub struct Payment {
     pub coffee: Coffee,
     pub customer_id: CustomerId,
     pub customer_name: CustomerName,
+    /// The order's number for the day, copied from the order.
+    pub order_number: Option<u32>,
     /// The order was cancelled while the provider could still capture the money; a late
     /// capture must be refunded at once.
     pub order_cancelled: bool,
@@ -73,6 +75,7 @@ impl Payment {
             coffee: order.coffee.clone(),
             customer_id: order.customer_id.clone(),
             customer_name: order.customer_name.clone(),
+            order_number: order.order_number,
             order_cancelled: false,
             created_at: now,
             updated_at: now,

@@ -148,6 +148,30 @@ impl Notifier {
     }
 }
 
+impl Notifier {
+    /// A tick for each committed event `wanted` keeps (and one after the receiver lagged, when
+    /// some may have been missed): for views computed from many records, such as the shop's
+    /// queue, which read again rather than follow one entity. Ends when the gateway shuts down.
+    pub fn ticks(&self, wanted: fn(&Envelope) -> bool) -> impl Stream<Item = ()> + Send + use<> {
+        let state = (self.decoded.subscribe(), self.shutdown.clone());
+        futures::stream::unfold(state, move |(mut rx, shutdown)| async move {
+            loop {
+                let received = tokio::select! {
+                    biased;
+                    _ = shutdown.cancelled() => return None,
+                    received = rx.recv() => received,
+                };
+                match received.as_deref() {
+                    Ok(Decoded::Event(envelope, _)) if wanted(envelope) => return Some(((), (rx, shutdown))),
+                    Ok(Decoded::Event(..)) => {}
+                    Ok(Decoded::Lagged) | Err(RecvError::Lagged(_)) => return Some(((), (rx, shutdown))),
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        })
+    }
+}
+
 struct Watch<T> {
     rx: broadcast::Receiver<Arc<Decoded>>,
     filter: Filter,

@@ -20,7 +20,7 @@ use coffee_domain::{
 };
 use coffee_fulfilment::model::{FulfilmentChange, FulfilmentList};
 use coffee_http::PathId;
-use coffee_order::model::{OrderList, PlaceOrder};
+use coffee_order::model::{OrderList, PlaceOrder, SetShop};
 use coffee_payment::model::{ConfirmPayment, CreatePayment, PaymentList, PaymentWithSecret};
 use coffee_service::{ListQuery, ServiceError, ServiceResult};
 use futures::future::BoxFuture;
@@ -82,6 +82,9 @@ pub struct OrderDetail {
     pub id: ID,
     pub customer_id: String,
     pub customer_name: String,
+    /// The day's number of the order, counting from 1: what the barista calls. Absent on
+    /// orders placed before numbers existed.
+    pub order_number: Option<i32>,
     pub coffee: Option<Coffee>,
     /// ORDER_CREATED, ORDER_IN_PROGRESS, ORDER_CANCELLED or ORDER_COMPLETED.
     pub status: String,
@@ -100,6 +103,7 @@ impl From<&coffee_domain::Order> for OrderDetail {
             id: ID(o.id.to_string()),
             customer_id: o.customer_id.to_string(),
             customer_name: o.customer_name.to_string(),
+            order_number: number(o.order_number),
             coffee: Some(Coffee::from(&o.coffee)),
             status: o.status.as_str().to_owned(),
             note: o.note.as_ref().map(ToString::to_string),
@@ -128,6 +132,9 @@ pub struct PaymentDetail {
     pub currency: String,
     pub customer_id: String,
     pub customer_name: String,
+    /// The day's number of the order, counting from 1: what the barista calls. Absent on
+    /// orders placed before numbers existed.
+    pub order_number: Option<i32>,
     /// Seconds since the epoch.
     pub updated_at: i64,
 }
@@ -146,6 +153,7 @@ impl From<&coffee_domain::Payment> for PaymentDetail {
             currency: p.currency.clone(),
             customer_id: p.customer_id.to_string(),
             customer_name: p.customer_name.to_string(),
+            order_number: number(p.order_number),
             updated_at: p.updated_at.seconds(),
         }
     }
@@ -169,6 +177,9 @@ pub struct FulfilmentDetail {
     pub created_at: i64,
     pub customer_id: String,
     pub customer_name: String,
+    /// The day's number of the order, counting from 1: what the barista calls. Absent on
+    /// orders placed before numbers existed.
+    pub order_number: Option<i32>,
     pub coffee: Option<Coffee>,
     /// Seconds since the epoch.
     pub updated_at: i64,
@@ -184,10 +195,16 @@ impl From<&coffee_domain::Fulfilment> for FulfilmentDetail {
             created_at: f.created_at.seconds(),
             customer_id: f.customer_id.to_string(),
             customer_name: f.customer_name.to_string(),
+            order_number: number(f.order_number),
             coffee: Some(Coffee::from(&f.coffee)),
             updated_at: f.updated_at.seconds(),
         }
     }
+}
+
+/// An order number as GraphQL's `Int` carries it (32 bits: a day's numbers stay far below).
+fn number(n: Option<u32>) -> Option<i32> {
+    n.and_then(|n| i32::try_from(n).ok())
 }
 
 /// An order as the pickup board shows it, to anyone: its number and the customer's first name.
@@ -213,6 +230,35 @@ impl From<&coffee_order::model::PickupOrder> for PickupOrder {
             status: p.status.as_str().to_owned(),
             created_at: p.created_at.seconds(),
             updated_at: p.updated_at.seconds(),
+        }
+    }
+}
+
+/// The shop as anyone sees it before ordering.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct Shop {
+    /// Whether it takes orders now.
+    pub open: bool,
+    /// The most open orders (placed, not yet completed or cancelled) at once; null: no limit.
+    pub capacity: Option<i32>,
+    /// Orders placed and not yet completed or cancelled.
+    pub queue_length: i32,
+    /// How long a drink paid for now can expect to take, in seconds, from the last hour's
+    /// drinks; null when none was made in the last hour.
+    pub estimated_wait_seconds: Option<i32>,
+    /// The shop's word to its customers (why it is closed, when it opens).
+    pub message: Option<String>,
+}
+
+impl From<&coffee_order::model::ShopStatus> for Shop {
+    fn from(s: &coffee_order::model::ShopStatus) -> Self {
+        let int = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+        Self {
+            open: s.open,
+            capacity: s.capacity.map(|c| int(c.into())),
+            queue_length: int(s.queue_length.into()),
+            estimated_wait_seconds: s.estimated_wait_seconds.map(int),
+            message: s.message.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -358,6 +404,11 @@ impl Query {
         Ok(services(ctx)?.fulfilment_queue(&op(ctx)).await?.iter().map(FulfilmentDetail::from).collect())
     }
 
+    /// The shop, for anyone: open or not, its capacity and queue, the estimated wait, its message.
+    async fn get_shop(&self, ctx: &Context<'_>) -> Res<Shop> {
+        Ok(Shop::from(&services(ctx)?.orders.shop(&op(ctx)).await?))
+    }
+
     /// The pickup board, for anyone: the orders being made, and those ready for the last 15
     /// minutes, with their number and the customer's first name only.
     async fn get_pickup_board(&self, ctx: &Context<'_>) -> Res<Vec<PickupOrder>> {
@@ -375,6 +426,20 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
+    /// The shop's settings (admins): open or closed, the most open orders at once (null: no
+    /// limit), the message to customers (null or empty: none). Each call sets all three.
+    async fn set_shop(
+        &self,
+        ctx: &Context<'_>,
+        open: bool,
+        capacity: Option<i32>,
+        message: Option<String>,
+    ) -> Res<Shop> {
+        let request =
+            SetShop::parse(open, capacity.map(i64::from), message.as_deref()).map_err(|e| bad_input(e.to_string()))?;
+        Ok(Shop::from(&services(ctx)?.orders.set_shop(&op(ctx), &request).await?))
+    }
+
     /// Orders a coffee from the menu; the price comes from the menu.
     async fn create_order(
         &self,
@@ -491,6 +556,22 @@ impl Subscription {
         Ok(watch::<coffee_domain::Fulfilment, _>(ctx, fulfilment_id, customer_id).await?)
     }
 
+    /// The shop, for anyone: its state now, then again whenever it changes (the owner's
+    /// settings, or the queue as orders come and go), at most once a second.
+    async fn shop_updated(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = Updates<Shop>> + use<>> {
+        let notifier =
+            ctx.data::<Notifier>().map_err(|_| GatewayError(ServiceError::Internal("no live feed".into())))?;
+        let (services, op) = (services(ctx)?.clone(), op(ctx));
+        // The shop's own events and every order's: each order placed, paid, made or cancelled
+        // moves the queue and the wait.
+        let ticks = notifier.ticks(|e| e.source == coffee_order::SERVICE).boxed();
+        let state = ShopWatch { services, op, ticks, last: None, first: true };
+        Ok(futures::stream::unfold(state, ShopWatch::next))
+    }
+
     /// Changes of the pickup board, for anyone: each order that starts being made, becomes
     /// ready or is cancelled, with its number and the customer's first name only.
     async fn pickup_board_updated(
@@ -512,6 +593,47 @@ impl Subscription {
             };
             futures::future::ready(pickup)
         }))
+    }
+}
+
+/// The shop's subscription: what was last sent, and the ticks that may change it.
+struct ShopWatch {
+    services: Services,
+    op: coffee_service::Context,
+    ticks: futures::stream::BoxStream<'static, ()>,
+    last: Option<Shop>,
+    first: bool,
+}
+
+/// How long the shop's subscription gathers ticks before it reads again: a burst of orders
+/// costs one read per subscriber, not one per event.
+const SHOP_COALESCE: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl ShopWatch {
+    async fn next(mut self) -> Option<(Updates<Shop>, Self)> {
+        loop {
+            if !std::mem::take(&mut self.first) {
+                self.ticks.next().await?;
+                let deadline = tokio::time::sleep(SHOP_COALESCE);
+                tokio::pin!(deadline);
+                loop {
+                    tokio::select! {
+                        _ = &mut deadline => break,
+                        tick = self.ticks.next() => { tick?; }
+                    }
+                }
+            }
+            match self.services.orders.shop(&self.op).await {
+                Ok(status) => {
+                    let shop = Shop::from(&status);
+                    if self.last.as_ref() != Some(&shop) {
+                        self.last = Some(shop.clone());
+                        return Some((Ok(Some(shop)), self));
+                    }
+                }
+                Err(e) => return Some((Err(GatewayError(e)), self)),
+            }
+        }
     }
 }
 

@@ -251,18 +251,8 @@ fn answer(of: &SessionOf, token: Option<String>, expires_at: Millis) -> SessionA
 }
 
 fn ended_event(ended: &EndedSession, ctx: &Context) -> Envelope {
-    let time = jiff::Timestamp::from_millisecond(ended.ended_at.0).unwrap_or_else(|_| jiff::Timestamp::now());
-    Envelope {
-        specversion: "1.0".to_owned(),
-        id: uuid::Uuid::now_v7().to_string(),
-        source: SERVICE.to_owned(),
-        event_type: SESSION_ENDED.to_owned(),
-        subject: ended.key.clone(),
-        time: format!("{time:.6}"),
-        datacontenttype: "application/json".to_owned(),
-        traceparent: ctx.trace.child().to_traceparent(),
-        data: json!({ "key": ended.key, "endedAt": ended.ended_at.0, "until": ended.until.0 }),
-    }
+    let data = json!({ "key": ended.key, "endedAt": ended.ended_at.0, "until": ended.until.0 });
+    Envelope::of(SERVICE, SESSION_ENDED, &ended.key, data, &ctx.trace)
 }
 
 /// The ended session an event announces.

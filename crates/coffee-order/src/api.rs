@@ -10,7 +10,7 @@ use coffee_http::{ApiError, ApiJson, ApiQuery, Ctx, IdPath};
 use coffee_service::OfOrder;
 
 use crate::client::OrderClient;
-use crate::model::{OrderChange, OrderList, PickupOrder, PlaceOrder};
+use crate::model::{OrderChange, OrderList, PickupOrder, PlaceOrder, SetShop, ShopStatus};
 use crate::service::OrderService;
 
 pub fn routes(service: OrderService) -> Router {
@@ -20,6 +20,7 @@ pub fn routes(service: OrderService) -> Router {
         .route("/api/order/events", get(events))
         .route("/api/order/board", get(board))
         .route("/api/order/{id}", get(one).patch(change))
+        .route("/api/shop", get(shop).put(set_shop))
         .with_state(service)
 }
 
@@ -64,4 +65,16 @@ async fn events(
 
 async fn board(State(s): State<OrderService>, Ctx(ctx): Ctx) -> Answer<Vec<PickupOrder>> {
     Ok(Json(s.pickup_board(&ctx).await?))
+}
+
+async fn shop(State(s): State<OrderService>, Ctx(ctx): Ctx) -> Answer<ShopStatus> {
+    Ok(Json(s.shop(&ctx).await?))
+}
+
+async fn set_shop(
+    State(s): State<OrderService>,
+    Ctx(ctx): Ctx,
+    ApiJson(request): ApiJson<SetShop>,
+) -> Answer<ShopStatus> {
+    Ok(Json(s.set_shop(&ctx, &request).await?))
 }

@@ -10,7 +10,7 @@ use coffee_http::HttpClient;
 use coffee_service::{Context, ListQuery, OfOrder, ServiceResult};
 use reqwest::Method;
 
-use crate::model::{OrderChange, OrderList, PickupOrder, PlaceOrder};
+use crate::model::{OrderChange, OrderList, PickupOrder, PlaceOrder, SetShop, ShopStatus};
 
 #[async_trait]
 pub trait OrderClient: Send + Sync {
@@ -27,6 +27,10 @@ pub trait OrderClient: Send + Sync {
     /// for the last quarter hour,
     /// as anyone may see them.
     async fn pickup_board(&self, ctx: &Context) -> ServiceResult<Vec<PickupOrder>>;
+    /// The shop as anyone sees it before ordering: open or not, the queue, the wait.
+    async fn shop(&self, ctx: &Context) -> ServiceResult<ShopStatus>;
+    /// The owner's settings (admins only); answers the shop as it now stands.
+    async fn set_shop(&self, ctx: &Context, request: &SetShop) -> ServiceResult<ShopStatus>;
 }
 
 /// The order service's REST API, as a typed client.
@@ -67,5 +71,13 @@ impl OrderClient for HttpOrderClient {
 
     async fn pickup_board(&self, ctx: &Context) -> ServiceResult<Vec<PickupOrder>> {
         self.0.get(ctx, "/api/order/board", &()).await
+    }
+
+    async fn shop(&self, ctx: &Context) -> ServiceResult<ShopStatus> {
+        self.0.get(ctx, "/api/shop", &()).await
+    }
+
+    async fn set_shop(&self, ctx: &Context, request: &SetShop) -> ServiceResult<ShopStatus> {
+        self.0.send(ctx, Method::PUT, "/api/shop", request).await
     }
 }

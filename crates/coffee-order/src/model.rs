@@ -2,13 +2,91 @@
 //! type made of domain types, parsed once where it enters (a REST body, a GraphQL argument) and
 //! sent as it is by the HTTP client.
 
-use coffee_bus::{Kind, Table};
-use coffee_domain::{CoffeeId, CustomerId, CustomerName, InvalidInput, Note, Order, OrderStatus};
+use coffee_bus::{Kind, RecordKey, Table};
+use coffee_domain::{CoffeeId, CustomerId, CustomerName, InvalidInput, Note, Order, OrderStatus, Shop, ShopMessage};
 use coffee_service::{Listed, Listing, StatusChange};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub const ORDERS: Kind<Order> = Kind::entity(Table::new("orders"));
+
+/// The shop's one row (its key is `SHOP_KEY`).
+pub const SHOP: Kind<Shop> = Kind::new(Table::new("shop"), |s| RecordKey {
+    id: SHOP_KEY.to_owned(),
+    order_id: SHOP_KEY.to_owned(),
+    customer_id: String::new(),
+    day: s.updated_at.day().to_string(),
+    created_at: s.updated_at.0,
+    status: if s.open { "open" } else { "closed" },
+});
+
+pub const SHOP_KEY: &str = "shop";
+
+/// The event that announces the shop's new settings (its data: the [`Shop`]).
+pub const SHOP_UPDATED: &str = "coffee.shop.updated";
+
+/// `PUT /api/shop`, `setShop`: the owner opens or closes the shop, sets how many open orders it
+/// takes at once (left out or null: no limit) and its message to customers (left out, null or
+/// empty: none). Each call sets all three.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", try_from = "SetShopBody")]
+pub struct SetShop {
+    pub open: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<ShopMessage>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SetShopBody {
+    open: bool,
+    #[serde(default)]
+    capacity: Option<i64>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl SetShop {
+    /// Parses the owner's settings, as the REST body and `setShop`'s arguments give them.
+    pub fn parse(open: bool, capacity: Option<i64>, message: Option<&str>) -> Result<Self, InvalidInput> {
+        let range = || {
+            InvalidInput::new(
+                "capacity",
+                format!("must be between 1 and {} (leave it out for no limit)", Shop::MAX_CAPACITY),
+            )
+        };
+        let capacity = capacity.map(|c| u32::try_from(c).map_err(|_| range())).transpose()?;
+        let message = message.map(ShopMessage::parse).transpose()?.flatten();
+        // The range is checked here, where the request enters, and again by the domain.
+        Shop::set(open, capacity, message.clone(), coffee_domain::Millis(0))?;
+        Ok(Self { open, capacity, message })
+    }
+}
+
+impl TryFrom<SetShopBody> for SetShop {
+    type Error = InvalidInput;
+
+    fn try_from(body: SetShopBody) -> Result<Self, InvalidInput> {
+        Self::parse(body.open, body.capacity, body.message.as_deref())
+    }
+}
+
+/// `GET /api/shop`, `getShop`: the shop as anyone sees it before ordering.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShopStatus {
+    pub open: bool,
+    /// The most open orders at once; null: no limit.
+    pub capacity: Option<u32>,
+    /// Orders placed and not yet completed or cancelled.
+    pub queue_length: u32,
+    /// How long a drink paid for now can expect to take, from the last hour's drinks; null
+    /// when none was made in the last hour.
+    pub estimated_wait_seconds: Option<u64>,
+    pub message: Option<ShopMessage>,
+}
 
 /// `POST /api/order`, `createOrder`: a customer orders a coffee from the menu. The customer is
 /// the session's: `customerId` may be left out, and when given must be the session's own (an

@@ -4,15 +4,21 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use coffee_bus::{Change, Decision, Envelope, Expect, Lookup, Records, Store};
-use coffee_domain::{Coffee, CustomerId, CustomerName, Order, OrderId, OrderStatus, on_the_menu};
-use coffee_service::{Caller, Context, Events, ListRecords, Load, MAX_LIST, ServiceError, ServiceResult, now};
+use coffee_domain::shop::{Made, Refusal, estimated_wait_seconds};
+use coffee_domain::{Coffee, CustomerId, CustomerName, Millis, Order, OrderId, OrderStatus, Shop, on_the_menu};
+use coffee_service::{
+    Caller, Context, Events, ListRecords, Load, MAX_LIST, ServiceError, ServiceResult, ShopRule, now,
+};
 
 use crate::client::OrderClient;
-use crate::model::{ORDERS, OrderChange, OrderList, PickupOrder, PlaceOrder};
+use crate::model::{
+    ORDERS, OrderChange, OrderList, PickupOrder, PlaceOrder, SHOP, SHOP_KEY, SHOP_UPDATED, SetShop, ShopStatus,
+};
 
 #[derive(Clone)]
 pub struct OrderService {
     orders: Records<Order>,
+    shop: Records<Shop>,
     /// The most unpaid orders a customer may have at once (0: no limit).
     max_unpaid: u32,
 }
@@ -23,7 +29,11 @@ pub const DEFAULT_MAX_UNPAID_ORDERS: u32 = 3;
 
 impl OrderService {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { orders: Records::new(store, ORDERS), max_unpaid: DEFAULT_MAX_UNPAID_ORDERS }
+        Self {
+            orders: Records::new(store.clone(), ORDERS),
+            shop: Records::new(store, SHOP),
+            max_unpaid: DEFAULT_MAX_UNPAID_ORDERS,
+        }
     }
 
     /// At most `max` unpaid orders per customer (0: no limit).
@@ -34,6 +44,46 @@ impl OrderService {
     pub fn records(&self) -> &Records<Order> {
         &self.orders
     }
+
+    /// The shop's settings as stored (never set: open, no limit).
+    async fn settings(&self) -> ServiceResult<Shop> {
+        Ok(self.shop.get(SHOP_KEY).await?.map(|s| s.value).unwrap_or_default())
+    }
+
+    /// The orders of the days that can still be open (yesterday's and today's, UTC, as the
+    /// pickup board reads them), with their bodies: what the queue and the estimate count.
+    async fn recent_orders(&self, now: Millis) -> ServiceResult<Vec<Order>> {
+        let mut orders = Vec::new();
+        for day in PickupOrder::board_days(now) {
+            orders.extend(self.orders.find(Lookup::Day(&day.to_string()), MAX_LIST).await?);
+        }
+        Ok(orders)
+    }
+
+    /// How many orders are open (placed and not yet completed or cancelled) since yesterday:
+    /// statuses only, as the capacity check at every placement needs no more.
+    async fn open_orders(&self, now: Millis) -> ServiceResult<usize> {
+        let mut open = 0;
+        for day in PickupOrder::board_days(now) {
+            let statuses = self.orders.statuses(Lookup::Day(&day.to_string()), MAX_LIST).await?;
+            open += statuses.iter().filter(|s| is_open(s)).count();
+        }
+        Ok(open)
+    }
+
+    /// Whether the shop takes an order now: open, and below its capacity.
+    async fn admits(&self, now: Millis) -> ServiceResult<()> {
+        let shop = self.settings().await?;
+        let open_orders = if shop.open && shop.capacity.is_some() { self.open_orders(now).await? } else { 0 };
+        shop.admits(open_orders).map_err(|refusal| match refusal {
+            Refusal::Closed(why) => ServiceError::Refused(ShopRule::ShopClosed, why),
+            Refusal::AtCapacity(why) => ServiceError::Refused(ShopRule::ShopAtCapacity, why),
+        })
+    }
+}
+
+fn is_open(status: &str) -> bool {
+    status == OrderStatus::Created.as_str() || status == OrderStatus::InProgress.as_str()
 }
 
 #[async_trait]
@@ -45,6 +95,10 @@ impl OrderClient for OrderService {
     async fn place_order(&self, ctx: &Context, request: &PlaceOrder) -> ServiceResult<Order> {
         let (customer_id, customer_name) = who_orders(ctx, request)?;
         let coffee = on_the_menu(&request.coffee_id)?;
+        let now = now();
+        // Read before the commit, as the unpaid-order cap is: simultaneous placements can pass
+        // a capacity by a few, which a shop's queue absorbs.
+        self.admits(now).await?;
         // Customers only: an admin placing orders at the counter is not who this stops. Counted
         // before the commit, so a burst of simultaneous placements can pass it by a few; the
         // rate limit bounds that.
@@ -57,13 +111,19 @@ impl OrderClient for OrderService {
             let recent = self.orders.statuses(Lookup::Customer(customer_id.as_str()), newest).await?;
             let unpaid = recent.iter().filter(|s| *s == OrderStatus::Created.as_str()).count();
             if unpaid >= self.max_unpaid as usize {
-                return Err(ServiceError::TooManyOpenOrders(format!(
-                    "you have {unpaid} unpaid orders; pay for or cancel one before ordering again"
-                )));
+                return Err(ServiceError::Refused(
+                    ShopRule::TooManyOpenOrders,
+                    format!("you have {unpaid} unpaid orders; pay for or cancel one before ordering again"),
+                ));
             }
         }
         let id = OrderId::from_uuid(uuid::Uuid::now_v7());
-        let order = Order::place(id, coffee, customer_id, customer_name, now());
+        // Taken before the commit, in its own: a placement that then fails leaves a gap in the
+        // day's numbers, never a number given twice, whichever replica asks.
+        let number = self.orders.store().next_number(&order_sequence(now.day())).await?;
+        let number = u32::try_from(number)
+            .map_err(|_| ServiceError::Internal(format!("order number {number} is out of range")))?;
+        let order = Order::place(id, coffee, customer_id, customer_name, now).numbered(number);
         self.orders.commit(Change::new().step(ORDERS, Expect::New, &order, &ctx.trace)?).await?;
         tracing::debug!(order = %order.id, coffee = %order.coffee.name, "order placed");
         Ok(order)
@@ -98,13 +158,54 @@ impl OrderClient for OrderService {
 
     async fn pickup_board(&self, _ctx: &Context) -> ServiceResult<Vec<PickupOrder>> {
         let now = now();
-        let mut board = Vec::new();
-        for day in PickupOrder::board_days(now) {
-            let orders = self.orders.find(Lookup::Day(&day.to_string()), MAX_LIST).await?;
-            board.extend(orders.iter().map(PickupOrder::from).filter(|p| p.on_board(now)));
-        }
-        Ok(board)
+        let orders = self.recent_orders(now).await?;
+        Ok(orders.iter().map(PickupOrder::from).filter(|p| p.on_board(now)).collect())
     }
+
+    async fn shop(&self, _ctx: &Context) -> ServiceResult<ShopStatus> {
+        let now = now();
+        let shop = self.settings().await?;
+        let orders = self.recent_orders(now).await?;
+        let queue_length = orders.iter().filter(|o| is_open(o.status.as_str())).count();
+        let paid_waiting = orders.iter().filter(|o| o.status == OrderStatus::InProgress).count();
+        let made: Vec<Made> = orders
+            .iter()
+            .filter(|o| o.status == OrderStatus::Completed)
+            .filter_map(|o| Some(Made { paid_at: o.started_at?, ready_at: o.updated_at }))
+            .collect();
+        Ok(ShopStatus {
+            open: shop.open,
+            capacity: shop.capacity,
+            queue_length: u32::try_from(queue_length).unwrap_or(u32::MAX),
+            estimated_wait_seconds: estimated_wait_seconds(&made, paid_waiting, now),
+            message: shop.message,
+        })
+    }
+
+    async fn set_shop(&self, ctx: &Context, request: &SetShop) -> ServiceResult<ShopStatus> {
+        ctx.admin()?;
+        let shop = Shop::set(request.open, request.capacity, request.message.clone(), now())?;
+        self.shop
+            .update(|| async {
+                let expect = match self.shop.get(SHOP_KEY).await? {
+                    Some(current) => Expect::Version(current.version),
+                    None => Expect::New,
+                };
+                let data = serde_json::to_value(&shop).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                let event = Envelope::of(crate::SERVICE, SHOP_UPDATED, SHOP_KEY, data, &ctx.trace);
+                let write = Change::new().put(SHOP, &shop, expect)?.publish(event);
+                Ok::<_, ServiceError>(Decision::Commit(write, ()))
+            })
+            .await?;
+        tracing::info!(open = shop.open, capacity = ?shop.capacity, "the shop's settings changed");
+        self.shop(ctx).await
+    }
+}
+
+/// The sequence a day's order numbers are drawn from: each day counts from 1 (UTC days, as the
+/// lists and the pickup board go).
+fn order_sequence(day: coffee_domain::Day) -> String {
+    format!("order:{day}")
 }
 
 /// Who an order is for: the customer whose session places it (a `customerId` given must be

@@ -34,10 +34,10 @@ pub enum ServiceError {
     /// `IDEMPOTENCY_KEY_REUSED` (422): an `Idempotency-Key` sent again with another request.
     #[error("{0}")]
     IdempotencyKeyReused(String),
-    /// `TOO_MANY_OPEN_ORDERS` (409): the customer has as many unpaid orders as they may; paying
-    /// or cancelling one makes room.
-    #[error("{0}")]
-    TooManyOpenOrders(String),
+    /// 409 with the rule's own code: a rule of the shop refuses the order for now (see
+    /// [`ShopRule`]).
+    #[error("{1}")]
+    Refused(ShopRule, String),
     /// `CONFLICT` (409): the change is not allowed in the entity's current state (an illegal
     /// step of its state machine); the message names the current status.
     #[error("{0}")]
@@ -63,7 +63,7 @@ impl ServiceError {
             ServiceError::Forbidden(_) => "FORBIDDEN",
             ServiceError::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
             ServiceError::IdempotencyKeyReused(_) => "IDEMPOTENCY_KEY_REUSED",
-            ServiceError::TooManyOpenOrders(_) => "TOO_MANY_OPEN_ORDERS",
+            ServiceError::Refused(rule, _) => rule.code(),
             ServiceError::Conflict(_) => "CONFLICT",
             ServiceError::Unavailable(_) => "UNAVAILABLE",
             ServiceError::Internal(_) => "INTERNAL_SERVER_ERROR",
@@ -84,19 +84,47 @@ impl ServiceError {
 
     /// Rebuilds an error from a code and message received from another process.
     pub fn from_code(code: &str, message: String) -> Self {
+        if let Some(rule) = ShopRule::ALL.into_iter().find(|r| r.code() == code) {
+            return ServiceError::Refused(rule, message);
+        }
         match code {
             "NOT_FOUND" => ServiceError::NotFound(message),
             "BAD_USER_INPUT" => ServiceError::BadInput(message),
             "UNSUPPORTED_MEDIA_TYPE" => ServiceError::UnsupportedMediaType(message),
             "PAYLOAD_TOO_LARGE" => ServiceError::PayloadTooLarge(message),
             "IDEMPOTENCY_KEY_REUSED" => ServiceError::IdempotencyKeyReused(message),
-            "TOO_MANY_OPEN_ORDERS" => ServiceError::TooManyOpenOrders(message),
             "UNAUTHENTICATED" => ServiceError::Unauthenticated(message),
             "FORBIDDEN" => ServiceError::Forbidden(message),
             "TOO_MANY_REQUESTS" => ServiceError::TooManyRequests { message, retry_after_secs: 1 },
             "CONFLICT" => ServiceError::Conflict(message),
             "UNAVAILABLE" => ServiceError::Unavailable(message),
             _ => ServiceError::Internal(message),
+        }
+    }
+}
+
+/// A rule of the shop that refuses an order for now, each a 409 with its own stable code so that
+/// a client can say what to do: pay for an order first, come back when the shop opens or the
+/// queue is shorter, pick another drink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShopRule {
+    /// `TOO_MANY_OPEN_ORDERS`: the customer has as many unpaid orders as they may; paying or
+    /// cancelling one makes room.
+    TooManyOpenOrders,
+    /// `SHOP_CLOSED`: the shop is closed; the message is the shop's.
+    ShopClosed,
+    /// `SHOP_AT_CAPACITY`: as many orders are open as the shop takes at once.
+    ShopAtCapacity,
+}
+
+impl ShopRule {
+    pub const ALL: [ShopRule; 3] = [ShopRule::TooManyOpenOrders, ShopRule::ShopClosed, ShopRule::ShopAtCapacity];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ShopRule::TooManyOpenOrders => "TOO_MANY_OPEN_ORDERS",
+            ShopRule::ShopClosed => "SHOP_CLOSED",
+            ShopRule::ShopAtCapacity => "SHOP_AT_CAPACITY",
         }
     }
 }

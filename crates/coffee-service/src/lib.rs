@@ -16,7 +16,7 @@ mod records;
 
 pub use access::Caller;
 pub use context::{Context, Credential};
-pub use error::ServiceError;
+pub use error::{ServiceError, ShopRule};
 pub use lists::{DEFAULT_LIST, List, ListQuery, Listed, Listing, MAX_LIST, Of, list_day};
 pub use records::{Events, List as ListRecords, Load};
 

@@ -21,7 +21,8 @@ fn examples() -> (Order, Payment, Fulfilment) {
         CustomerId::parse("customer-1").unwrap_or_else(|e| panic!("{e}")),
         CustomerName::parse("Ada").unwrap_or_else(|e| panic!("{e}")),
         at,
-    );
+    )
+    .numbered(1);
     let payment = Payment::on_order_created(
         PaymentId::from_uuid(uuid::Uuid::from_u128(0x0193_f5a0_0000_7000_8000_0000_0000_0002)),
         &order,
@@ -71,6 +72,25 @@ pub fn markdown() -> String {
     }
     let _ =
         writeln!(out, "\nLive watchers (GraphQL subscriptions, `GET /api/events`) see every event as it commits.\n");
+    let _ = writeln!(out, "Two more events are not about an order; no consumer's queue selects them:\n");
+    let _ = writeln!(out, "| type | producer | subject | who listens | meaning |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| `{}` | {} | the session's key | every process, from the live feed | A customer logged out or a member of \
+         staff was removed: their tokens stop working. Data: `key`, `endedAt`, `until` (milliseconds). |",
+        coffee_identity::SESSION_ENDED,
+        coffee_identity::SERVICE
+    );
+    let shop = serde_json::to_string(&coffee_domain::Shop::default()).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "| `{}` | {} | `{}` | the gateway's `shopUpdated` | The owner opened or closed the shop, or set its capacity \
+         or message. Data: the settings, e.g. `{shop}`. |\n",
+        coffee_order::model::SHOP_UPDATED,
+        coffee_order::SERVICE,
+        coffee_order::model::SHOP_KEY
+    );
     let _ = writeln!(out, "## Rules\n");
     let _ = writeln!(out, "Each consumer's durable queue receives the events its EventBridge pattern matches.\n");
     for rule in rules().iter() {

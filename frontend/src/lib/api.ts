@@ -18,6 +18,7 @@ const ORDER_FIELDS = [
 	'id',
 	'customerId',
 	'customerName',
+	'orderNumber',
 	'status',
 	'note',
 	'createdAt',
@@ -32,6 +33,7 @@ const PAYMENT_FIELDS = [
 	'amount',
 	'currency',
 	'customerName',
+	'orderNumber',
 	'createdAt',
 	'updatedAt'
 ] as const satisfies Fields<Schema.PaymentDetail>;
@@ -41,10 +43,18 @@ const FULFILMENT_FIELDS = [
 	'status',
 	'note',
 	'customerName',
+	'orderNumber',
 	'createdAt',
 	'updatedAt'
 ] as const satisfies Fields<Schema.FulfilmentDetail>;
 const PICKUP_FIELDS = ['number', 'name', 'status', 'createdAt', 'updatedAt'] as const satisfies Fields<Schema.PickupOrder>;
+const SHOP_FIELDS = [
+	'open',
+	'capacity',
+	'queueLength',
+	'estimatedWaitSeconds',
+	'message'
+] as const satisfies Fields<Schema.Shop>;
 const EVENT_FIELDS = [
 	'id',
 	'type',
@@ -65,6 +75,8 @@ export type Fulfilment = Pick<Schema.FulfilmentDetail, (typeof FULFILMENT_FIELDS
 };
 /** An order as the pickup board shows it, to anyone: its number and the customer's first name. */
 export type PickupOrder = Pick<Schema.PickupOrder, (typeof PICKUP_FIELDS)[number]>;
+/** The shop as anyone sees it: open or not, the queue against its capacity, the wait, its message. */
+export type Shop = Pick<Schema.Shop, (typeof SHOP_FIELDS)[number]>;
 /** `time` is RFC 3339; `data` the entity's JSON snapshot. */
 export type TimelineEvent = Pick<Schema.TimelineEvent, (typeof EVENT_FIELDS)[number]>;
 
@@ -74,6 +86,7 @@ const PAYMENT = select(PAYMENT_FIELDS);
 const FULFILMENT = select(FULFILMENT_FIELDS, ` coffee { ${COFFEE} }`);
 const EVENT = select(EVENT_FIELDS);
 const PICKUP = select(PICKUP_FIELDS);
+const SHOP = select(SHOP_FIELDS);
 
 /** Lists may contain nulls by the contract; the app never wants them. */
 const present = <T>(list: (T | null)[] | null): T[] => (list ?? []).filter((x): x is T => x !== null);
@@ -140,6 +153,12 @@ export async function getPickupBoard(): Promise<PickupOrder[]> {
 	return data.getPickupBoard;
 }
 
+/** The shop, for anyone. */
+export async function getShop(): Promise<Shop> {
+	const data = await request<{ getShop: Shop }>(`{ getShop { ${SHOP} } }`);
+	return data.getShop;
+}
+
 export async function getOrderTimeline(orderId: string): Promise<TimelineEvent[]> {
 	const data = await request<{ getOrderTimeline: TimelineEvent[] }>(
 		`query($orderId: ID!) { getOrderTimeline(orderId: $orderId) { ${EVENT} } }`,
@@ -204,6 +223,17 @@ export async function rejectFulfilment(fulfilmentId: string, note: string): Prom
 	return data.rejectFulfilment;
 }
 
+/** The owner's settings (admins): all three at once; a null capacity is no limit. */
+export async function setShop(open: boolean, capacity: number | null, message: string | null): Promise<Shop> {
+	const data = await request<{ setShop: Shop }>(
+		`mutation($open: Boolean!, $capacity: Int, $message: String) {
+			setShop(open: $open, capacity: $capacity, message: $message) { ${SHOP} }
+		}`,
+		{ open, capacity, message } satisfies Schema.MutationSetShopArgs
+	);
+	return data.setShop;
+}
+
 // --- subscriptions --------------------------------------------------------------------------
 
 type Live<T> = Omit<SubscribeOptions<unknown>, 'next'> & { next: (value: T) => void };
@@ -246,4 +276,12 @@ export function watchPickupBoard({ next, ...options }: Live<PickupOrder>): () =>
 		{},
 		{ ...options, next: (data) => data.pickupBoardUpdated && next(data.pickupBoardUpdated) }
 	);
+}
+
+/** The shop now, then whenever its settings or its queue change. Anyone may watch. */
+export function watchShop({ next, ...options }: Live<Shop>): () => void {
+	return subscribe<{ shopUpdated: Shop | null }>(`subscription { shopUpdated { ${SHOP} } }`, {}, {
+		...options,
+		next: (data) => data.shopUpdated && next(data.shopUpdated)
+	});
 }

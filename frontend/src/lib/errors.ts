@@ -12,6 +12,9 @@ export type ErrorCode =
 	| 'UNAUTHENTICATED'
 	| 'FORBIDDEN'
 	| 'TOO_MANY_REQUESTS'
+	| 'TOO_MANY_OPEN_ORDERS'
+	| 'SHOP_CLOSED'
+	| 'SHOP_AT_CAPACITY'
 	| 'INTERNAL_SERVER_ERROR';
 
 /** Words for a code in one situation; the defaults below cover the rest. */
@@ -30,6 +33,9 @@ const defaults: Record<ErrorCode, string> = {
 	UNAUTHENTICATED: 'Please sign in again.',
 	FORBIDDEN: "You can't do that with this account.",
 	TOO_MANY_REQUESTS: 'That was a lot at once. Please wait a moment and try again.',
+	TOO_MANY_OPEN_ORDERS: 'You have orders waiting to be paid. Pay for or cancel one before ordering again.',
+	SHOP_CLOSED: "Sorry, we've just closed.",
+	SHOP_AT_CAPACITY: "We're busy right now. Please try again in a few minutes.",
 	INTERNAL_SERVER_ERROR: 'Something went wrong on our side. Please try again.'
 };
 
@@ -60,6 +66,7 @@ export const WORDING = {
 	cancel: { ...notSent("Your order wasn't cancelled."), CONFLICT: "It's too late to cancel: your coffee has already been made." },
 	fulfilment: { ...notSent("That wasn't sent."), CONFLICT: 'This order has already changed: it was cancelled or made.' },
 	staff: {},
+	shop: { ...notSent("The shop's settings weren't saved."), BAD_USER_INPUT: 'Check the numbers: at most 10,000 open orders, and a message of at most 200 characters.' },
 	/** The customer gives their name. */
 	startSession: {
 		...notSent("We couldn't start your order."),

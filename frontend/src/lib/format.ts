@@ -7,12 +7,12 @@ const aud = new Intl.NumberFormat('en-AU', { minimumFractionDigits: 2, maximumFr
 export const formatPrice = (cents: number): string => `A$${aud.format(cents / 100)}`;
 
 /**
- * The number a customer hears called out: the last 6 hex digits of the order id, uppercase.
- * Order ids are UUIDv7, whose first digits are a timestamp (orders placed close together share
- * them); the last digits are random.
+ * The number a customer hears called out: the day's order number (1, 2, 3…). An order placed
+ * before numbers existed has none; it is called by the last 6 hex digits of its id, uppercase
+ * (order ids are UUIDv7, whose first digits are a timestamp shared by orders placed together).
  */
-export const shortOrderNumber = (orderId: string): string =>
-	orderId.replace(/[^0-9a-f]/gi, '').slice(-6).toUpperCase();
+export const callNumber = (record: { orderNumber?: number | null }, orderId: string): string =>
+	record.orderNumber != null ? String(record.orderNumber) : orderId.replace(/[^0-9a-f]/gi, '').slice(-6).toUpperCase();
 
 /** Today's date in UTC as YYYY-MM-DD, the server's notion of "a day". */
 export const todayUtc = (): string => new Date().toISOString().slice(0, 10);

@@ -30,12 +30,22 @@ export interface FulfilmentDetail {
 	createdAt: number;
 	customerId: string;
 	customerName: string;
+	/**
+	 * The day's number of the order, counting from 1: what the barista calls. Absent on
+	 * orders placed before numbers existed.
+	 */
+	orderNumber: number | null;
 	coffee: Coffee | null;
 	/** Seconds since the epoch. */
 	updatedAt: number;
 }
 
 export interface Mutation {
+	/**
+	 * The shop's settings (admins): open or closed, the most open orders at once (null: no
+	 * limit), the message to customers (null or empty: none). Each call sets all three.
+	 */
+	setShop: Shop;
 	/** Orders a coffee from the menu; the price comes from the menu. */
 	createOrder: OrderDetail;
 	/**
@@ -56,6 +66,12 @@ export interface Mutation {
 	 * insufficient funds; any other number is refused (BAD_USER_INPUT).
 	 */
 	confirmPayment: PaymentDetail;
+}
+
+export interface MutationSetShopArgs {
+	open: boolean;
+	capacity?: number | null;
+	message?: string | null;
 }
 
 export interface MutationCreateOrderArgs {
@@ -93,6 +109,11 @@ export interface OrderDetail {
 	id: string;
 	customerId: string;
 	customerName: string;
+	/**
+	 * The day's number of the order, counting from 1: what the barista calls. Absent on
+	 * orders placed before numbers existed.
+	 */
+	orderNumber: number | null;
 	coffee: Coffee | null;
 	/** ORDER_CREATED, ORDER_IN_PROGRESS, ORDER_CANCELLED or ORDER_COMPLETED. */
 	status: OrderDetailStatus;
@@ -122,6 +143,11 @@ export interface PaymentDetail {
 	currency: string;
 	customerId: string;
 	customerName: string;
+	/**
+	 * The day's number of the order, counting from 1: what the barista calls. Absent on
+	 * orders placed before numbers existed.
+	 */
+	orderNumber: number | null;
 	/** Seconds since the epoch. */
 	updatedAt: number;
 }
@@ -160,6 +186,8 @@ export interface Query {
 	getFulfilmentForOrder: FulfilmentDetail | null;
 	/** The barista's queue: open fulfilments (FULFILMENT_CREATED) of any day, oldest first. */
 	getFulfilmentQueue: FulfilmentDetail[];
+	/** The shop, for anyone: open or not, its capacity and queue, the estimated wait, its message. */
+	getShop: Shop;
 	/**
 	 * The pickup board, for anyone: the orders being made, and those ready for the last 15
 	 * minutes, with their number and the customer's first name only.
@@ -198,10 +226,29 @@ export interface QueryGetFulfilmentForOrderArgs {
 
 export type QueryGetFulfilmentQueueArgs = Record<string, never>;
 
+export type QueryGetShopArgs = Record<string, never>;
+
 export type QueryGetPickupBoardArgs = Record<string, never>;
 
 export interface QueryGetOrderTimelineArgs {
 	orderId: string;
+}
+
+/** The shop as anyone sees it before ordering. */
+export interface Shop {
+	/** Whether it takes orders now. */
+	open: boolean;
+	/** The most open orders (placed, not yet completed or cancelled) at once; null: no limit. */
+	capacity: number | null;
+	/** Orders placed and not yet completed or cancelled. */
+	queueLength: number;
+	/**
+	 * How long a drink paid for now can expect to take, in seconds, from the last hour's
+	 * drinks; null when none was made in the last hour.
+	 */
+	estimatedWaitSeconds: number | null;
+	/** The shop's word to its customers (why it is closed, when it opens). */
+	message: string | null;
 }
 
 export interface Subscription {
@@ -220,6 +267,11 @@ export interface Subscription {
 	 * fulfilments, or of every fulfilment.
 	 */
 	fulfilmentUpdated: FulfilmentDetail | null;
+	/**
+	 * The shop, for anyone: its state now, then again whenever it changes (the owner's
+	 * settings, or the queue as orders come and go), at most once a second.
+	 */
+	shopUpdated: Shop | null;
 	/**
 	 * Changes of the pickup board, for anyone: each order that starts being made, becomes
 	 * ready or is cancelled, with its number and the customer's first name only.
@@ -241,6 +293,8 @@ export interface SubscriptionFulfilmentUpdatedArgs {
 	fulfilmentId?: string | null;
 	customerId?: string | null;
 }
+
+export type SubscriptionShopUpdatedArgs = Record<string, never>;
 
 export type SubscriptionPickupBoardUpdatedArgs = Record<string, never>;
 

@@ -2,12 +2,12 @@
 // public getPickupBoard query and pickupBoardUpdated subscription: an order's number and the
 // customer's first name).
 import { expect, test } from './fixtures';
-import { completeOrder, firstCoffee, paidOrder } from './seed';
+import { completeOrder, firstCoffee, orderNumberOf, paidOrder } from './seed';
 
 test('the board needs no login and asks only for the public pickup board', async ({ app, request }) => {
 	const coffee = await firstCoffee(request);
 	const orderId = await paidOrder(request, 'Zora Quinn', coffee.id);
-	const number = orderId.replace(/-/g, '').slice(-6).toUpperCase();
+	const number = await orderNumberOf(request, orderId);
 
 	const board = await app.open('/display', { viewport: { width: 1920, height: 1080 } });
 	// What the page sends: its GraphQL requests and its subscriptions.

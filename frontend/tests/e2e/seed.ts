@@ -87,6 +87,44 @@ export async function paidOrder(request: APIRequestContext, name: string, coffee
 	return createOrder.id;
 }
 
+let adminToken: string | undefined;
+
+/** The shop's settings, set by the admin through the API; answers the shop as it now stands. */
+export async function setShopAsAdmin(
+	request: APIRequestContext,
+	open: boolean,
+	capacity: number | null,
+	message: string | null
+): Promise<{ open: boolean; queueLength: number }> {
+	adminToken ??= (await staffSession(request, staffLogins().admin)).token;
+	const { setShop } = await gql<{ setShop: { open: boolean; queueLength: number } }>(
+		request,
+		'mutation($o: Boolean!, $c: Int, $m: String) { setShop(open: $o, capacity: $c, message: $m) { open queueLength } }',
+		{ o: open, c: capacity, m: message },
+		adminToken
+	);
+	return setShop;
+}
+
+/** The number the barista calls for a paid order, as the barista's queue has it. */
+export async function orderNumberOf(request: APIRequestContext, orderId: string): Promise<string> {
+	const token = await barista(request);
+	let number: number | null | undefined;
+	await expect
+		.poll(async () => {
+			const { getFulfilmentForOrder } = await gql<{ getFulfilmentForOrder: { orderNumber: number | null } | null }>(
+				request,
+				'query($o: ID!) { getFulfilmentForOrder(orderId: $o) { orderNumber } }',
+				{ o: orderId },
+				token
+			);
+			number = getFulfilmentForOrder?.orderNumber;
+			return number;
+		})
+		.toBeGreaterThan(0);
+	return String(number);
+}
+
 /** The barista makes an order that was paid for: it is then ready to collect. */
 export async function completeOrder(request: APIRequestContext, orderId: string): Promise<void> {
 	const token = await barista(request);

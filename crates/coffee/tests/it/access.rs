@@ -66,7 +66,7 @@ impl System {
             &self.payment
         } else if path.starts_with("/api/fulfilment") {
             &self.fulfilment
-        } else if path.starts_with("/api/order") || path.starts_with("/api/coffees") {
+        } else if ["/api/order", "/api/coffees", "/api/shop"].iter().any(|p| path.starts_with(p)) {
             &self.order
         } else {
             &self.gateway
@@ -210,6 +210,11 @@ async fn every_rest_cell(system: &System) {
 
     rest_cell(system, "the menu", Method::GET, ANYONE, fixed("/api/coffees".into())).await;
     rest_cell(system, "the pickup board", Method::GET, ANYONE, fixed("/api/order/board".into())).await;
+    rest_cell(system, "the shop", Method::GET, ANYONE, fixed("/api/shop".into())).await;
+    rest_cell(system, "set the shop", Method::PUT, ADMIN, || async {
+        ("/api/shop".to_owned(), Some(json!({"open": true, "message": "Welcome"})))
+    })
+    .await;
     rest_cell(system, "liveness", Method::GET, ANYONE, fixed("/healthz".into())).await;
     rest_cell(system, "readiness", Method::GET, ANYONE, fixed("/readyz".into())).await;
 
@@ -332,6 +337,8 @@ async fn every_graphql_cell(system: &System) {
 
     graphql_cell(system, "getCoffees", ANYONE, q("{ getCoffees { id } }", json!({}))).await;
     graphql_cell(system, "getPickupBoard", ANYONE, q("{ getPickupBoard { number name } }", json!({}))).await;
+    graphql_cell(system, "getShop", ANYONE, q("{ getShop { open queueLength } }", json!({}))).await;
+    graphql_cell(system, "setShop", ADMIN, q("mutation { setShop(open: true) { open } }", json!({}))).await;
     graphql_cell(
         system,
         "getOrder",
@@ -411,7 +418,7 @@ async fn every_graphql_cell(system: &System) {
     })
     .await;
 
-    let subscriptions: [(&str, Row, String, Value); 7] = [
+    let subscriptions: [(&str, Row, String, Value); 8] = [
         (
             "orderUpdated of an order",
             READ,
@@ -434,6 +441,7 @@ async fn every_graphql_cell(system: &System) {
             json!({"c": OWNER}),
         ),
         ("pickupBoardUpdated", ANYONE, "subscription { pickupBoardUpdated { number } }".into(), json!({})),
+        ("shopUpdated", ANYONE, "subscription { shopUpdated { open } }".into(), json!({})),
     ];
     for (name, row, query, variables) in subscriptions {
         for (who, want) in EVERYONE.iter().zip(row) {

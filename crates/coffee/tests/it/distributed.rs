@@ -17,8 +17,16 @@ pub(crate) struct Process {
     child: tokio::process::Child,
 }
 
+/// The arguments a service's process of the test cluster starts with.
+pub(crate) fn service_args(service: &str, bus: &str, database: &str) -> Vec<String> {
+    let mut args = vec![service.to_owned(), "--bus".into(), bus.into(), "--database".into(), database.into()];
+    args.extend(["--ack-wait-ms", "2000", "--retry-backoff-ms", "50"].map(str::to_owned));
+    args.extend(["--auth-key".to_owned(), coffee_testkit::AUTH_KEY.to_owned()]);
+    args
+}
+
 impl Process {
-    async fn start(args: &[&str], log: &std::path::Path) -> Self {
+    pub(crate) async fn start(args: &[&str], log: &std::path::Path) -> Self {
         use tokio::io::AsyncBufReadExt;
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_coffee"))
@@ -72,21 +80,7 @@ impl Cluster {
     async fn start(nats: &NatsServer, db: &TestDatabase) -> Self {
         let logs = tempfile::tempdir().expect("temp dir");
         let (bus, database) = (nats.url(), db.url());
-        let common = |service: &'static str| {
-            vec![
-                service.to_owned(),
-                "--bus".to_owned(),
-                bus.clone(),
-                "--database".to_owned(),
-                database.clone(),
-                "--ack-wait-ms".to_owned(),
-                "2000".to_owned(),
-                "--retry-backoff-ms".to_owned(),
-                "50".to_owned(),
-                "--auth-key".to_owned(),
-                coffee_testkit::AUTH_KEY.to_owned(),
-            ]
-        };
+        let common = |service: &str| service_args(service, &bus, &database);
         let start = |args: Vec<String>, name: String| {
             let log = logs.path().join(format!("{name}.log"));
             async move {

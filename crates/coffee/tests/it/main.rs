@@ -16,3 +16,4 @@ mod restart;
 mod saga;
 mod saga_property;
 mod serve_nats;
+mod shop;

@@ -1,0 +1,258 @@
+//! Running a shop: the rules a real coffee shop adds to the original's saga (issue 9), each
+//! tested through the API as clients use it.
+
+use std::collections::BTreeMap;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::distributed::{Process, Running, service_args};
+use crate::helpers::{GOOD_CARD, TestApp};
+
+/// The order numbers of `orders`, by the day each was placed on: each day must count 1, 2, 3…
+/// with none given twice, however the placements raced. A run across UTC midnight starts a
+/// second day at 1, so the check is per day rather than over the whole run.
+fn numbers_by_day(orders: &[Value]) -> BTreeMap<String, Vec<u64>> {
+    let mut days: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for order in orders {
+        let number = order["orderNumber"].as_u64().unwrap_or_else(|| panic!("an order without a number: {order}"));
+        days.entry(order["date"].as_str().expect("date").to_owned()).or_default().push(number);
+    }
+    for numbers in days.values_mut() {
+        numbers.sort_unstable();
+    }
+    days
+}
+
+fn assert_counted_from_one(days: &BTreeMap<String, Vec<u64>>) {
+    for (day, numbers) in days {
+        let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
+        assert_eq!(numbers, &expected, "the numbers of {day}: each once, from 1, none skipped");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_orders_at_once_get_the_numbers_one_to_two_hundred_and_the_barista_calls_them() {
+    let app = TestApp::spawn().await;
+    let placing = (0..200).map(|n| {
+        let (http, base) = (app.http.clone(), app.base.clone());
+        tokio::spawn(async move {
+            let body = json!({"coffeeId": "2", "customerId": format!("num-{n}"), "customerName": "Nia Num"});
+            let answer = http.post(format!("{base}/api/order")).json(&body).send().await.expect("placed");
+            assert_eq!(answer.status(), StatusCode::CREATED);
+            answer.json::<Value>().await.expect("json")
+        })
+    });
+    let mut orders = Vec::new();
+    for placed in placing {
+        orders.push(placed.await.expect("joined"));
+    }
+    let days = numbers_by_day(&orders);
+    assert_counted_from_one(&days);
+
+    // The number is the order's for good, and goes with it to its payment, the barista's card
+    // and the pickup board.
+    let order = &orders[17];
+    let order_id = order["orderId"].as_str().expect("id");
+    let (_, stored) = app.get(&format!("/api/order/{order_id}")).await;
+    assert_eq!(stored["orderNumber"], order["orderNumber"]);
+    app.pay(order_id, GOOD_CARD).await;
+    assert_eq!(app.payment_of(order_id).await["orderNumber"], order["orderNumber"]);
+    let card = app.fulfilment_of(order_id).await;
+    assert_eq!(card["orderNumber"], order["orderNumber"], "the barista's card: {card}");
+    let (_, board) = app.get("/api/order/board").await;
+    let number = order["orderNumber"].to_string();
+    assert!(
+        board.as_array().expect("board").iter().any(|p| p["number"] == number.as_str()),
+        "the board calls {number}: {board}"
+    );
+    let query = format!(
+        r#"{{ getOrder(orderId: "{order_id}") {{ orderNumber }} getFulfilmentList {{ orderId orderNumber }} }}"#
+    );
+    let (_, answer) = app.post("/graphql", json!({ "query": query })).await;
+    assert_eq!(answer["data"]["getOrder"]["orderNumber"], order["orderNumber"], "{answer}");
+    let cards = answer["data"]["getFulfilmentList"].as_array().expect("cards");
+    let card = cards.iter().find(|c| c["orderId"] == order_id).expect("the card over GraphQL");
+    assert_eq!(card["orderNumber"], order["orderNumber"], "{answer}");
+
+    // A restart goes on from where the day stood, never giving a number again.
+    let dir = app.stop().await;
+    let app = TestApp::spawn_in(dir, |_| {}).await;
+    let next = app.place_order("1", "num-after").await;
+    let today = next["date"].as_str().expect("date");
+    let before = days.get(today).map_or(0, Vec::len) as u64;
+    assert_eq!(next["orderNumber"], before + 1, "after the restart: {next}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_order_replicas_placing_at_once_never_give_a_number_twice() {
+    let Running { nats, db, cluster, http } = Running::start().await;
+    let logs = tempfile::tempdir().expect("temp dir");
+    let mut args = service_args("order", &nats.url(), &db.url());
+    args.extend(["--max-unpaid-orders".to_owned(), "0".to_owned()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let second = Process::start(&args, &logs.path().join("order-2.log")).await;
+    let replicas = [cluster.order.url.clone(), second.url.clone()];
+    let placing = (0..120).map(|n| {
+        let (http, url) = (http.clone(), replicas[n % 2].clone());
+        tokio::spawn(async move {
+            let body = json!({"coffeeId": "3", "customerId": format!("rep-{n}"), "customerName": "Rae"});
+            http.post(&format!("{url}/api/order"), body).await.expect("placed")
+        })
+    });
+    let mut orders = Vec::new();
+    for placed in placing {
+        orders.push(placed.await.expect("joined"));
+    }
+    assert_counted_from_one(&numbers_by_day(&orders));
+    drop((second, cluster));
+}
+
+/// The shop as anyone sees it, with no session.
+async fn anonymous_shop(app: &TestApp) -> Value {
+    let answer = reqwest::Client::new().get(format!("{}/api/shop", app.base)).send().await.expect("answered");
+    assert_eq!(answer.status(), StatusCode::OK);
+    answer.json().await.expect("json")
+}
+
+async fn set_shop(app: &TestApp, body: Value) -> (StatusCode, Value) {
+    app.send(reqwest::Method::PUT, "/api/shop", Some(body)).await
+}
+
+/// A customer of their own session places an order: the status and the answer.
+async fn customer_orders(app: &TestApp, token: &str) -> (StatusCode, Value) {
+    let answer = coffee_testkit::client_with(token)
+        .post(format!("{}/api/order", app.base))
+        .json(&json!({"coffeeId": "1"}))
+        .send()
+        .await
+        .expect("answered");
+    let status = answer.status();
+    (status, answer.json().await.expect("json"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_shop_refuses_orders_with_its_message_and_a_full_one_until_an_order_leaves() {
+    let app = TestApp::spawn_with(|c| c.auth.max_unpaid_orders = 0).await;
+    let shop = anonymous_shop(&app).await;
+    assert_eq!(
+        shop,
+        json!({"open": true, "capacity": null, "queueLength": 0, "estimatedWaitSeconds": null, "message": null}),
+        "a shop never set is open, with no limit"
+    );
+
+    let (status, closed) = set_shop(&app, json!({"open": false, "message": "Back at 7am"})).await;
+    assert_eq!(status, StatusCode::OK, "{closed}");
+    assert_eq!((closed["open"].clone(), closed["message"].clone()), (json!(false), json!("Back at 7am")));
+    let session = crate::helpers::customer_session(&app.base, "Cleo").await;
+    let token = session["token"].as_str().expect("token");
+    let (status, refused) = customer_orders(&app, token).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["code"], "SHOP_CLOSED", "{refused}");
+    assert!(refused["error"]["message"].as_str().is_some_and(|m| m.contains("Back at 7am")), "{refused}");
+    let customer = session["customerId"].as_str().expect("id");
+    let (_, theirs) = app.get(&format!("/api/order?customerId={customer}")).await;
+    assert_eq!(theirs, json!([]), "a refused order leaves nothing behind");
+
+    // Open with room for two: the third waits until one of the two is no longer open.
+    let (status, _) = set_shop(&app, json!({"open": true, "capacity": 2})).await;
+    assert_eq!(status, StatusCode::OK);
+    let first = app.place_order("2", "cap-1").await;
+    app.place_order("2", "cap-2").await;
+    let (status, full) =
+        app.post("/api/order", json!({"coffeeId": "2", "customerId": "cap-3", "customerName": "Cy"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{full}");
+    assert_eq!(full["error"]["code"], "SHOP_AT_CAPACITY", "{full}");
+    let shop = anonymous_shop(&app).await;
+    assert_eq!((shop["queueLength"].clone(), shop["capacity"].clone()), (json!(2), json!(2)), "{shop}");
+    let first_id = first["orderId"].as_str().expect("id");
+    let (status, _) = app.patch(&format!("/api/order/{first_id}"), json!({"status": "ORDER_CANCELLED"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, placed) = customer_orders(&app, token).await;
+    assert_eq!(status, StatusCode::CREATED, "room again after a cancellation: {placed}");
+
+    // The settings are a record like any other: they survive a restart.
+    set_shop(&app, json!({"open": false})).await;
+    let dir = app.stop().await;
+    let app = TestApp::spawn_in(dir, |_| {}).await;
+    let (_, shop) = app.get("/api/shop").await;
+    assert_eq!(
+        (shop["open"].clone(), shop["capacity"].clone(), shop["message"].clone()),
+        (json!(false), json!(null), json!(null))
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_shop_settings_are_refused_naming_the_field_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    for (body, field) in [
+        (json!({"open": true, "capacity": 0}), "capacity"),
+        (json!({"open": true, "capacity": -3}), "capacity"),
+        (json!({"open": true, "capacity": 10_001}), "capacity"),
+        (json!({"open": true, "message": "x".repeat(201)}), "message"),
+        (json!({"open": "yes"}), "open"),
+        (json!({"capacity": 3}), "open"),
+        (json!({"open": true, "opening": "7am"}), "opening"),
+    ] {
+        let (status, answer) = set_shop(&app, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert_eq!(answer["error"]["code"], "BAD_USER_INPUT", "{body}: {answer}");
+        assert!(
+            answer["error"]["message"].as_str().is_some_and(|m| m.contains(field)),
+            "{body} names {field}: {answer}"
+        );
+    }
+    let (_, shop) = app.get("/api/shop").await;
+    assert_eq!((shop["open"].clone(), shop["capacity"].clone()), (json!(true), json!(null)), "unchanged: {shop}");
+    let (status, answer) =
+        app.post("/graphql", json!({"query": "mutation { setShop(open: true, capacity: 0) { open } }"})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{answer}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shop_over_graphql_closes_live_and_estimates_the_wait_from_drinks_made() {
+    let app = TestApp::spawn().await;
+    let mut watcher = crate::graphql::Subscriber::connect(&app)
+        .await
+        .subscribe("subscription { shopUpdated { open queueLength estimatedWaitSeconds message } }", json!({}))
+        .await;
+    let first = watcher.next("shopUpdated").await;
+    assert_eq!((first["open"].clone(), first["queueLength"].clone()), (json!(true), json!(0)), "the state now, first");
+
+    // A drink is ordered, paid for and made: the queue moves and the wait is known.
+    let order = app.place_order("2", "wait-1").await;
+    let order_id = order["orderId"].as_str().expect("id");
+    app.pay(order_id, GOOD_CARD).await;
+    let card = app.fulfilment_of(order_id).await;
+    let card_id = card["fulfilmentId"].as_str().expect("id");
+    let (status, _) = app.patch(&format!("/api/fulfilment/{card_id}"), json!({"status": "FULFILMENT_COMPLETED"})).await;
+    assert_eq!(status, StatusCode::OK);
+    app.order_status(order_id, "ORDER_COMPLETED").await;
+    let mut seen = watcher.next("shopUpdated").await;
+    while seen["estimatedWaitSeconds"].is_null() {
+        seen = watcher.next("shopUpdated").await;
+    }
+    assert_eq!(seen["queueLength"], 0, "{seen}");
+    assert!(seen["estimatedWaitSeconds"].as_u64().is_some(), "one drink made: a wait: {seen}");
+
+    let (_, closed) = app
+        .post(
+            "/graphql",
+            json!({"query": r#"mutation { setShop(open: false, message: "Closed for cleaning") { open message } }"#}),
+        )
+        .await;
+    assert_eq!(closed["data"]["setShop"], json!({"open": false, "message": "Closed for cleaning"}), "{closed}");
+    let live = watcher.next("shopUpdated").await;
+    assert_eq!((live["open"].clone(), live["message"].clone()), (json!(false), json!("Closed for cleaning")), "{live}");
+    let (_, got) = app.post("/graphql", json!({"query": "{ getShop { open message } }"})).await;
+    assert_eq!(got["data"]["getShop"], json!({"open": false, "message": "Closed for cleaning"}));
+    let (_, refused) = app
+        .post("/graphql", json!({"query": r#"mutation { createOrder(coffeeId: "1", customerId: "g1", customerName: "Gus") { id } }"#}))
+        .await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "SHOP_CLOSED", "{refused}");
+    app.stop().await;
+}
