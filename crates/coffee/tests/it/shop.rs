@@ -86,7 +86,7 @@ async fn two_hundred_orders_at_once_get_the_numbers_one_to_two_hundred_and_the_b
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_order_replicas_placing_at_once_never_give_a_number_twice() {
+async fn two_order_replicas_never_give_a_number_twice_and_share_the_shop_s_settings() {
     let Running { nats, db, cluster, http } = Running::start().await;
     let logs = tempfile::tempdir().expect("temp dir");
     let mut args = service_args("order", &nats.url(), &db.url());
@@ -106,6 +106,30 @@ async fn two_order_replicas_placing_at_once_never_give_a_number_twice() {
         orders.push(placed.await.expect("joined"));
     }
     assert_counted_from_one(&numbers_by_day(&orders));
+
+    // The shop's settings are one row both replicas read: closed at one, closed at the other,
+    // and through the gateway's GraphQL.
+    let closed = http
+        .call(
+            reqwest::Method::PUT,
+            &format!("{}/api/shop", replicas[1]),
+            Some(json!({"open": false, "message": "Gone fishing"})),
+        )
+        .await
+        .expect("closed");
+    assert_eq!(closed["queueLength"], 120, "{closed}");
+    let body = json!({"coffeeId": "1", "customerId": "rep-late", "customerName": "Lee"});
+    let refused = http.post(&format!("{}/api/order", replicas[0]), body).await.expect_err("closed");
+    assert!(refused.contains("SHOP_CLOSED") && refused.contains("Gone fishing"), "{refused}");
+    let query = r#"mutation { createOrder(coffeeId: "1", customerId: "rep-gql", customerName: "Gil") { id } }"#;
+    let answer =
+        http.post(&format!("{}/graphql", cluster.gateway.url), json!({ "query": query })).await.expect("graphql");
+    assert_eq!(answer["errors"][0]["extensions"]["code"], "SHOP_CLOSED", "{answer}");
+    let shop = http
+        .post(&format!("{}/graphql", cluster.gateway.url), json!({"query": "{ getShop { open message } }"}))
+        .await
+        .expect("graphql");
+    assert_eq!(shop["data"]["getShop"], json!({"open": false, "message": "Gone fishing"}));
     drop((second, cluster));
 }
 
