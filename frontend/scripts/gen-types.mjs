@@ -13,6 +13,7 @@ import {
 	buildSchema,
 	getNamedType,
 	isEnumType,
+	isInputObjectType,
 	isListType,
 	isNonNullType,
 	isObjectType,
@@ -122,6 +123,16 @@ export function generate(sdl) {
 				.getValues()
 				.map((v) => `'${v.name}'`)
 				.join(' | ')};\n`;
+		}
+		if (isInputObjectType(type)) {
+			// An argument's fields: those that may be null may also be left out.
+			out += `\n${doc(type.description)}export interface ${type.name} {\n`;
+			for (const field of Object.values(type.getFields())) {
+				out += doc(field.description, '\t');
+				const optional = !isNonNullType(field.type);
+				out += `\t${field.name}${optional ? '?' : ''}: ${tsType(field.type, new Map(), '', '')};\n`;
+			}
+			out += '}\n';
 		}
 		if (!isObjectType(type)) continue;
 		out += `\n${doc(type.description)}export interface ${type.name} {\n`;

@@ -65,6 +65,25 @@ impl Coffee {
     }
 }
 
+/// A drink as the menu offers it: the coffee, and its options with their price differences.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MenuItem {
+    #[serde(flatten)]
+    pub coffee: Coffee,
+    pub options: crate::OptionPrices,
+}
+
+/// The menu with each drink's options.
+pub fn menu() -> Vec<MenuItem> {
+    catalogue().iter().map(|c| MenuItem { coffee: c.clone(), options: options_of(&c.id) }).collect()
+}
+
+/// The options a drink of the menu comes with: today the same for every drink.
+pub fn options_of(_id: &CoffeeId) -> crate::OptionPrices {
+    crate::OptionPrices::standard()
+}
+
 /// The coffee with this id, as the menu has it now; an unknown coffee is invalid input.
 pub fn on_the_menu(id: &CoffeeId) -> Result<Coffee, InvalidInput> {
     catalogue()

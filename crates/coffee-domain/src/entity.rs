@@ -94,7 +94,8 @@ macro_rules! entity {
 /// Each entity's JSON, with the original's field names: `id` and `<entity>Id` both hold its id,
 /// its status and note are `<entity>Status` and `<entity>Note`, and `date` is the day it was
 /// created (written for clients, never read back). A record stored before `updatedAt` existed
-/// reads with `createdAt` in its place; one stored before order numbers has no `orderNumber`.
+/// reads with `createdAt` in its place; one stored before order numbers has no `orderNumber`, and one
+/// from before drink options has no `options` (the drink as it came).
 macro_rules! wire {
     (
         $entity:ident as $wire:ident {
@@ -115,6 +116,8 @@ macro_rules! wire {
             customer_name: $crate::CustomerName,
             #[serde(default, skip_serializing_if = "Option::is_none")]
             order_number: Option<u32>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            options: Option<$crate::DrinkOptions>,
             created_at: $crate::Millis,
             #[serde(default)]
             updated_at: Option<$crate::Millis>,
@@ -135,6 +138,7 @@ macro_rules! wire {
                     customer_id: e.customer_id,
                     customer_name: e.customer_name,
                     order_number: e.order_number,
+                    options: e.options,
                     created_at: e.created_at,
                     updated_at: Some(e.updated_at),
                 }
@@ -152,6 +156,7 @@ macro_rules! wire {
                     customer_id: w.customer_id,
                     customer_name: w.customer_name,
                     order_number: w.order_number,
+                    options: w.options,
                     created_at: w.created_at,
                     updated_at: w.updated_at.unwrap_or(w.created_at),
                 }

@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::saga::FulfilmentInput;
 pub use crate::status::FulfilmentStatus;
-use crate::{Coffee, CustomerId, CustomerName, Day, FulfilmentId, IllegalTransition, Millis, Note, OrderId, Payment};
+use crate::{
+    Coffee, CustomerId, CustomerName, Day, DrinkOptions, FulfilmentId, IllegalTransition, Millis, Note, OrderId,
+    Payment,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "FulfilmentWire", from = "FulfilmentWire")]
@@ -19,6 +22,8 @@ pub struct Fulfilment {
     pub customer_name: CustomerName,
     /// The order's number for the day, which the barista calls: copied from the payment.
     pub order_number: Option<u32>,
+    /// How to make it: the order's options, copied from the payment.
+    pub options: Option<DrinkOptions>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -77,6 +82,7 @@ impl Fulfilment {
             customer_id: payment.customer_id.clone(),
             customer_name: payment.customer_name.clone(),
             order_number: payment.order_number,
+            options: payment.options,
             created_at: now,
             updated_at: now,
         }
@@ -127,10 +133,15 @@ mod tests {
     }
 
     #[test]
-    fn the_order_number_goes_from_the_order_to_its_payment_and_the_barista_s_card() {
-        let order = an_order().numbered(12);
+    fn the_order_number_and_options_go_from_the_order_to_its_payment_and_the_barista_s_card() {
+        let large = crate::DrinkOptions { size: crate::options::Size::Large, ..crate::DrinkOptions::default() };
+        let order = an_order().numbered(12).with_options(large, crate::Cents(470));
         assert_eq!(its_payment(&order).order_number, Some(12));
+        assert_eq!(its_payment(&order).amount, crate::Cents(470), "the payment is for the drink with its options");
+        assert_eq!(its_payment(&order).options, Some(large));
         assert_eq!(its_fulfilment(&order).order_number, Some(12));
+        assert_eq!(its_fulfilment(&order).options, Some(large), "the barista's card says how to make it");
+        assert_eq!(its_payment(&an_order()).amount, an_order().coffee.price, "an order from before options");
         let json = serde_json::to_value(its_fulfilment(&order)).expect("serializes");
         assert_eq!(json["orderNumber"], 12);
         assert_eq!(its_fulfilment(&an_order()).order_number, None);

@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 pub mod fulfilment;
 pub mod ids;
+pub mod options;
 pub mod order;
 pub mod payment;
 pub mod people;
@@ -22,12 +23,13 @@ pub mod time;
 #[cfg(test)]
 mod testing;
 
-pub use catalogue::{Cents, Coffee, CoffeeId, catalogue, on_the_menu};
+pub use catalogue::{Cents, Coffee, CoffeeId, MenuItem, catalogue, menu, on_the_menu, options_of};
 pub use entity::Entity;
 pub use error::{IllegalTransition, InvalidInput};
 pub use event::{DomainEvent, EventType, Source};
 pub use fulfilment::{Fulfilment, FulfilmentStatus};
 pub use ids::{CardNumber, CustomerId, CustomerName, FulfilmentId, Note, OrderId, PaymentId};
+pub use options::{DrinkOptions, OptionPrices};
 pub use order::{Order, OrderStatus};
 pub use payment::{Payment, PaymentStatus};
 pub use people::{StaffName, StaffRole};

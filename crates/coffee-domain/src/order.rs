@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::saga::OrderInput;
 pub use crate::status::OrderStatus;
-use crate::{Coffee, CustomerId, CustomerName, Day, IllegalTransition, Millis, Note, OrderId};
+use crate::{Cents, Coffee, CustomerId, CustomerName, Day, DrinkOptions, IllegalTransition, Millis, Note, OrderId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "OrderWire", from = "OrderWire")]
@@ -22,6 +22,11 @@ pub struct Order {
     /// When its payment went through and the barista's work began (ORDER_IN_PROGRESS): the
     /// start of what the estimated wait measures. Orders from before this was kept have none.
     pub started_at: Option<Millis>,
+    /// What the customer chose (size, milk, extra shots); none on orders from before options.
+    pub options: Option<DrinkOptions>,
+    /// What the drink with its options costs, from the menu at placement; none on orders from
+    /// before options, which cost the coffee's price.
+    pub price: Option<Cents>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -46,9 +51,21 @@ impl Order {
             customer_name,
             order_number: None,
             started_at: None,
+            options: None,
+            price: None,
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// The order with the customer's options and the price the menu gives the drink with them.
+    pub fn with_options(self, options: DrinkOptions, price: Cents) -> Self {
+        Self { options: Some(options), price: Some(price), ..self }
+    }
+
+    /// What the customer pays: the price with the options, or the coffee's for an older order.
+    pub fn amount(&self) -> Cents {
+        self.price.unwrap_or(self.coffee.price)
     }
 
     /// The order with the day's number it was given at placement.
@@ -137,6 +154,8 @@ crate::entity::wire!(Order as OrderWire {
     order_note,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     started_at: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    price: Option<Cents>,
 });
 
 #[cfg(test)]

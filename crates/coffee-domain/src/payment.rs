@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::saga::PaymentInput;
 pub use crate::status::PaymentStatus;
-use crate::{Cents, Coffee, CustomerId, CustomerName, Day, IllegalTransition, Millis, Note, Order, OrderId, PaymentId};
+use crate::{
+    Cents, Coffee, CustomerId, CustomerName, Day, DrinkOptions, IllegalTransition, Millis, Note, Order, OrderId,
+    PaymentId,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "PaymentWire", from = "PaymentWire")]
@@ -25,6 +28,8 @@ pub struct Payment {
     pub customer_name: CustomerName,
     /// The order's number for the day, copied from the order.
     pub order_number: Option<u32>,
+    /// The order's options, copied from it (for the receipt).
+    pub options: Option<DrinkOptions>,
     /// The order was cancelled while the provider could still capture the money; a late
     /// capture must be refunded at once.
     pub order_cancelled: bool,
@@ -69,13 +74,14 @@ impl Payment {
             order_id: order.id,
             status: PaymentStatus::Pending,
             note: None,
-            amount: order.coffee.price,
+            amount: order.amount(),
             currency: crate::catalogue::CURRENCY.to_owned(),
             payment_intent_id: None,
             coffee: order.coffee.clone(),
             customer_id: order.customer_id.clone(),
             customer_name: order.customer_name.clone(),
             order_number: order.order_number,
+            options: order.options,
             order_cancelled: false,
             created_at: now,
             updated_at: now,

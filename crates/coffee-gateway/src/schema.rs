@@ -63,6 +63,9 @@ pub struct Coffee {
     pub description: String,
     /// In cents (AUD).
     pub price: i64,
+    /// Its options with what each adds to the price: on the menu only (null in an order's copy
+    /// of the coffee; the order has the options chosen).
+    pub options: Option<MenuOptions>,
 }
 
 impl From<&coffee_domain::Coffee> for Coffee {
@@ -72,8 +75,71 @@ impl From<&coffee_domain::Coffee> for Coffee {
             name: c.name.clone(),
             description: c.description.clone(),
             price: i64::from(c.price.0),
+            options: None,
         }
     }
+}
+
+impl From<&coffee_domain::MenuItem> for Coffee {
+    fn from(m: &coffee_domain::MenuItem) -> Self {
+        let choices = |list: Vec<(&str, i32)>| {
+            list.into_iter()
+                .map(|(value, delta)| OptionChoice { value: value.to_owned(), price_delta: delta.into() })
+                .collect()
+        };
+        let o = &m.options;
+        Self {
+            options: Some(MenuOptions {
+                size: choices(o.size.iter().map(|c| (c.value.as_str(), c.price_delta)).collect()),
+                milk: choices(o.milk.iter().map(|c| (c.value.as_str(), c.price_delta)).collect()),
+                extra_shot: o.extra_shot.into(),
+                max_extra_shots: o.max_extra_shots.into(),
+            }),
+            ..Self::from(&m.coffee)
+        }
+    }
+}
+
+/// A drink's options on the menu, with what each adds to its price (in cents; negative: less).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct MenuOptions {
+    /// small, regular, large.
+    pub size: Vec<OptionChoice>,
+    /// full, skim, oat, soy.
+    pub milk: Vec<OptionChoice>,
+    /// What each extra shot adds.
+    pub extra_shot: i64,
+    pub max_extra_shots: i64,
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct OptionChoice {
+    pub value: String,
+    pub price_delta: i64,
+}
+
+/// The options a customer chose.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct ChosenOptions {
+    /// small, regular or large.
+    pub size: String,
+    /// full, skim, oat or soy.
+    pub milk: String,
+    pub extra_shots: i64,
+}
+
+impl From<&coffee_domain::DrinkOptions> for ChosenOptions {
+    fn from(o: &coffee_domain::DrinkOptions) -> Self {
+        Self { size: o.size.as_str().to_owned(), milk: o.milk.as_str().to_owned(), extra_shots: o.extra_shots.into() }
+    }
+}
+
+/// `createOrder`'s options: each left out is the drink as it comes (regular, full milk, none).
+#[derive(async_graphql::InputObject, Clone, Debug)]
+pub struct OptionsInput {
+    pub size: Option<String>,
+    pub milk: Option<String>,
+    pub extra_shots: Option<i64>,
 }
 
 /// An order: one coffee for one customer.
@@ -86,6 +152,10 @@ pub struct OrderDetail {
     /// orders placed before numbers existed.
     pub order_number: Option<i32>,
     pub coffee: Option<Coffee>,
+    /// Size, milk and extra shots as chosen; null on orders from before options.
+    pub options: Option<ChosenOptions>,
+    /// What the drink with its options costs, in cents (the coffee's price on older orders).
+    pub price: i64,
     /// ORDER_CREATED, ORDER_IN_PROGRESS, ORDER_CANCELLED or ORDER_COMPLETED.
     pub status: String,
     pub note: Option<String>,
@@ -105,6 +175,8 @@ impl From<&coffee_domain::Order> for OrderDetail {
             customer_name: o.customer_name.to_string(),
             order_number: number(o.order_number),
             coffee: Some(Coffee::from(&o.coffee)),
+            options: o.options.as_ref().map(ChosenOptions::from),
+            price: i64::from(o.amount().0),
             status: o.status.as_str().to_owned(),
             note: o.note.as_ref().map(ToString::to_string),
             created_at: o.created_at.seconds(),
@@ -135,6 +207,8 @@ pub struct PaymentDetail {
     /// The day's number of the order, counting from 1: what the barista calls. Absent on
     /// orders placed before numbers existed.
     pub order_number: Option<i32>,
+    /// Size, milk and extra shots as chosen; null on orders from before options.
+    pub options: Option<ChosenOptions>,
     /// Seconds since the epoch.
     pub updated_at: i64,
 }
@@ -154,6 +228,7 @@ impl From<&coffee_domain::Payment> for PaymentDetail {
             customer_id: p.customer_id.to_string(),
             customer_name: p.customer_name.to_string(),
             order_number: number(p.order_number),
+            options: p.options.as_ref().map(ChosenOptions::from),
             updated_at: p.updated_at.seconds(),
         }
     }
@@ -181,6 +256,8 @@ pub struct FulfilmentDetail {
     /// orders placed before numbers existed.
     pub order_number: Option<i32>,
     pub coffee: Option<Coffee>,
+    /// Size, milk and extra shots as chosen; null on orders from before options.
+    pub options: Option<ChosenOptions>,
     /// Seconds since the epoch.
     pub updated_at: i64,
 }
@@ -197,6 +274,7 @@ impl From<&coffee_domain::Fulfilment> for FulfilmentDetail {
             customer_name: f.customer_name.to_string(),
             order_number: number(f.order_number),
             coffee: Some(Coffee::from(&f.coffee)),
+            options: f.options.as_ref().map(ChosenOptions::from),
             updated_at: f.updated_at.seconds(),
         }
     }
@@ -440,19 +518,24 @@ impl Mutation {
         Ok(Shop::from(&services(ctx)?.orders.set_shop(&op(ctx), &request).await?))
     }
 
-    /// Orders a coffee from the menu; the price comes from the menu.
+    /// Orders a coffee from the menu, with options; the price comes from the menu.
     async fn create_order(
         &self,
         ctx: &Context<'_>,
         coffee_id: ID,
         customer_id: String,
         customer_name: String,
+        options: Option<OptionsInput>,
     ) -> Res<OrderDetail> {
         let parse = || -> Result<PlaceOrder, coffee_domain::InvalidInput> {
+            let options = options
+                .map(|o| coffee_domain::DrinkOptions::from_parts(o.size.as_deref(), o.milk.as_deref(), o.extra_shots))
+                .transpose()?;
             Ok(PlaceOrder {
                 coffee_id: CoffeeId::parse(&coffee_id)?,
                 customer_id: Some(CustomerId::parse(&customer_id)?),
                 customer_name: Some(CustomerName::parse(&customer_name)?),
+                options,
             })
         };
         let request = parse().map_err(|e| bad_input(e.to_string()))?;

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use coffee_bus::Envelope;
-use coffee_domain::{Coffee, Order, OrderId};
+use coffee_domain::{MenuItem, Order, OrderId};
 use coffee_http::{ApiError, ApiJson, ApiQuery, Ctx, IdPath};
 use coffee_service::OfOrder;
 
@@ -26,7 +26,7 @@ pub fn routes(service: OrderService) -> Router {
 
 type Answer<T> = Result<Json<T>, ApiError>;
 
-async fn coffees(State(s): State<OrderService>, Ctx(ctx): Ctx) -> Answer<Vec<Coffee>> {
+async fn coffees(State(s): State<OrderService>, Ctx(ctx): Ctx) -> Answer<Vec<MenuItem>> {
     Ok(Json(s.coffees(&ctx).await?))
 }
 

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use coffee_bus::Envelope;
-use coffee_domain::{Coffee, Order, OrderId};
+use coffee_domain::{MenuItem, Order, OrderId};
 use coffee_http::HttpClient;
 use coffee_service::{Context, ListQuery, OfOrder, ServiceResult};
 use reqwest::Method;
@@ -15,7 +15,7 @@ use crate::model::{OrderChange, OrderList, PickupOrder, PlaceOrder, SetShop, Sho
 #[async_trait]
 pub trait OrderClient: Send + Sync {
     /// The menu.
-    async fn coffees(&self, ctx: &Context) -> ServiceResult<Vec<Coffee>>;
+    async fn coffees(&self, ctx: &Context) -> ServiceResult<Vec<MenuItem>>;
     async fn place_order(&self, ctx: &Context, request: &PlaceOrder) -> ServiceResult<Order>;
     async fn order(&self, ctx: &Context, id: OrderId) -> ServiceResult<Order>;
     async fn orders(&self, ctx: &Context, list: &OrderList) -> ServiceResult<Vec<Order>>;
@@ -45,7 +45,7 @@ impl HttpOrderClient {
 
 #[async_trait]
 impl OrderClient for HttpOrderClient {
-    async fn coffees(&self, ctx: &Context) -> ServiceResult<Vec<Coffee>> {
+    async fn coffees(&self, ctx: &Context) -> ServiceResult<Vec<MenuItem>> {
         self.0.get(ctx, "/api/coffees", &()).await
     }
 

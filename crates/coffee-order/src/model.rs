@@ -3,7 +3,9 @@
 //! sent as it is by the HTTP client.
 
 use coffee_bus::{Kind, RecordKey, Table};
-use coffee_domain::{CoffeeId, CustomerId, CustomerName, InvalidInput, Note, Order, OrderStatus, Shop, ShopMessage};
+use coffee_domain::{
+    CoffeeId, CustomerId, CustomerName, DrinkOptions, InvalidInput, Note, Order, OrderStatus, Shop, ShopMessage,
+};
 use coffee_service::{Listed, Listing, StatusChange};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -88,7 +90,7 @@ pub struct ShopStatus {
     pub message: Option<ShopMessage>,
 }
 
-/// `POST /api/order`, `createOrder`: a customer orders a coffee from the menu. The customer is
+/// `POST /api/order`, `createOrder`: a customer orders a coffee from the menu, with options. The customer is
 /// the session's: `customerId` may be left out, and when given must be the session's own (an
 /// admin ordering for someone names them); `customerName` defaults to the session's name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +101,9 @@ pub struct PlaceOrder {
     pub customer_id: Option<CustomerId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_name: Option<CustomerName>,
+    /// Size, milk, extra shots; left out (all or any of them), the drink as it comes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<DrinkOptions>,
 }
 
 /// The body as clients send it: `{"coffeeId": "2", ...}`, or the original's
@@ -115,6 +120,8 @@ struct PlaceOrderBody {
     customer_id: Option<String>,
     #[serde(default)]
     customer_name: Option<String>,
+    #[serde(default)]
+    options: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,6 +148,7 @@ impl TryFrom<PlaceOrderBody> for PlaceOrder {
             coffee_id,
             customer_id: body.customer_id.as_deref().map(CustomerId::parse).transpose()?,
             customer_name: body.customer_name.as_deref().map(CustomerName::parse).transpose()?,
+            options: body.options.as_ref().filter(|o| !o.is_null()).map(DrinkOptions::parse).transpose()?,
         })
     }
 }

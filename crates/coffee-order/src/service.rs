@@ -5,7 +5,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use coffee_bus::{Change, Decision, Envelope, Expect, Lookup, Records, Store};
 use coffee_domain::shop::{Made, Refusal, estimated_wait_seconds};
-use coffee_domain::{Coffee, CustomerId, CustomerName, Millis, Order, OrderId, OrderStatus, Shop, on_the_menu};
+use coffee_domain::{
+    CustomerId, CustomerName, MenuItem, Millis, Order, OrderId, OrderStatus, Shop, on_the_menu, options_of,
+};
 use coffee_service::{
     Caller, Context, Events, ListRecords, Load, MAX_LIST, ServiceError, ServiceResult, ShopRule, now,
 };
@@ -88,13 +90,16 @@ fn is_open(status: &str) -> bool {
 
 #[async_trait]
 impl OrderClient for OrderService {
-    async fn coffees(&self, _ctx: &Context) -> ServiceResult<Vec<Coffee>> {
-        Ok(coffee_domain::catalogue().to_vec())
+    async fn coffees(&self, _ctx: &Context) -> ServiceResult<Vec<MenuItem>> {
+        Ok(coffee_domain::menu())
     }
 
     async fn place_order(&self, ctx: &Context, request: &PlaceOrder) -> ServiceResult<Order> {
         let (customer_id, customer_name) = who_orders(ctx, request)?;
         let coffee = on_the_menu(&request.coffee_id)?;
+        // The price with the options, from the menu: the client never sets it.
+        let options = request.options.unwrap_or_default();
+        let price = options_of(&coffee.id).price(coffee.price, &options)?;
         let now = now();
         // Read before the commit, as the unpaid-order cap is: simultaneous placements can pass
         // a capacity by a few, which a shop's queue absorbs.
@@ -123,7 +128,8 @@ impl OrderClient for OrderService {
         let number = self.orders.store().next_number(&order_sequence(now.day())).await?;
         let number = u32::try_from(number)
             .map_err(|_| ServiceError::Internal(format!("order number {number} is out of range")))?;
-        let order = Order::place(id, coffee, customer_id, customer_name, now).numbered(number);
+        let order =
+            Order::place(id, coffee, customer_id, customer_name, now).numbered(number).with_options(options, price);
         self.orders.commit(Change::new().step(ORDERS, Expect::New, &order, &ctx.trace)?).await?;
         tracing::debug!(order = %order.id, coffee = %order.coffee.name, "order placed");
         Ok(order)

@@ -10,6 +10,15 @@ export const OrderDetailStatusValues = ['ORDER_CREATED', 'ORDER_IN_PROGRESS', 'O
 export type PaymentDetailStatus = 'PAYMENT_PENDING' | 'PAYMENT_CREATED' | 'PAYMENT_SUCCESSFUL' | 'PAYMENT_FAILED' | 'PAYMENT_REFUNDED';
 export const PaymentDetailStatusValues = ['PAYMENT_PENDING', 'PAYMENT_CREATED', 'PAYMENT_SUCCESSFUL', 'PAYMENT_FAILED', 'PAYMENT_REFUNDED'] as const;
 
+/** The options a customer chose. */
+export interface ChosenOptions {
+	/** small, regular or large. */
+	size: string;
+	/** full, skim, oat or soy. */
+	milk: string;
+	extraShots: number;
+}
+
 /** A coffee on the menu. */
 export interface Coffee {
 	id: string;
@@ -17,6 +26,11 @@ export interface Coffee {
 	description: string;
 	/** In cents (AUD). */
 	price: number;
+	/**
+	 * Its options with what each adds to the price: on the menu only (null in an order's copy
+	 * of the coffee; the order has the options chosen).
+	 */
+	options: MenuOptions | null;
 }
 
 /** The barista's job of making one paid coffee. */
@@ -36,8 +50,21 @@ export interface FulfilmentDetail {
 	 */
 	orderNumber: number | null;
 	coffee: Coffee | null;
+	/** Size, milk and extra shots as chosen; null on orders from before options. */
+	options: ChosenOptions | null;
 	/** Seconds since the epoch. */
 	updatedAt: number;
+}
+
+/** A drink's options on the menu, with what each adds to its price (in cents; negative: less). */
+export interface MenuOptions {
+	/** small, regular, large. */
+	size: OptionChoice[];
+	/** full, skim, oat, soy. */
+	milk: OptionChoice[];
+	/** What each extra shot adds. */
+	extraShot: number;
+	maxExtraShots: number;
 }
 
 export interface Mutation {
@@ -46,7 +73,7 @@ export interface Mutation {
 	 * limit), the message to customers (null or empty: none). Each call sets all three.
 	 */
 	setShop: Shop;
-	/** Orders a coffee from the menu; the price comes from the menu. */
+	/** Orders a coffee from the menu, with options; the price comes from the menu. */
 	createOrder: OrderDetail;
 	/**
 	 * Starts paying an order: the payment, PAYMENT_CREATED, with the client secret the card
@@ -78,6 +105,7 @@ export interface MutationCreateOrderArgs {
 	coffeeId: string;
 	customerId: string;
 	customerName: string;
+	options?: OptionsInput | null;
 }
 
 export interface MutationMakePaymentArgs {
@@ -104,6 +132,18 @@ export interface MutationConfirmPaymentArgs {
 	cardNumber: string;
 }
 
+export interface OptionChoice {
+	value: string;
+	priceDelta: number;
+}
+
+/** `createOrder`'s options: each left out is the drink as it comes (regular, full milk, none). */
+export interface OptionsInput {
+	size?: string | null;
+	milk?: string | null;
+	extraShots?: number | null;
+}
+
 /** An order: one coffee for one customer. */
 export interface OrderDetail {
 	id: string;
@@ -115,6 +155,10 @@ export interface OrderDetail {
 	 */
 	orderNumber: number | null;
 	coffee: Coffee | null;
+	/** Size, milk and extra shots as chosen; null on orders from before options. */
+	options: ChosenOptions | null;
+	/** What the drink with its options costs, in cents (the coffee's price on older orders). */
+	price: number;
 	/** ORDER_CREATED, ORDER_IN_PROGRESS, ORDER_CANCELLED or ORDER_COMPLETED. */
 	status: OrderDetailStatus;
 	note: string | null;
@@ -148,6 +192,8 @@ export interface PaymentDetail {
 	 * orders placed before numbers existed.
 	 */
 	orderNumber: number | null;
+	/** Size, milk and extra shots as chosen; null on orders from before options. */
+	options: ChosenOptions | null;
 	/** Seconds since the epoch. */
 	updatedAt: number;
 }

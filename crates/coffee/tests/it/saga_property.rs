@@ -294,6 +294,7 @@ async fn run_case(system: &System, case: Case) -> Result<(), TestCaseError> {
         coffee_id: CoffeeId::parse("2").expect("an id"),
         customer_id: Some(CustomerId::parse("customer-p").expect("an id")),
         customer_name: Some(CustomerName::parse("Ada").expect("a name")),
+        options: None,
     };
     let order = system.orders.place_order(&ctx, &request).await.expect("an order");
     let mut world = World {

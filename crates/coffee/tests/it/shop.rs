@@ -280,3 +280,81 @@ async fn the_shop_over_graphql_closes_live_and_estimates_the_wait_from_drinks_ma
     assert_eq!(refused["errors"][0]["extensions"]["code"], "SHOP_CLOSED", "{refused}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_oat_latte_costs_what_the_menu_says_from_the_order_to_the_barista_s_card() {
+    let app = TestApp::spawn().await;
+    let (_, menu) = app.get("/api/coffees").await;
+    let latte = menu.as_array().expect("menu").iter().find(|c| c["name"] == "Latte").expect("a latte").clone();
+    let delta = |option: &str, value: &str| {
+        latte["options"][option].as_array().expect("choices").iter().find(|c| c["value"] == value).expect("offered")
+            ["priceDelta"]
+            .as_i64()
+            .expect("a delta")
+    };
+    let expected = latte["price"].as_i64().expect("price")
+        + delta("size", "large")
+        + delta("milk", "oat")
+        + latte["options"]["extraShot"].as_i64().expect("a shot's price");
+    assert_eq!(expected, 400 + 70 + 60 + 50, "the menu's figures: {latte}");
+
+    // The client's own price, anywhere in the body, is ignored.
+    let body = json!({"coffeeId": "2", "customerId": "opt-1", "customerName": "Oda", "price": 1,
+        "options": {"size": "large", "milk": "oat", "extraShots": 1}});
+    let (status, order) = app.post("/api/order", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    assert_eq!(order["price"], expected, "{order}");
+    assert_eq!(order["options"], json!({"size": "large", "milk": "oat", "extraShots": 1}));
+    let order_id = order["orderId"].as_str().expect("id");
+    let payment = app.create_payment(order_id).await;
+    assert_eq!(payment["amount"], expected, "the payment is for the drink with its options: {payment}");
+    let (_, paid) = app
+        .post(
+            &format!("/api/payment/{}/confirm", payment["paymentId"].as_str().expect("id")),
+            json!({"cardNumber": GOOD_CARD}),
+        )
+        .await;
+    assert_eq!(paid["paymentStatus"], "PAYMENT_SUCCESSFUL", "{paid}");
+    let card = app.fulfilment_of(order_id).await;
+    assert_eq!(card["options"], order["options"], "the barista's card says how to make it: {card}");
+
+    // Left out: the drink as it comes, at the menu's price.
+    let plain = app.place_order("2", "opt-2").await;
+    assert_eq!((plain["price"].clone(), plain["options"]["size"].clone()), (json!(400), json!("regular")));
+
+    // Over GraphQL, the same rules.
+    let q = r#"mutation { createOrder(coffeeId: "1", customerId: "opt-3", customerName: "Ozzy", options: {size: "small", extraShots: 2}) { price options { size milk extraShots } } }"#;
+    let (_, answer) = app.post("/graphql", json!({ "query": q })).await;
+    assert_eq!(
+        answer["data"]["createOrder"],
+        json!({"price": 370 - 50 + 2 * 50, "options": {"size": "small", "milk": "full", "extraShots": 2}}),
+        "{answer}"
+    );
+    let q = r#"mutation { createOrder(coffeeId: "1", customerId: "opt-4", customerName: "Ozzy", options: {milk: "almond"}) { id } }"#;
+    let (_, answer) = app.post("/graphql", json!({ "query": q })).await;
+    assert_eq!(answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{answer}");
+    assert!(answer["errors"][0]["message"].as_str().is_some_and(|m| m.contains("options.milk")), "{answer}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_option_is_refused_naming_it_and_nothing_is_ordered() {
+    let app = TestApp::spawn().await;
+    for (options, field) in [
+        (json!({"size": "venti"}), "options.size"),
+        (json!({"milk": "almond"}), "options.milk"),
+        (json!({"extraShots": 4}), "options.extraShots"),
+        (json!({"extraShots": -1}), "options.extraShots"),
+        (json!({"sugar": 2}), "options"),
+        (json!(["large"]), "options"),
+    ] {
+        let body = json!({"coffeeId": "3", "customerId": "bad-opt", "customerName": "Bo", "options": options});
+        let (status, answer) = app.post("/api/order", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{options}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with(field), "{options} names {field}: {answer}");
+    }
+    let (_, theirs) = app.get("/api/order?customerId=bad-opt").await;
+    assert_eq!(theirs, json!([]), "nothing was ordered");
+    app.stop().await;
+}
