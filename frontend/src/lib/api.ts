@@ -19,12 +19,14 @@ const ORDER_FIELDS = [
 	'customerId',
 	'customerName',
 	'orderNumber',
+	'price',
 	'status',
 	'note',
 	'createdAt',
 	'updatedAt',
 	'date'
 ] as const satisfies Fields<Schema.OrderDetail>;
+const CHOSEN_FIELDS = ['size', 'milk', 'extraShots'] as const satisfies Fields<Schema.ChosenOptions>;
 const PAYMENT_FIELDS = [
 	'id',
 	'orderId',
@@ -65,13 +67,21 @@ const EVENT_FIELDS = [
 	'data'
 ] as const satisfies Fields<Schema.TimelineEvent>;
 
-/** A coffee on the menu; `price` in AUD cents. */
+/** A coffee; `price` in AUD cents. */
 export type Coffee = Pick<Schema.Coffee, (typeof COFFEE_FIELDS)[number]>;
-/** An order; times in seconds since the epoch, `date` YYYY-MM-DD (UTC). */
-export type Order = Pick<Schema.OrderDetail, (typeof ORDER_FIELDS)[number]> & { coffee: Coffee | null };
-export type Payment = Pick<Schema.PaymentDetail, (typeof PAYMENT_FIELDS)[number]>;
+/** A coffee on the menu, with its options and what each adds to the price. */
+export type MenuCoffee = Coffee & { options: Schema.MenuOptions };
+/** Size, milk and extra shots, as chosen. */
+export type ChosenOptions = Schema.ChosenOptions;
+/** An order; times in seconds since the epoch, `date` YYYY-MM-DD (UTC); `price` with its options. */
+export type Order = Pick<Schema.OrderDetail, (typeof ORDER_FIELDS)[number]> & {
+	coffee: Coffee | null;
+	options: ChosenOptions | null;
+};
+export type Payment = Pick<Schema.PaymentDetail, (typeof PAYMENT_FIELDS)[number]> & { options: ChosenOptions | null };
 export type Fulfilment = Pick<Schema.FulfilmentDetail, (typeof FULFILMENT_FIELDS)[number]> & {
 	coffee: Coffee | null;
+	options: ChosenOptions | null;
 };
 /** An order as the pickup board shows it, to anyone: its number and the customer's first name. */
 export type PickupOrder = Pick<Schema.PickupOrder, (typeof PICKUP_FIELDS)[number]>;
@@ -81,9 +91,11 @@ export type Shop = Pick<Schema.Shop, (typeof SHOP_FIELDS)[number]>;
 export type TimelineEvent = Pick<Schema.TimelineEvent, (typeof EVENT_FIELDS)[number]>;
 
 const COFFEE = select(COFFEE_FIELDS);
-const ORDER = select(ORDER_FIELDS, ` coffee { ${COFFEE} }`);
-const PAYMENT = select(PAYMENT_FIELDS);
-const FULFILMENT = select(FULFILMENT_FIELDS, ` coffee { ${COFFEE} }`);
+const CHOSEN = `options { ${select(CHOSEN_FIELDS)} }`;
+const MENU = `${COFFEE} options { size { value priceDelta } milk { value priceDelta } extraShot maxExtraShots }`;
+const ORDER = select(ORDER_FIELDS, ` coffee { ${COFFEE} } ${CHOSEN}`);
+const PAYMENT = select(PAYMENT_FIELDS, ` ${CHOSEN}`);
+const FULFILMENT = select(FULFILMENT_FIELDS, ` coffee { ${COFFEE} } ${CHOSEN}`);
 const EVENT = select(EVENT_FIELDS);
 const PICKUP = select(PICKUP_FIELDS);
 const SHOP = select(SHOP_FIELDS);
@@ -93,8 +105,9 @@ const present = <T>(list: (T | null)[] | null): T[] => (list ?? []).filter((x): 
 
 // --- queries --------------------------------------------------------------------------------
 
-export async function getCoffees(): Promise<Coffee[]> {
-	const data = await request<{ getCoffees: (Coffee | null)[] | null }>(`{ getCoffees { ${COFFEE} } }`);
+/** The menu, each drink with its options. */
+export async function getCoffees(): Promise<MenuCoffee[]> {
+	const data = await request<{ getCoffees: (MenuCoffee | null)[] | null }>(`{ getCoffees { ${MENU} } }`);
 	return present(data.getCoffees);
 }
 
@@ -169,12 +182,19 @@ export async function getOrderTimeline(orderId: string): Promise<TimelineEvent[]
 
 // --- mutations ------------------------------------------------------------------------------
 
-export async function createOrder(coffeeId: string, customerId: string, customerName: string): Promise<Order> {
+export async function createOrder(
+	coffeeId: string,
+	customerId: string,
+	customerName: string,
+	options?: Schema.OptionsInput
+): Promise<Order> {
 	const data = await request<{ createOrder: Order }>(
-		`mutation($coffeeId: ID!, $customerId: String!, $customerName: String!) {
-			createOrder(coffeeId: $coffeeId, customerId: $customerId, customerName: $customerName) { ${ORDER} }
+		`mutation($coffeeId: ID!, $customerId: String!, $customerName: String!, $options: OptionsInput) {
+			createOrder(coffeeId: $coffeeId, customerId: $customerId, customerName: $customerName, options: $options) {
+				${ORDER}
+			}
 		}`,
-		{ coffeeId, customerId, customerName } satisfies Schema.MutationCreateOrderArgs
+		{ coffeeId, customerId, customerName, options } satisfies Schema.MutationCreateOrderArgs
 	);
 	return data.createOrder;
 }

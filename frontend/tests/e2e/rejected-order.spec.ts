@@ -21,5 +21,8 @@ test('a rejected order is cancelled with the barista’s note and refunded', asy
 		'The barista said: Out of oat milk. Your payment has been refunded.'
 	);
 	await expect(customer.getByTestId('payment-status')).toHaveAttribute('data-status', 'PAYMENT_REFUNDED');
+	// The receipt says the money went back.
+	await expect(customer.getByTestId('receipt-payment')).toHaveText('Refunded in full');
+	await expect(customer.getByTestId('receipt-amount')).toHaveText('A$4.00');
 	await app.screenshot(customer, '2-cancelled');
 });

@@ -1,0 +1,49 @@
+// Drink options: the customer picks a large oat latte with an extra shot, sees its price before
+// and after ordering, pays that price, and the barista's card says how to make it.
+import { expectAccessible } from './axe';
+import { CARDS, nameCustomer, payWith } from './customer';
+import { expect, test } from './fixtures';
+import { orderNumberOf } from './seed';
+
+test('a customer orders a large oat latte and sees the right price and number, and the barista how to make it', async ({
+	app,
+	staff,
+	request
+}) => {
+	const customer = await app.open('/');
+	await nameCustomer(customer, 'Lola');
+	const latte = customer.locator('[data-testid="coffee-item"]', { hasText: 'Latte' });
+	await expect(latte.getByTestId('coffee-price')).toHaveText('A$4.00');
+	await latte.getByLabel('Size').selectOption('large');
+	await latte.getByLabel('Milk').selectOption('oat');
+	await latte.getByLabel('Extra shots').selectOption('1');
+	// 4.00 + 0.70 (large) + 0.60 (oat) + 0.50 (a shot), as the menu prices them.
+	await expect(latte.getByTestId('coffee-price')).toHaveText('A$5.80');
+	await expectAccessible(customer, 'menu-options');
+	await customer.getByRole('button', { name: 'Order a Latte', exact: true }).click();
+
+	const view = customer.getByTestId('order-view');
+	await expect(view.getByTestId('order-options')).toHaveText('Large, oat milk, 1 extra shot · A$5.80');
+	await expect(customer.getByRole('heading', { name: 'Pay A$5.80' })).toBeVisible();
+	const orderId = (await view.getAttribute('data-order-id'))!;
+	await payWith(customer, CARDS.good);
+	await expect(customer.getByTestId('payment-status')).toHaveAttribute('data-status', 'PAYMENT_SUCCESSFUL');
+	const number = await orderNumberOf(request, orderId);
+	await expect(view.getByTestId('order-number')).toHaveText(`#${number}`);
+	await app.screenshot(customer, '1-large-oat-latte');
+
+	const barista = await app.open('/barista', { as: staff.barista });
+	const card = barista.locator(`[data-testid="fulfilment-card"][data-order-id="${orderId}"]`);
+	await expect(card.getByTestId('fulfilment-options')).toHaveText('Large, oat milk, 1 extra shot');
+	await expect(card.getByTestId('order-number')).toHaveText(`#${number}`);
+
+	// Made: the customer's page ends with a receipt of what was ordered and paid.
+	await card.getByTestId('complete-button').click();
+	const receipt = customer.getByTestId('receipt');
+	await expect(receipt).toContainText(`Receipt for order #${number}`);
+	await expect(receipt.getByTestId('receipt-drink')).toHaveText('Latte');
+	await expect(receipt.getByTestId('receipt-options')).toHaveText('Large, oat milk, 1 extra shot');
+	await expect(receipt.getByTestId('receipt-amount')).toHaveText('A$5.80');
+	await expect(receipt.getByTestId('receipt-payment')).toHaveText('Paid');
+	await expectAccessible(customer, 'receipt');
+});
