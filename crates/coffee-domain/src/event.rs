@@ -37,35 +37,44 @@ impl fmt::Display for Source {
 }
 
 /// Declares every event type: grouped by the entity that produces it, each named for the status
-/// its entity enters, with its CloudEvents type and its meaning.
+/// its entity enters, with its CloudEvents type and its meaning; and, after `within`, the steps
+/// an entity takes without changing status (a barista claiming a coffee), which the entity names
+/// itself ([`DomainEvent::event_type`]).
 macro_rules! event_types {
     ($($entity:ident($status:ident) {
         $(#[doc = $doc:literal] $variant:ident on $step:ident => $text:literal;)+
+        $(within #[doc = $wdoc:literal] $wvariant:ident => $wtext:literal;)*
     })+) => {
         /// Every kind of event the system publishes (the CloudEvents `type`).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum EventType {
-            $($(#[doc = $doc] $variant,)+)+
+            $($(#[doc = $doc] $variant,)+ $(#[doc = $wdoc] $wvariant,)*)+
         }
 
         impl EventType {
-            pub const ALL: &'static [EventType] = &[$($(EventType::$variant,)+)+];
+            pub const ALL: &'static [EventType] = &[$($(EventType::$variant,)+ $(EventType::$wvariant,)*)+];
 
             /// Its name, its producer and what it means, as declared below.
             fn declared(self) -> (&'static str, Source, &'static str) {
-                match self { $($(EventType::$variant => ($text, Source::$entity, $doc),)+)+ }
+                match self {
+                    $($(EventType::$variant => ($text, Source::$entity, $doc),)+
+                    $(EventType::$wvariant => ($wtext, Source::$entity, $wdoc),)*)+
+                }
             }
 
             pub fn parse(input: &str) -> Option<Self> {
-                match input { $($($text => Some(EventType::$variant),)+)+ _ => None }
+                match input { $($($text => Some(EventType::$variant),)+ $($wtext => Some(EventType::$wvariant),)*)+ _ => None }
             }
         }
 
         impl DomainEvent {
-            /// The type of this event: the status its entity entered.
+            /// The type of this event: the step its entity took within its status, if it names
+            /// one, else the status it entered.
             pub fn event_type(&self) -> EventType {
                 match self {
-                    $(DomainEvent::$entity(e) => match e.status { $($status::$step => EventType::$variant,)+ },)+
+                    $(DomainEvent::$entity(e) => e.step_within().unwrap_or(match e.status {
+                        $($status::$step => EventType::$variant,)+
+                    }),)+
                 }
             }
         }
@@ -104,6 +113,12 @@ event_types! {
         FulfilmentCompleted on Completed => "coffee.fulfilment.completed";
         /// The barista could not make it, or the order was cancelled.
         FulfilmentRejected on Rejected => "coffee.fulfilment.rejected";
+        within
+        /// A barista is making it (`baristaName`, `claimedAt`): the others see it taken.
+        FulfilmentClaimed => "coffee.fulfilment.claimed";
+        within
+        /// The barista who was making it let it go: it is back in the queue for anyone.
+        FulfilmentReleased => "coffee.fulfilment.released";
     }
 }
 
@@ -194,6 +209,12 @@ mod tests {
         for s in FulfilmentStatus::ALL {
             check(DomainEvent::Fulfilment(Fulfilment { status: *s, ..its_fulfilment(&order) }), Source::Fulfilment);
         }
+        // The steps a waiting coffee takes without changing status.
+        let barista = crate::StaffName::parse("sam").expect("a name");
+        let claimed = its_fulfilment(&order).claim(&barista, crate::Millis(9)).expect("claims").expect("a change");
+        let released = claimed.release(&barista, false, crate::Millis(10)).expect("releases").expect("a change");
+        check(DomainEvent::Fulfilment(claimed), Source::Fulfilment);
+        check(DomainEvent::Fulfilment(released), Source::Fulfilment);
         assert_eq!(seen.len(), EventType::ALL.len());
         for t in EventType::ALL {
             assert_eq!(EventType::parse(t.as_str()), Some(*t));

@@ -7,7 +7,7 @@ use crate::saga::FulfilmentInput;
 pub use crate::status::FulfilmentStatus;
 use crate::{
     Coffee, CustomerId, CustomerName, Day, DrinkOptions, FulfilmentId, IllegalTransition, Millis, Note, OrderId,
-    Payment,
+    Payment, StaffName,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,11 +24,25 @@ pub struct Fulfilment {
     pub order_number: Option<u32>,
     /// How to make it: the order's options, copied from the payment.
     pub options: Option<DrinkOptions>,
+    /// The barista making it, since `claimed_at`; none while it waits for anyone.
+    pub barista_name: Option<StaffName>,
+    pub claimed_at: Option<Millis>,
+    /// When the last barista to claim it let it go (it waits for anyone again).
+    pub released_at: Option<Millis>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
 
 crate::entity::entity!(Fulfilment, FulfilmentStatus, Fulfilment, "fulfilment", order_id = |e| e.order_id);
+
+/// Why a barista may not claim or release a coffee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimRefused {
+    /// Another barista is making it.
+    Taken(StaffName),
+    /// It is no longer waiting: made, rejected or cancelled.
+    NotWaiting(IllegalTransition),
+}
 
 /// What the fulfilment service does about an event of the saga.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +97,9 @@ impl Fulfilment {
             customer_name: payment.customer_name.clone(),
             order_number: payment.order_number,
             options: payment.options,
+            barista_name: None,
+            claimed_at: None,
+            released_at: None,
             created_at: now,
             updated_at: now,
         }
@@ -90,6 +107,62 @@ impl Fulfilment {
 
     pub fn date(&self) -> Day {
         self.created_at.day()
+    }
+
+    /// A barista takes the coffee to make it. Claiming one's own again changes nothing (`None`);
+    /// one another barista is making, or one no longer waiting, is refused.
+    pub fn claim(&self, barista: &StaffName, now: Millis) -> Result<Option<Self>, ClaimRefused> {
+        if self.status != FulfilmentStatus::Created {
+            return Err(ClaimRefused::NotWaiting(self.refuse(self.status)));
+        }
+        match &self.barista_name {
+            Some(by) if by == barista => Ok(None),
+            Some(by) => Err(ClaimRefused::Taken(by.clone())),
+            None => Ok(Some(Self {
+                barista_name: Some(barista.clone()),
+                claimed_at: Some(now),
+                released_at: None,
+                updated_at: now,
+                ..self.clone()
+            })),
+        }
+    }
+
+    /// The barista making it lets it go, back to the queue. `may_release_others`: an admin
+    /// may free a coffee another barista claimed and walked away from. Nothing to release
+    /// changes nothing (`None`).
+    pub fn release(
+        &self,
+        barista: &StaffName,
+        may_release_others: bool,
+        now: Millis,
+    ) -> Result<Option<Self>, ClaimRefused> {
+        if self.status != FulfilmentStatus::Created {
+            return Err(ClaimRefused::NotWaiting(self.refuse(self.status)));
+        }
+        match &self.barista_name {
+            None => Ok(None),
+            Some(by) if by != barista && !may_release_others => Err(ClaimRefused::Taken(by.clone())),
+            Some(_) => Ok(Some(Self {
+                barista_name: None,
+                claimed_at: None,
+                released_at: Some(now),
+                updated_at: now,
+                ..self.clone()
+            })),
+        }
+    }
+
+    /// The step a waiting coffee took without changing status: claimed or released.
+    pub(crate) fn step_within(&self) -> Option<crate::EventType> {
+        if self.status != FulfilmentStatus::Created {
+            return None;
+        }
+        match (&self.barista_name, self.released_at) {
+            (Some(_), _) => Some(crate::EventType::FulfilmentClaimed),
+            (None, Some(_)) => Some(crate::EventType::FulfilmentReleased),
+            (None, None) => None,
+        }
     }
 
     /// The barista completes or rejects the coffee. Any other status is not the barista's
@@ -116,6 +189,12 @@ impl Fulfilment {
 crate::entity::wire!(Fulfilment as FulfilmentWire {
     fulfilment_id: FulfilmentId, fulfilment_status: FulfilmentStatus, fulfilment_note,
     order_id: OrderId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    barista_name: Option<StaffName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claimed_at: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    released_at: Option<Millis>,
 });
 
 #[cfg(test)]
@@ -130,6 +209,49 @@ mod tests {
     fn react(current: Option<&Fulfilment>, closed: bool, input: FulfilmentInput) -> FulfilmentReaction {
         let id = FulfilmentId::parse("0193f5a0-0000-7000-8000-0000000000ff").expect("id");
         Fulfilment::react(current, closed, &input, id, Millis(10))
+    }
+
+    fn staff(name: &str) -> StaffName {
+        StaffName::parse(name).expect("a name")
+    }
+
+    #[test]
+    fn a_barista_claims_a_waiting_coffee_the_others_see_it_taken_and_it_can_be_let_go() {
+        use crate::{DomainEvent, EventType};
+        let waiting = a_fulfilment();
+        let (sam, kim) = (staff("sam"), staff("kim"));
+        let taken = waiting.claim(&sam, Millis(20)).expect("claims").expect("a change");
+        assert_eq!((taken.barista_name.clone(), taken.claimed_at), (Some(sam.clone()), Some(Millis(20))));
+        assert_eq!(DomainEvent::Fulfilment(taken.clone()).event_type(), EventType::FulfilmentClaimed);
+        assert_eq!(taken.claim(&sam, Millis(21)), Ok(None), "claiming one's own again changes nothing");
+        assert_eq!(taken.claim(&kim, Millis(21)), Err(ClaimRefused::Taken(sam.clone())));
+        assert_eq!(
+            taken.release(&kim, false, Millis(22)),
+            Err(ClaimRefused::Taken(sam.clone())),
+            "not kim's to let go"
+        );
+
+        let freed = taken.release(&sam, false, Millis(23)).expect("releases").expect("a change");
+        assert_eq!((freed.barista_name.clone(), freed.released_at), (None, Some(Millis(23))));
+        assert_eq!(DomainEvent::Fulfilment(freed.clone()).event_type(), EventType::FulfilmentReleased);
+        assert_eq!(freed.release(&sam, false, Millis(24)), Ok(None), "nothing to let go");
+        let again = freed.claim(&kim, Millis(25)).expect("claims").expect("a change");
+        assert_eq!(again.released_at, None);
+        assert!(again.release(&sam, true, Millis(26)).expect("an admin frees it").is_some());
+
+        // Made: it keeps who made it, is announced as completed, and can no longer be claimed.
+        let done = again.change_by_barista(FulfilmentStatus::Completed, None, Millis(27)).expect("done");
+        assert_eq!(done.barista_name, Some(kim.clone()));
+        assert_eq!(DomainEvent::Fulfilment(done.clone()).event_type(), EventType::FulfilmentCompleted);
+        assert!(matches!(done.claim(&sam, Millis(28)), Err(ClaimRefused::NotWaiting(_))));
+        assert!(matches!(done.release(&kim, true, Millis(28)), Err(ClaimRefused::NotWaiting(_))));
+        let json = serde_json::to_value(&taken).expect("json");
+        assert_eq!(
+            (json["baristaName"].clone(), json["claimedAt"].clone()),
+            (serde_json::json!("sam"), serde_json::json!(20))
+        );
+        assert_eq!(serde_json::from_value::<Fulfilment>(json).expect("reads back"), taken);
+        assert_eq!(DomainEvent::Fulfilment(waiting).event_type(), EventType::FulfilmentCreated);
     }
 
     #[test]

@@ -88,6 +88,11 @@ impl Payment {
         }
     }
 
+    /// A payment takes no step within a status: each of its events is named for its status.
+    pub(crate) fn step_within(&self) -> Option<crate::EventType> {
+        None
+    }
+
     pub fn date(&self) -> Day {
         self.created_at.day()
     }

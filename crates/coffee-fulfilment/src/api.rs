@@ -1,7 +1,7 @@
 //! The fulfilment service's REST routes: extract the operation's request, call, answer.
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::{Json, Router};
 use coffee_bus::Envelope;
 use coffee_domain::{Fulfilment, FulfilmentId};
@@ -9,7 +9,7 @@ use coffee_http::{ApiError, ApiJson, ApiQuery, Ctx, IdPath};
 use coffee_service::OfOrder;
 
 use crate::client::FulfilmentClient;
-use crate::model::{FulfilmentChange, FulfilmentList};
+use crate::model::{Claim, FulfilmentChange, FulfilmentList};
 use crate::service::FulfilmentService;
 
 pub fn routes(service: FulfilmentService) -> Router {
@@ -17,6 +17,7 @@ pub fn routes(service: FulfilmentService) -> Router {
         .route("/api/fulfilment", get(list))
         .route("/api/fulfilment/events", get(events))
         .route("/api/fulfilment/{id}", get(one).patch(change))
+        .route("/api/fulfilment/{id}/claim", put(claim).delete(release))
         .with_state(service)
 }
 
@@ -53,4 +54,20 @@ async fn events(
     ApiQuery(of): ApiQuery<OfOrder>,
 ) -> Answer<Vec<Envelope>> {
     Ok(Json(s.fulfilment_events(&ctx, of.order_id).await?))
+}
+
+async fn claim(
+    State(s): State<FulfilmentService>,
+    Ctx(ctx): Ctx,
+    IdPath(id): IdPath<FulfilmentId>,
+) -> Answer<Fulfilment> {
+    Ok(Json(s.claim_fulfilment(&ctx, id, &Claim { claimed: true }).await?))
+}
+
+async fn release(
+    State(s): State<FulfilmentService>,
+    Ctx(ctx): Ctx,
+    IdPath(id): IdPath<FulfilmentId>,
+) -> Answer<Fulfilment> {
+    Ok(Json(s.claim_fulfilment(&ctx, id, &Claim { claimed: false }).await?))
 }

@@ -9,7 +9,7 @@ use coffee_http::HttpClient;
 use coffee_service::{Context, ListQuery, OfOrder, ServiceResult};
 use reqwest::Method;
 
-use crate::model::{FulfilmentChange, FulfilmentList};
+use crate::model::{Claim, FulfilmentChange, FulfilmentList};
 
 #[async_trait]
 pub trait FulfilmentClient: Send + Sync {
@@ -22,6 +22,9 @@ pub trait FulfilmentClient: Send + Sync {
         id: FulfilmentId,
         to: &FulfilmentChange,
     ) -> ServiceResult<Fulfilment>;
+    /// The barista signed in claims a waiting coffee, or releases it (the staff; another
+    /// barista's claim only an admin may release).
+    async fn claim_fulfilment(&self, ctx: &Context, id: FulfilmentId, claim: &Claim) -> ServiceResult<Fulfilment>;
     /// The events the fulfilment service published about an order, oldest first.
     async fn fulfilment_events(&self, ctx: &Context, order_id: OrderId) -> ServiceResult<Vec<Envelope>>;
 }
@@ -52,6 +55,11 @@ impl FulfilmentClient for HttpFulfilmentClient {
         to: &FulfilmentChange,
     ) -> ServiceResult<Fulfilment> {
         self.0.send(ctx, Method::PATCH, &format!("/api/fulfilment/{id}"), to).await
+    }
+
+    async fn claim_fulfilment(&self, ctx: &Context, id: FulfilmentId, claim: &Claim) -> ServiceResult<Fulfilment> {
+        let method = if claim.claimed { Method::PUT } else { Method::DELETE };
+        self.0.send(ctx, method, &format!("/api/fulfilment/{id}/claim"), &()).await
     }
 
     async fn fulfilment_events(&self, ctx: &Context, order_id: OrderId) -> ServiceResult<Vec<Envelope>> {

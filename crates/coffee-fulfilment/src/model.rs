@@ -46,3 +46,12 @@ pub const CLOSED_ORDERS: Kind<ClosedOrder> = Kind::new(Table::new("closed_orders
     created_at: c.closed_at.0,
     status: "CLOSED",
 });
+
+/// `PUT` (claim) or `DELETE` (release) `/api/fulfilment/:id/claim`, `claimFulfilment`,
+/// `releaseFulfilment`: the barista signed in takes a waiting coffee to make, or lets it go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Claim {
+    /// true: claim it; false: release it.
+    pub claimed: bool,
+}

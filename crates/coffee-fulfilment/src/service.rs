@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use coffee_bus::{Change, Decision, Envelope, Expect, Records, Store};
+use coffee_domain::fulfilment::ClaimRefused;
 use coffee_domain::{Fulfilment, FulfilmentId, OrderId};
-use coffee_service::{Context, Events, ListRecords, Load, ServiceError, ServiceResult, now};
+use coffee_service::{Caller, Context, Events, ListRecords, Load, ServiceError, ServiceResult, now};
 
 use crate::client::FulfilmentClient;
-use crate::model::{FULFILMENTS, FulfilmentChange, FulfilmentList};
+use crate::model::{Claim, FULFILMENTS, FulfilmentChange, FulfilmentList};
 
 #[derive(Clone)]
 pub struct FulfilmentService {
@@ -53,6 +54,38 @@ impl FulfilmentClient for FulfilmentService {
             })
             .await?;
         tracing::debug!(fulfilment = %next.id, order = %next.order_id, status = %next.status, "barista finished");
+        Ok(next)
+    }
+
+    async fn claim_fulfilment(&self, ctx: &Context, id: FulfilmentId, claim: &Claim) -> ServiceResult<Fulfilment> {
+        ctx.staff()?;
+        let Caller::Staff { name, .. } = &ctx.caller else {
+            return Err(ServiceError::Forbidden("a coffee is claimed by a member of staff who signed in".to_owned()));
+        };
+        let admin = ctx.caller.is_admin();
+        let next = self
+            .fulfilments
+            .update(|| async {
+                let current = self.fulfilments.load(id).await?;
+                let step = if claim.claimed {
+                    current.value.claim(name, now())
+                } else {
+                    current.value.release(name, admin, now())
+                };
+                let next = match step {
+                    Ok(Some(next)) => next,
+                    // Already so: nothing to commit or announce.
+                    Ok(None) => return Ok(Decision::Answer(current.value)),
+                    Err(ClaimRefused::Taken(by)) => {
+                        return Err(ServiceError::Conflict(format!("{by} is making this coffee")));
+                    }
+                    Err(ClaimRefused::NotWaiting(illegal)) => return Err(illegal.into()),
+                };
+                let write = Change::new().step(FULFILMENTS, Expect::Version(current.version), &next, &ctx.trace)?;
+                Ok::<_, ServiceError>(Decision::Commit(write, next))
+            })
+            .await?;
+        tracing::debug!(fulfilment = %next.id, barista = %name, claimed = claim.claimed, "claim changed");
         Ok(next)
     }
 

@@ -258,6 +258,10 @@ pub struct FulfilmentDetail {
     pub coffee: Option<Coffee>,
     /// Size, milk and extra shots as chosen; null on orders from before options.
     pub options: Option<ChosenOptions>,
+    /// The barista making it; null while it waits for anyone.
+    pub barista_name: Option<String>,
+    /// Seconds since the epoch: when that barista claimed it.
+    pub claimed_at: Option<i64>,
     /// Seconds since the epoch.
     pub updated_at: i64,
 }
@@ -275,6 +279,8 @@ impl From<&coffee_domain::Fulfilment> for FulfilmentDetail {
             order_number: number(f.order_number),
             coffee: Some(Coffee::from(&f.coffee)),
             options: f.options.as_ref().map(ChosenOptions::from),
+            barista_name: f.barista_name.as_ref().map(ToString::to_string),
+            claimed_at: f.claimed_at.map(coffee_domain::Millis::seconds),
             updated_at: f.updated_at.seconds(),
         }
     }
@@ -583,6 +589,21 @@ impl Mutation {
         let change = FulfilmentChange { status: FulfilmentStatus::Completed, note: self::note(note.as_deref())? };
         let done = services(ctx)?.fulfilments.change_fulfilment(&op(ctx), entity_id(&fulfilment_id)?, &change).await?;
         Ok(FulfilmentDetail::from(&done))
+    }
+
+    /// The barista signed in takes a waiting coffee to make: the others see it taken
+    /// (`baristaName`). CONFLICT when another barista is making it.
+    async fn claim_fulfilment(&self, ctx: &Context<'_>, fulfilment_id: ID) -> Res<FulfilmentDetail> {
+        let claim = coffee_fulfilment::model::Claim { claimed: true };
+        let taken = services(ctx)?.fulfilments.claim_fulfilment(&op(ctx), entity_id(&fulfilment_id)?, &claim).await?;
+        Ok(FulfilmentDetail::from(&taken))
+    }
+
+    /// The barista making a coffee lets it go, back to the queue (an admin may free anyone's).
+    async fn release_fulfilment(&self, ctx: &Context<'_>, fulfilment_id: ID) -> Res<FulfilmentDetail> {
+        let claim = coffee_fulfilment::model::Claim { claimed: false };
+        let freed = services(ctx)?.fulfilments.claim_fulfilment(&op(ctx), entity_id(&fulfilment_id)?, &claim).await?;
+        Ok(FulfilmentDetail::from(&freed))
     }
 
     /// The simulated provider's card form. Returns the payment after the outcome:

@@ -46,6 +46,8 @@ const FULFILMENT_FIELDS = [
 	'note',
 	'customerName',
 	'orderNumber',
+	'baristaName',
+	'claimedAt',
 	'createdAt',
 	'updatedAt'
 ] as const satisfies Fields<Schema.FulfilmentDetail>;
@@ -231,6 +233,16 @@ export async function completeFulfilment(fulfilmentId: string): Promise<Fulfilme
 		{ fulfilmentId } satisfies Schema.MutationCompleteFulfilmentArgs
 	);
 	return data.completeFulfilment;
+}
+
+/** The barista signed in takes the coffee (`claimed`), or lets it go. */
+export async function claimFulfilment(fulfilmentId: string, claimed: boolean): Promise<Fulfilment> {
+	const field = claimed ? 'claimFulfilment' : 'releaseFulfilment';
+	const data = await request<Record<string, Fulfilment>>(
+		`mutation($fulfilmentId: ID!) { ${field}(fulfilmentId: $fulfilmentId) { ${FULFILMENT} } }`,
+		{ fulfilmentId } satisfies Schema.MutationClaimFulfilmentArgs & Schema.MutationReleaseFulfilmentArgs
+	);
+	return data[field];
 }
 
 export async function rejectFulfilment(fulfilmentId: string, note: string): Promise<Fulfilment> {

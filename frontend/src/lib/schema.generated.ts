@@ -52,6 +52,10 @@ export interface FulfilmentDetail {
 	coffee: Coffee | null;
 	/** Size, milk and extra shots as chosen; null on orders from before options. */
 	options: ChosenOptions | null;
+	/** The barista making it; null while it waits for anyone. */
+	baristaName: string | null;
+	/** Seconds since the epoch: when that barista claimed it. */
+	claimedAt: number | null;
 	/** Seconds since the epoch. */
 	updatedAt: number;
 }
@@ -86,6 +90,13 @@ export interface Mutation {
 	rejectFulfilment: FulfilmentDetail;
 	/** The barista made the coffee: the order is ready to collect. */
 	completeFulfilment: FulfilmentDetail;
+	/**
+	 * The barista signed in takes a waiting coffee to make: the others see it taken
+	 * (`baristaName`). CONFLICT when another barista is making it.
+	 */
+	claimFulfilment: FulfilmentDetail;
+	/** The barista making a coffee lets it go, back to the queue (an admin may free anyone's). */
+	releaseFulfilment: FulfilmentDetail;
 	/**
 	 * The simulated provider's card form. Returns the payment after the outcome:
 	 * PAYMENT_SUCCESSFUL, or PAYMENT_FAILED with a note saying why. Test cards:
@@ -125,6 +136,14 @@ export interface MutationRejectFulfilmentArgs {
 export interface MutationCompleteFulfilmentArgs {
 	fulfilmentId: string;
 	note?: string | null;
+}
+
+export interface MutationClaimFulfilmentArgs {
+	fulfilmentId: string;
+}
+
+export interface MutationReleaseFulfilmentArgs {
+	fulfilmentId: string;
 }
 
 export interface MutationConfirmPaymentArgs {

@@ -5,7 +5,7 @@ import { CARDS, nameCustomer, payWith } from './customer';
 import { expect, test } from './fixtures';
 import { orderNumberOf } from './seed';
 
-test('a customer orders a large oat latte and sees the right price and number, and the barista how to make it', async ({
+test('a customer orders a large oat latte and sees the right price and number; a barista claims and makes it', async ({
 	app,
 	staff,
 	request
@@ -36,6 +36,15 @@ test('a customer orders a large oat latte and sees the right price and number, a
 	const card = barista.locator(`[data-testid="fulfilment-card"][data-order-id="${orderId}"]`);
 	await expect(card.getByTestId('fulfilment-options')).toHaveText('Large, oat milk, 1 extra shot');
 	await expect(card.getByTestId('order-number')).toHaveText(`#${number}`);
+
+	// The barista claims it; another member of staff's queue shows it taken, live.
+	const other = await app.open('/barista', { as: staff.admin });
+	const theirCard = other.locator(`[data-testid="fulfilment-card"][data-order-id="${orderId}"]`);
+	await expect(theirCard.getByTestId('claim-button')).toBeVisible();
+	await card.getByTestId('claim-button').click();
+	await expect(card.getByTestId('claimed-by')).toHaveText("You're making it");
+	await expect(theirCard.getByTestId('claimed-by')).toHaveText(`${staff.barista.name} is making it`);
+	await expectAccessible(barista, 'barista-claimed');
 
 	// Made: the customer's page ends with a receipt of what was ordered and paid.
 	await card.getByTestId('complete-button').click();

@@ -269,6 +269,14 @@ async fn every_rest_cell(system: &System) {
         )
     })
     .await;
+    rest_cell(system, "claim a fulfilment", Method::PUT, STAFF, || async {
+        (format!("/api/fulfilment/{}/claim", system.fresh_fulfilment().await.1), None)
+    })
+    .await;
+    rest_cell(system, "release a fulfilment", Method::DELETE, STAFF, || async {
+        (format!("/api/fulfilment/{}/claim", system.fresh_fulfilment().await.1), None)
+    })
+    .await;
 
     rest_cell(system, "the event stream", Method::GET, ADMIN, fixed("/api/events".into())).await;
     rest_cell(system, "metrics", Method::GET, ADMIN, fixed("/api/admin/metrics".into())).await;
@@ -409,6 +417,16 @@ async fn every_graphql_cell(system: &System) {
     .await;
     graphql_cell(system, "completeFulfilment", STAFF, || async {
         let query = "mutation($f: ID!) { completeFulfilment(fulfilmentId: $f) { id } }";
+        (query.to_owned(), json!({"f": system.fresh_fulfilment().await.1}))
+    })
+    .await;
+    graphql_cell(system, "claimFulfilment", STAFF, || async {
+        let query = "mutation($f: ID!) { claimFulfilment(fulfilmentId: $f) { id } }";
+        (query.to_owned(), json!({"f": system.fresh_fulfilment().await.1}))
+    })
+    .await;
+    graphql_cell(system, "releaseFulfilment", STAFF, || async {
+        let query = "mutation($f: ID!) { releaseFulfilment(fulfilmentId: $f) { id } }";
         (query.to_owned(), json!({"f": system.fresh_fulfilment().await.1}))
     })
     .await;

@@ -358,3 +358,72 @@ async fn an_unknown_option_is_refused_naming_it_and_nothing_is_ordered() {
     assert_eq!(theirs, json!([]), "nothing was ordered");
     app.stop().await;
 }
+
+/// A client signed in as the member of staff `name` with `role`.
+fn staff_client(app: &TestApp, name: &str, role: &str) -> reqwest::Client {
+    coffee_testkit::client_with(&coffee_testkit::token(&app.key, name, role))
+}
+
+async fn claim_as(client: &reqwest::Client, app: &TestApp, id: &str, method: reqwest::Method) -> (StatusCode, Value) {
+    let answer =
+        client.request(method, format!("{}/api/fulfilment/{id}/claim", app.base)).send().await.expect("answered");
+    let status = answer.status();
+    (status, answer.json().await.expect("json"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_barista_claims_a_coffee_the_others_see_it_taken_and_it_is_released_then_made() {
+    let app = TestApp::spawn().await;
+    let order = app.place_order("2", "claim-1").await;
+    let order_id = order["orderId"].as_str().expect("id");
+    app.pay(order_id, GOOD_CARD).await;
+    let card = app.fulfilment_of(order_id).await;
+    let id = card["fulfilmentId"].as_str().expect("id");
+    let (sam, kim) = (staff_client(&app, "sam", "barista"), staff_client(&app, "kim", "barista"));
+
+    let (status, taken) = claim_as(&sam, &app, id, reqwest::Method::PUT).await;
+    assert_eq!(status, StatusCode::OK, "{taken}");
+    assert_eq!(taken["baristaName"], "sam");
+    assert!(taken["claimedAt"].as_i64().is_some(), "{taken}");
+    assert_eq!(taken["fulfilmentStatus"], "FULFILMENT_CREATED", "claiming is not a status of its own");
+    let (status, again) = claim_as(&sam, &app, id, reqwest::Method::PUT).await;
+    assert_eq!((status, again["claimedAt"].clone()), (StatusCode::OK, taken["claimedAt"].clone()), "the same claim");
+    let (status, refused) = claim_as(&kim, &app, id, reqwest::Method::PUT).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert!(refused["error"]["message"].as_str().is_some_and(|m| m.contains("sam")), "says who: {refused}");
+    let (status, _) = claim_as(&kim, &app, id, reqwest::Method::DELETE).await;
+    assert_eq!(status, StatusCode::CONFLICT, "not kim's to release");
+    let (_, queue) = app.get(&format!("/api/fulfilment?orderId={order_id}")).await;
+    assert_eq!(queue[0]["baristaName"], "sam", "everyone sees it taken: {queue}");
+
+    let (status, freed) = claim_as(&sam, &app, id, reqwest::Method::DELETE).await;
+    assert_eq!(status, StatusCode::OK, "{freed}");
+    assert!(freed.get("baristaName").is_none(), "{freed}");
+    let (status, mine) = claim_as(&kim, &app, id, reqwest::Method::PUT).await;
+    assert_eq!((status, mine["baristaName"].clone()), (StatusCode::OK, json!("kim")));
+    let done = kim
+        .patch(format!("{}/api/fulfilment/{id}", app.base))
+        .json(&json!({"status": "FULFILMENT_COMPLETED"}))
+        .send()
+        .await
+        .expect("completes");
+    assert_eq!(done.status(), StatusCode::OK);
+    app.order_status(order_id, "ORDER_COMPLETED").await;
+    let (status, _) = claim_as(&sam, &app, id, reqwest::Method::PUT).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a made coffee is not claimed");
+
+    // Each step was announced, once, in order; the order service's saga did not notice.
+    let steps = app.event_types("fulfilment", order_id).await;
+    assert_eq!(
+        steps,
+        [
+            "coffee.fulfilment.created",
+            "coffee.fulfilment.claimed",
+            "coffee.fulfilment.released",
+            "coffee.fulfilment.claimed",
+            "coffee.fulfilment.completed"
+        ]
+    );
+    assert_eq!(app.event_types("order", order_id).await.len(), 3, "created, started, completed");
+    app.stop().await;
+}
