@@ -23,7 +23,9 @@ pub mod time;
 #[cfg(test)]
 mod testing;
 
-pub use catalogue::{Cents, Coffee, CoffeeId, MenuItem, catalogue, menu, on_the_menu, options_of};
+pub use catalogue::{
+    Cents, Coffee, CoffeeChange, CoffeeId, Menu, MenuItem, NotOrderable, catalogue, menu, on_the_menu, options_of,
+};
 pub use entity::Entity;
 pub use error::{IllegalTransition, InvalidInput};
 pub use event::{DomainEvent, EventType, Source};

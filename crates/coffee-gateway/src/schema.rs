@@ -66,6 +66,8 @@ pub struct Coffee {
     /// Its options with what each adds to the price: on the menu only (null in an order's copy
     /// of the coffee; the order has the options chosen).
     pub options: Option<MenuOptions>,
+    /// False: sold out for now. Null in an order's copy of the coffee.
+    pub available: Option<bool>,
 }
 
 impl From<&coffee_domain::Coffee> for Coffee {
@@ -76,6 +78,7 @@ impl From<&coffee_domain::Coffee> for Coffee {
             description: c.description.clone(),
             price: i64::from(c.price.0),
             options: None,
+            available: None,
         }
     }
 }
@@ -95,6 +98,7 @@ impl From<&coffee_domain::MenuItem> for Coffee {
                 extra_shot: o.extra_shot.into(),
                 max_extra_shots: o.max_extra_shots.into(),
             }),
+            available: Some(m.available),
             ..Self::from(&m.coffee)
         }
     }
@@ -508,8 +512,60 @@ impl Query {
 
 pub struct Mutation;
 
+/// The owner's change to a drink, from GraphQL's arguments (each left out stays as it is).
+fn coffee_change(
+    name: Option<String>,
+    description: Option<String>,
+    price: Option<i32>,
+    available: Option<bool>,
+) -> Res<coffee_domain::CoffeeChange> {
+    let price = price
+        .map(|p| u32::try_from(p).map(coffee_domain::Cents))
+        .transpose()
+        .map_err(|_| bad_input("price: must be 1 to 10000 cents".to_owned()))?;
+    coffee_domain::CoffeeChange { name, description, price, options: None, available }
+        .checked()
+        .map_err(|e| bad_input(e.to_string()))
+}
+
 #[Object]
 impl Mutation {
+    /// A new drink on the menu (admins), with the standard options; its id is the next number.
+    async fn add_coffee(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        description: Option<String>,
+        price: i32,
+    ) -> Res<Coffee> {
+        let coffee = coffee_change(Some(name), description, Some(price), None)?;
+        Ok(Coffee::from(&services(ctx)?.orders.add_coffee(&op(ctx), &coffee).await?))
+    }
+
+    /// Changes a drink on the menu (admins): its name, description, price, or whether it is sold
+    /// out (`available: false`). Open menus update live (`menuUpdated`).
+    async fn change_coffee(
+        &self,
+        ctx: &Context<'_>,
+        coffee_id: ID,
+        name: Option<String>,
+        description: Option<String>,
+        price: Option<i32>,
+        available: Option<bool>,
+    ) -> Res<Coffee> {
+        let change = coffee_change(name, description, price, available)?;
+        let id =
+            CoffeeId::parse(&coffee_id).map_err(|_| GatewayError(ServiceError::not_found("coffee", &coffee_id)))?;
+        Ok(Coffee::from(&services(ctx)?.orders.change_coffee(&op(ctx), &id, &change).await?))
+    }
+
+    /// Takes a drink off the menu (admins); answers the menu left. Ordering it is then SOLD_OUT.
+    async fn remove_coffee(&self, ctx: &Context<'_>, coffee_id: ID) -> Res<Vec<Coffee>> {
+        let id =
+            CoffeeId::parse(&coffee_id).map_err(|_| GatewayError(ServiceError::not_found("coffee", &coffee_id)))?;
+        Ok(services(ctx)?.orders.remove_coffee(&op(ctx), &id).await?.iter().map(Coffee::from).collect())
+    }
+
     /// The shop's settings (admins): open or closed, the most open orders at once (null: no
     /// limit), the message to customers (null or empty: none). Each call sets all three.
     async fn set_shop(
@@ -658,6 +714,27 @@ impl Subscription {
         customer_id: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = Updates<FulfilmentDetail>> + use<>> {
         Ok(watch::<coffee_domain::Fulfilment, _>(ctx, fulfilment_id, customer_id).await?)
+    }
+
+    /// The menu, for anyone: each time the owner changes it (a drink sold out or back, added,
+    /// changed or removed), the whole menu as customers see it.
+    async fn menu_updated(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = Updates<Vec<Coffee>>> + use<>> {
+        let notifier =
+            ctx.data::<Notifier>().map_err(|_| GatewayError(ServiceError::Internal("no live feed".into())))?;
+        let (services, op) = (services(ctx)?.clone(), op(ctx));
+        let ticks = notifier.ticks(|e| e.event_type == coffee_order::model::MENU_UPDATED);
+        Ok(ticks.then(move |()| {
+            let (services, op) = (services.clone(), op.clone());
+            async move {
+                match services.orders.coffees(&op).await {
+                    Ok(menu) => Ok(Some(menu.iter().map(Coffee::from).collect())),
+                    Err(e) => Err(GatewayError(e)),
+                }
+            }
+        }))
     }
 
     /// The shop, for anyone: its state now, then again whenever it changes (the owner's

@@ -1,11 +1,12 @@
 //! The order service's REST routes: extract the operation's request, call, answer.
 
+use axum::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, patch};
 use axum::{Json, Router};
 use coffee_bus::Envelope;
-use coffee_domain::{MenuItem, Order, OrderId};
+use coffee_domain::{CoffeeChange, CoffeeId, MenuItem, Order, OrderId};
 use coffee_http::{ApiError, ApiJson, ApiQuery, Ctx, IdPath};
 use coffee_service::OfOrder;
 
@@ -15,7 +16,8 @@ use crate::service::OrderService;
 
 pub fn routes(service: OrderService) -> Router {
     Router::new()
-        .route("/api/coffees", get(coffees))
+        .route("/api/coffees", get(coffees).post(add_coffee))
+        .route("/api/coffees/{id}", patch(change_coffee).delete(remove_coffee))
         .route("/api/order", get(list).post(place))
         .route("/api/order/events", get(events))
         .route("/api/order/board", get(board))
@@ -77,4 +79,30 @@ async fn set_shop(
     ApiJson(request): ApiJson<SetShop>,
 ) -> Answer<ShopStatus> {
     Ok(Json(s.set_shop(&ctx, &request).await?))
+}
+
+async fn add_coffee(
+    State(s): State<OrderService>,
+    Ctx(ctx): Ctx,
+    ApiJson(coffee): ApiJson<CoffeeChange>,
+) -> Result<(StatusCode, Json<MenuItem>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.add_coffee(&ctx, &coffee).await?)))
+}
+
+/// A coffee id in a path: one that cannot be an id names no coffee (404, as an unknown one).
+fn coffee_id(raw: &str) -> Result<CoffeeId, ApiError> {
+    CoffeeId::parse(raw).map_err(|_| ApiError::from(coffee_service::ServiceError::not_found("coffee on the menu", raw)))
+}
+
+async fn change_coffee(
+    State(s): State<OrderService>,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+    ApiJson(change): ApiJson<CoffeeChange>,
+) -> Answer<MenuItem> {
+    Ok(Json(s.change_coffee(&ctx, &coffee_id(&id)?, &change).await?))
+}
+
+async fn remove_coffee(State(s): State<OrderService>, Ctx(ctx): Ctx, Path(id): Path<String>) -> Answer<Vec<MenuItem>> {
+    Ok(Json(s.remove_coffee(&ctx, &coffee_id(&id)?).await?))
 }

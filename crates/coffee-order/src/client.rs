@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use coffee_bus::Envelope;
-use coffee_domain::{MenuItem, Order, OrderId};
+use coffee_domain::{CoffeeChange, CoffeeId, MenuItem, Order, OrderId};
 use coffee_http::HttpClient;
 use coffee_service::{Context, ListQuery, OfOrder, ServiceResult};
 use reqwest::Method;
@@ -14,8 +14,14 @@ use crate::model::{OrderChange, OrderList, PickupOrder, PlaceOrder, SetShop, Sho
 
 #[async_trait]
 pub trait OrderClient: Send + Sync {
-    /// The menu.
+    /// The menu: every drink with its options, sold-out ones marked.
     async fn coffees(&self, ctx: &Context) -> ServiceResult<Vec<MenuItem>>;
+    /// A new drink on the menu (admins); `name` and `price` are needed.
+    async fn add_coffee(&self, ctx: &Context, coffee: &CoffeeChange) -> ServiceResult<MenuItem>;
+    /// Changes a drink: its name, description, price, options, or whether it is sold out (admins).
+    async fn change_coffee(&self, ctx: &Context, id: &CoffeeId, change: &CoffeeChange) -> ServiceResult<MenuItem>;
+    /// Takes a drink off the menu (admins); answers the menu left.
+    async fn remove_coffee(&self, ctx: &Context, id: &CoffeeId) -> ServiceResult<Vec<MenuItem>>;
     async fn place_order(&self, ctx: &Context, request: &PlaceOrder) -> ServiceResult<Order>;
     async fn order(&self, ctx: &Context, id: OrderId) -> ServiceResult<Order>;
     async fn orders(&self, ctx: &Context, list: &OrderList) -> ServiceResult<Vec<Order>>;
@@ -49,6 +55,18 @@ impl OrderClient for HttpOrderClient {
         self.0.get(ctx, "/api/coffees", &()).await
     }
 
+    async fn add_coffee(&self, ctx: &Context, coffee: &CoffeeChange) -> ServiceResult<MenuItem> {
+        self.0.send(ctx, Method::POST, "/api/coffees", coffee).await
+    }
+
+    async fn change_coffee(&self, ctx: &Context, id: &CoffeeId, change: &CoffeeChange) -> ServiceResult<MenuItem> {
+        self.0.send(ctx, Method::PATCH, &format!("/api/coffees/{}", path_segment(id.as_str())), change).await
+    }
+
+    async fn remove_coffee(&self, ctx: &Context, id: &CoffeeId) -> ServiceResult<Vec<MenuItem>> {
+        self.0.send(ctx, Method::DELETE, &format!("/api/coffees/{}", path_segment(id.as_str())), &()).await
+    }
+
     async fn place_order(&self, ctx: &Context, request: &PlaceOrder) -> ServiceResult<Order> {
         self.0.send(ctx, Method::POST, "/api/order", request).await
     }
@@ -80,4 +98,15 @@ impl OrderClient for HttpOrderClient {
     async fn set_shop(&self, ctx: &Context, request: &SetShop) -> ServiceResult<ShopStatus> {
         self.0.send(ctx, Method::PUT, "/api/shop", request).await
     }
+}
+
+/// A coffee id as one path segment: ids are the owner's text, so anything but letters, digits,
+/// `-` and `_` is percent-encoded.
+fn path_segment(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }

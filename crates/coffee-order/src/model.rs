@@ -4,7 +4,7 @@
 
 use coffee_bus::{Kind, RecordKey, Table};
 use coffee_domain::{
-    CoffeeId, CustomerId, CustomerName, DrinkOptions, InvalidInput, Note, Order, OrderStatus, Shop, ShopMessage,
+    CoffeeId, CustomerId, CustomerName, DrinkOptions, InvalidInput, Menu, Note, Order, OrderStatus, Shop, ShopMessage,
 };
 use coffee_service::{Listed, Listing, StatusChange};
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,21 @@ pub const SHOP: Kind<Shop> = Kind::new(Table::new("shop"), |s| RecordKey {
 });
 
 pub const SHOP_KEY: &str = "shop";
+
+/// The menu's one row (its key is `MENU_KEY`).
+pub const MENU: Kind<Menu> = Kind::new(Table::new("menu"), |m| RecordKey {
+    id: MENU_KEY.to_owned(),
+    order_id: MENU_KEY.to_owned(),
+    customer_id: String::new(),
+    day: m.updated_at.day().to_string(),
+    created_at: m.updated_at.0,
+    status: "menu",
+});
+
+pub const MENU_KEY: &str = "menu";
+
+/// The event that announces the menu's new state (its data: the [`Menu`]).
+pub const MENU_UPDATED: &str = "coffee.menu.updated";
 
 /// The event that announces the shop's new settings (its data: the [`Shop`]).
 pub const SHOP_UPDATED: &str = "coffee.shop.updated";

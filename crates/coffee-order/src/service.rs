@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use coffee_bus::{Change, Decision, Envelope, Expect, Lookup, Records, Store};
 use coffee_domain::shop::{Made, Refusal, estimated_wait_seconds};
 use coffee_domain::{
-    CustomerId, CustomerName, MenuItem, Millis, Order, OrderId, OrderStatus, Shop, on_the_menu, options_of,
+    CoffeeChange, CoffeeId, CustomerId, CustomerName, Menu, MenuItem, Millis, NotOrderable, Order, OrderId,
+    OrderStatus, Shop,
 };
 use coffee_service::{
     Caller, Context, Events, ListRecords, Load, MAX_LIST, ServiceError, ServiceResult, ShopRule, now,
@@ -14,13 +15,15 @@ use coffee_service::{
 
 use crate::client::OrderClient;
 use crate::model::{
-    ORDERS, OrderChange, OrderList, PickupOrder, PlaceOrder, SHOP, SHOP_KEY, SHOP_UPDATED, SetShop, ShopStatus,
+    MENU, MENU_KEY, MENU_UPDATED, ORDERS, OrderChange, OrderList, PickupOrder, PlaceOrder, SHOP, SHOP_KEY,
+    SHOP_UPDATED, SetShop, ShopStatus,
 };
 
 #[derive(Clone)]
 pub struct OrderService {
     orders: Records<Order>,
     shop: Records<Shop>,
+    menu: Records<Menu>,
     /// The most unpaid orders a customer may have at once (0: no limit).
     max_unpaid: u32,
 }
@@ -33,7 +36,8 @@ impl OrderService {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
             orders: Records::new(store.clone(), ORDERS),
-            shop: Records::new(store, SHOP),
+            shop: Records::new(store.clone(), SHOP),
+            menu: Records::new(store, MENU),
             max_unpaid: DEFAULT_MAX_UNPAID_ORDERS,
         }
     }
@@ -45,6 +49,38 @@ impl OrderService {
 
     pub fn records(&self) -> &Records<Order> {
         &self.orders
+    }
+
+    /// The menu as the owner keeps it, and its version (never changed: the original's menu).
+    async fn stored_menu(&self) -> ServiceResult<(Menu, Expect)> {
+        Ok(match self.menu.get(MENU_KEY).await? {
+            Some(m) => (m.value, Expect::Version(m.version)),
+            None => (Menu::standard(), Expect::New),
+        })
+    }
+
+    /// Changes the menu (admins), announcing it; `decide` answers the new menu and what the
+    /// caller gets, or `None` when the drink is not on the menu.
+    async fn change_menu<R: Send>(
+        &self,
+        ctx: &Context,
+        id: Option<&CoffeeId>,
+        decide: impl Fn(&Menu) -> Result<Option<(Menu, R)>, coffee_domain::InvalidInput> + Send + Sync,
+    ) -> ServiceResult<R> {
+        ctx.admin()?;
+        self.menu
+            .update(|| async {
+                let (current, expect) = self.stored_menu().await?;
+                let Some((next, answer)) = decide(&current)? else {
+                    let id = id.map(ToString::to_string).unwrap_or_default();
+                    return Err(ServiceError::not_found("coffee on the menu", &id));
+                };
+                let data = serde_json::to_value(&next).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                let event = Envelope::of(crate::SERVICE, MENU_UPDATED, MENU_KEY, data, &ctx.trace);
+                let write = Change::new().put(MENU, &next, expect)?.publish(event);
+                Ok::<_, ServiceError>(Decision::Commit(write, answer))
+            })
+            .await
     }
 
     /// The shop's settings as stored (never set: open, no limit).
@@ -91,15 +127,38 @@ fn is_open(status: &str) -> bool {
 #[async_trait]
 impl OrderClient for OrderService {
     async fn coffees(&self, _ctx: &Context) -> ServiceResult<Vec<MenuItem>> {
-        Ok(coffee_domain::menu())
+        Ok(self.stored_menu().await?.0.offered())
+    }
+
+    async fn add_coffee(&self, ctx: &Context, coffee: &CoffeeChange) -> ServiceResult<MenuItem> {
+        let item = self.change_menu(ctx, None, |menu| Ok(Some(menu.add(coffee.clone(), now())?))).await?;
+        tracing::info!(coffee = %item.coffee.id, name = %item.coffee.name, "a drink was added to the menu");
+        Ok(item)
+    }
+
+    async fn change_coffee(&self, ctx: &Context, id: &CoffeeId, change: &CoffeeChange) -> ServiceResult<MenuItem> {
+        let item = self.change_menu(ctx, Some(id), |menu| menu.change(id, change.clone(), now())).await?;
+        tracing::info!(coffee = %id, available = item.available, "a drink on the menu changed");
+        Ok(item)
+    }
+
+    async fn remove_coffee(&self, ctx: &Context, id: &CoffeeId) -> ServiceResult<Vec<MenuItem>> {
+        let menu = self.change_menu(ctx, Some(id), |menu| Ok(menu.remove(id, now()).map(|m| (m.clone(), m)))).await?;
+        tracing::info!(coffee = %id, "a drink was taken off the menu");
+        Ok(menu.offered())
     }
 
     async fn place_order(&self, ctx: &Context, request: &PlaceOrder) -> ServiceResult<Order> {
         let (customer_id, customer_name) = who_orders(ctx, request)?;
-        let coffee = on_the_menu(&request.coffee_id)?;
+        let (menu, _) = self.stored_menu().await?;
+        let item = menu.orderable(&request.coffee_id).map_err(|refused| match refused {
+            NotOrderable::Unknown(e) => ServiceError::from(e),
+            NotOrderable::SoldOut(why) => ServiceError::Refused(ShopRule::SoldOut, why),
+        })?;
         // The price with the options, from the menu: the client never sets it.
         let options = request.options.unwrap_or_default();
-        let price = options_of(&coffee.id).price(coffee.price, &options)?;
+        let price = item.options.price(item.coffee.price, &options)?;
+        let coffee = item.coffee.clone();
         let now = now();
         // Read before the commit, as the unpaid-order cap is: simultaneous placements can pass
         // a capacity by a few, which a shop's queue absorbs.

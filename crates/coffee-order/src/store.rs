@@ -18,4 +18,6 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     // One row: what the shop's owner set (open, capacity, message).
     Migration { owner: crate::SERVICE, version: 2, name: "shop", sql: record_table!("shop", one_per_order) },
+    // One row: the menu as the owner keeps it (none: the original's menu).
+    Migration { owner: crate::SERVICE, version: 3, name: "menu", sql: record_table!("menu", one_per_order) },
 ];

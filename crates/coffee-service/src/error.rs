@@ -115,16 +115,20 @@ pub enum ShopRule {
     ShopClosed,
     /// `SHOP_AT_CAPACITY`: as many orders are open as the shop takes at once.
     ShopAtCapacity,
+    /// `SOLD_OUT`: the drink is sold out for now, or was taken off the menu.
+    SoldOut,
 }
 
 impl ShopRule {
-    pub const ALL: [ShopRule; 3] = [ShopRule::TooManyOpenOrders, ShopRule::ShopClosed, ShopRule::ShopAtCapacity];
+    pub const ALL: [ShopRule; 4] =
+        [ShopRule::TooManyOpenOrders, ShopRule::ShopClosed, ShopRule::ShopAtCapacity, ShopRule::SoldOut];
 
     pub fn code(self) -> &'static str {
         match self {
             ShopRule::TooManyOpenOrders => "TOO_MANY_OPEN_ORDERS",
             ShopRule::ShopClosed => "SHOP_CLOSED",
             ShopRule::ShopAtCapacity => "SHOP_AT_CAPACITY",
+            ShopRule::SoldOut => "SOLD_OUT",
         }
     }
 }

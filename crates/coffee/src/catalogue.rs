@@ -72,7 +72,7 @@ pub fn markdown() -> String {
     }
     let _ =
         writeln!(out, "\nLive watchers (GraphQL subscriptions, `GET /api/events`) see every event as it commits.\n");
-    let _ = writeln!(out, "Two more events are not about an order; no consumer's queue selects them:\n");
+    let _ = writeln!(out, "Three more events are not about an order; no consumer's queue selects them:\n");
     let _ = writeln!(out, "| type | producer | subject | who listens | meaning |");
     let _ = writeln!(out, "|---|---|---|---|---|");
     let _ = writeln!(
@@ -86,10 +86,19 @@ pub fn markdown() -> String {
     let _ = writeln!(
         out,
         "| `{}` | {} | `{}` | the gateway's `shopUpdated` | The owner opened or closed the shop, or set its capacity \
-         or message. Data: the settings, e.g. `{shop}`. |\n",
+         or message. Data: the settings, e.g. `{shop}`. |",
         coffee_order::model::SHOP_UPDATED,
         coffee_order::SERVICE,
         coffee_order::model::SHOP_KEY
+    );
+    let _ = writeln!(
+        out,
+        "| `{}` | {} | `{}` | the gateway's `menuUpdated` | The owner added, changed, sold out or removed a drink. \
+         Data: the menu, `{{\"items\": [...], \"updatedAt\"}}`, each item a coffee with its `options`, \
+         `available` and `removed`. |\n",
+        coffee_order::model::MENU_UPDATED,
+        coffee_order::SERVICE,
+        coffee_order::model::MENU_KEY
     );
     let _ = writeln!(out, "## Rules\n");
     let _ = writeln!(out, "Each consumer's durable queue receives the events its EventBridge pattern matches.\n");

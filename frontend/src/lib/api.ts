@@ -71,8 +71,8 @@ const EVENT_FIELDS = [
 
 /** A coffee; `price` in AUD cents. */
 export type Coffee = Pick<Schema.Coffee, (typeof COFFEE_FIELDS)[number]>;
-/** A coffee on the menu, with its options and what each adds to the price. */
-export type MenuCoffee = Coffee & { options: Schema.MenuOptions };
+/** A coffee on the menu, with its options and what each adds to the price, and whether it is sold out. */
+export type MenuCoffee = Coffee & { options: Schema.MenuOptions; available: boolean };
 /** Size, milk and extra shots, as chosen. */
 export type ChosenOptions = Schema.ChosenOptions;
 /** An order; times in seconds since the epoch, `date` YYYY-MM-DD (UTC); `price` with its options. */
@@ -94,7 +94,7 @@ export type TimelineEvent = Pick<Schema.TimelineEvent, (typeof EVENT_FIELDS)[num
 
 const COFFEE = select(COFFEE_FIELDS);
 const CHOSEN = `options { ${select(CHOSEN_FIELDS)} }`;
-const MENU = `${COFFEE} options { size { value priceDelta } milk { value priceDelta } extraShot maxExtraShots }`;
+const MENU = `${COFFEE} available options { size { value priceDelta } milk { value priceDelta } extraShot maxExtraShots }`;
 const ORDER = select(ORDER_FIELDS, ` coffee { ${COFFEE} } ${CHOSEN}`);
 const PAYMENT = select(PAYMENT_FIELDS, ` ${CHOSEN}`);
 const FULFILMENT = select(FULFILMENT_FIELDS, ` coffee { ${COFFEE} } ${CHOSEN}`);
@@ -255,6 +255,15 @@ export async function rejectFulfilment(fulfilmentId: string, note: string): Prom
 	return data.rejectFulfilment;
 }
 
+/** Marks a drink sold out (`available: false`) or back (admins). */
+export async function setCoffeeAvailable(coffeeId: string, available: boolean): Promise<MenuCoffee> {
+	const data = await request<{ changeCoffee: MenuCoffee }>(
+		`mutation($coffeeId: ID!, $available: Boolean) { changeCoffee(coffeeId: $coffeeId, available: $available) { ${MENU} } }`,
+		{ coffeeId, available } satisfies Schema.MutationChangeCoffeeArgs
+	);
+	return data.changeCoffee;
+}
+
 /** The owner's settings (admins): all three at once; a null capacity is no limit. */
 export async function setShop(open: boolean, capacity: number | null, message: string | null): Promise<Shop> {
 	const data = await request<{ setShop: Shop }>(
@@ -315,5 +324,13 @@ export function watchShop({ next, ...options }: Live<Shop>): () => void {
 	return subscribe<{ shopUpdated: Shop | null }>(`subscription { shopUpdated { ${SHOP} } }`, {}, {
 		...options,
 		next: (data) => data.shopUpdated && next(data.shopUpdated)
+	});
+}
+
+/** The whole menu, each time the owner changes it. Anyone may watch. */
+export function watchMenu({ next, ...options }: Live<MenuCoffee[]>): () => void {
+	return subscribe<{ menuUpdated: MenuCoffee[] | null }>(`subscription { menuUpdated { ${MENU} } }`, {}, {
+		...options,
+		next: (data) => data.menuUpdated && next(data.menuUpdated)
 	});
 }

@@ -15,6 +15,7 @@ export type ErrorCode =
 	| 'TOO_MANY_OPEN_ORDERS'
 	| 'SHOP_CLOSED'
 	| 'SHOP_AT_CAPACITY'
+	| 'SOLD_OUT'
 	| 'INTERNAL_SERVER_ERROR';
 
 /** Words for a code in one situation; the defaults below cover the rest. */
@@ -36,6 +37,7 @@ const defaults: Record<ErrorCode, string> = {
 	TOO_MANY_OPEN_ORDERS: 'You have orders waiting to be paid. Pay for or cancel one before ordering again.',
 	SHOP_CLOSED: "Sorry, we've just closed.",
 	SHOP_AT_CAPACITY: "We're busy right now. Please try again in a few minutes.",
+	SOLD_OUT: "Sorry, that one has just sold out. Please pick another.",
 	INTERNAL_SERVER_ERROR: 'Something went wrong on our side. Please try again.'
 };
 
@@ -66,6 +68,7 @@ export const WORDING = {
 	cancel: { ...notSent("Your order wasn't cancelled."), CONFLICT: "It's too late to cancel: your coffee has already been made." },
 	fulfilment: { ...notSent("That wasn't sent."), CONFLICT: 'This order has already changed: it was cancelled or made.' },
 	staff: {},
+	menuChange: notSent("The menu wasn't changed."),
 	shop: { ...notSent("The shop's settings weren't saved."), BAD_USER_INPUT: 'Check the numbers: at most 10,000 open orders, and a message of at most 200 characters.' },
 	/** The customer gives their name. */
 	startSession: {

@@ -31,6 +31,8 @@ export interface Coffee {
 	 * of the coffee; the order has the options chosen).
 	 */
 	options: MenuOptions | null;
+	/** False: sold out for now. Null in an order's copy of the coffee. */
+	available: boolean | null;
 }
 
 /** The barista's job of making one paid coffee. */
@@ -72,6 +74,15 @@ export interface MenuOptions {
 }
 
 export interface Mutation {
+	/** A new drink on the menu (admins), with the standard options; its id is the next number. */
+	addCoffee: Coffee;
+	/**
+	 * Changes a drink on the menu (admins): its name, description, price, or whether it is sold
+	 * out (`available: false`). Open menus update live (`menuUpdated`).
+	 */
+	changeCoffee: Coffee;
+	/** Takes a drink off the menu (admins); answers the menu left. Ordering it is then SOLD_OUT. */
+	removeCoffee: Coffee[];
 	/**
 	 * The shop's settings (admins): open or closed, the most open orders at once (null: no
 	 * limit), the message to customers (null or empty: none). Each call sets all three.
@@ -104,6 +115,24 @@ export interface Mutation {
 	 * insufficient funds; any other number is refused (BAD_USER_INPUT).
 	 */
 	confirmPayment: PaymentDetail;
+}
+
+export interface MutationAddCoffeeArgs {
+	name: string;
+	description?: string | null;
+	price: number;
+}
+
+export interface MutationChangeCoffeeArgs {
+	coffeeId: string;
+	name?: string | null;
+	description?: string | null;
+	price?: number | null;
+	available?: boolean | null;
+}
+
+export interface MutationRemoveCoffeeArgs {
+	coffeeId: string;
 }
 
 export interface MutationSetShopArgs {
@@ -333,6 +362,11 @@ export interface Subscription {
 	 */
 	fulfilmentUpdated: FulfilmentDetail | null;
 	/**
+	 * The menu, for anyone: each time the owner changes it (a drink sold out or back, added,
+	 * changed or removed), the whole menu as customers see it.
+	 */
+	menuUpdated: Coffee[] | null;
+	/**
 	 * The shop, for anyone: its state now, then again whenever it changes (the owner's
 	 * settings, or the queue as orders come and go), at most once a second.
 	 */
@@ -358,6 +392,8 @@ export interface SubscriptionFulfilmentUpdatedArgs {
 	fulfilmentId?: string | null;
 	customerId?: string | null;
 }
+
+export type SubscriptionMenuUpdatedArgs = Record<string, never>;
 
 export type SubscriptionShopUpdatedArgs = Record<string, never>;
 

@@ -106,6 +106,12 @@ export async function setShopAsAdmin(
 	return setShop;
 }
 
+/** A drink sold out or back, by the admin through the API. */
+export async function setCoffeeAvailableAsAdmin(request: APIRequestContext, coffeeId: string, available: boolean): Promise<void> {
+	adminToken ??= (await staffSession(request, staffLogins().admin)).token;
+	await gql(request, 'mutation($c: ID!, $a: Boolean) { changeCoffee(coffeeId: $c, available: $a) { id } }', { c: coffeeId, a: available }, adminToken);
+}
+
 /** The number the barista calls for a paid order, as the barista's queue has it. */
 export async function orderNumberOf(request: APIRequestContext, orderId: string): Promise<string> {
 	const token = await barista(request);

@@ -3,7 +3,7 @@
 import { expectAccessible } from './axe';
 import { nameCustomer } from './customer';
 import { expect, test } from './fixtures';
-import { setShopAsAdmin } from './seed';
+import { setCoffeeAvailableAsAdmin, setShopAsAdmin } from './seed';
 
 test.afterEach(async ({ request }) => {
 	// Whatever happened above, the next test finds the shop open.
@@ -68,4 +68,30 @@ test('a shop at its capacity says it is busy, and a bad capacity is refused with
 	}
 	await expect(customer.getByTestId('shop-closed')).toContainText("We're busy right now");
 	await expect(customer.getByRole('button', { name: 'Order a Latte', exact: true })).toBeDisabled();
+});
+
+test('the admin marks a drink sold out and an open customer page stops offering it', async ({ app, staff, request }) => {
+	const customer = await app.open('/');
+	await nameCustomer(customer, 'Sol');
+	await expect(customer.getByRole('button', { name: 'Order a Mocha', exact: true })).toBeEnabled();
+
+	const admin = await app.open('/admin', { as: staff.admin, viewport: { width: 1440, height: 900 } });
+	const mocha = admin.locator('[data-testid="menu-item"][data-coffee-id="3"]');
+	await expect(mocha).toContainText('Mocha');
+	try {
+		await mocha.getByTestId('menu-available').uncheck();
+		await expect(mocha).toContainText('Sold out');
+
+		// The customer's menu was open all along: the drink is marked, its button gone quiet.
+		const soldOut = customer.getByRole('button', { name: 'Mocha is sold out', exact: true });
+		await expect(soldOut).toBeDisabled();
+		await expect(soldOut).toHaveText('Sold out');
+		await expect(customer.getByRole('button', { name: 'Order a Latte', exact: true })).toBeEnabled();
+		await expectAccessible(admin, 'admin-menu');
+
+		await mocha.getByTestId('menu-available').check();
+		await expect(customer.getByRole('button', { name: 'Order a Mocha', exact: true })).toBeEnabled();
+	} finally {
+		await setCoffeeAvailableAsAdmin(request, '3', true);
+	}
 });

@@ -115,7 +115,17 @@ fn every_contract_operation_and_type_keeps_its_exact_shape() {
 #[test]
 fn the_contract_is_read_field_by_field() {
     let coffee = contract().into_iter().find(|(name, _)| name == "Coffee").expect("Coffee");
-    assert_eq!(coffee.1, ["id: ID!", "name: String!", "description: String!", "price: Int!", "options: MenuOptions"]);
+    assert_eq!(
+        coffee.1,
+        [
+            "id: ID!",
+            "name: String!",
+            "description: String!",
+            "price: Int!",
+            "options: MenuOptions",
+            "available: Boolean"
+        ]
+    );
     assert_eq!(
         fields_of("getOrderList(date: String, customerId: String): [OrderDetail]  getCoffees: [Coffee]"),
         ["getOrderList(date: String, customerId: String): [OrderDetail]", "getCoffees: [Coffee]"]

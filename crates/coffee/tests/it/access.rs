@@ -128,6 +128,13 @@ impl System {
         id
     }
 
+    /// A new drink on the menu, for a cell that changes or removes one: its id.
+    async fn fresh_coffee(&self) -> String {
+        let body = json!({"name": "Cortado", "price": 390});
+        let coffee = self.admin_json(Method::POST, "/api/coffees", Some(body)).await;
+        coffee["id"].as_str().expect("a coffee id").to_owned()
+    }
+
     /// A new payment of ada's, ready for a card (PAYMENT_CREATED): its order and its id.
     async fn fresh_payment(&self) -> (String, String) {
         let order = self.fresh_order().await;
@@ -211,6 +218,18 @@ async fn every_rest_cell(system: &System) {
     rest_cell(system, "the menu", Method::GET, ANYONE, fixed("/api/coffees".into())).await;
     rest_cell(system, "the pickup board", Method::GET, ANYONE, fixed("/api/order/board".into())).await;
     rest_cell(system, "the shop", Method::GET, ANYONE, fixed("/api/shop".into())).await;
+    rest_cell(system, "add a drink", Method::POST, ADMIN, || async {
+        ("/api/coffees".to_owned(), Some(json!({"name": "Piccolo", "price": 350})))
+    })
+    .await;
+    rest_cell(system, "sell out a drink", Method::PATCH, ADMIN, || async {
+        (format!("/api/coffees/{}", system.fresh_coffee().await), Some(json!({"available": false})))
+    })
+    .await;
+    rest_cell(system, "remove a drink", Method::DELETE, ADMIN, || async {
+        (format!("/api/coffees/{}", system.fresh_coffee().await), None)
+    })
+    .await;
     rest_cell(system, "set the shop", Method::PUT, ADMIN, || async {
         ("/api/shop".to_owned(), Some(json!({"open": true, "message": "Welcome"})))
     })
@@ -346,6 +365,23 @@ async fn every_graphql_cell(system: &System) {
     graphql_cell(system, "getCoffees", ANYONE, q("{ getCoffees { id } }", json!({}))).await;
     graphql_cell(system, "getPickupBoard", ANYONE, q("{ getPickupBoard { number name } }", json!({}))).await;
     graphql_cell(system, "getShop", ANYONE, q("{ getShop { open queueLength } }", json!({}))).await;
+    graphql_cell(
+        system,
+        "addCoffee",
+        ADMIN,
+        q(r#"mutation { addCoffee(name: "Ristretto", price: 330) { id } }"#, json!({})),
+    )
+    .await;
+    graphql_cell(system, "changeCoffee", ADMIN, || async {
+        let query = "mutation($c: ID!) { changeCoffee(coffeeId: $c, available: false) { id } }";
+        (query.to_owned(), json!({"c": system.fresh_coffee().await}))
+    })
+    .await;
+    graphql_cell(system, "removeCoffee", ADMIN, || async {
+        let query = "mutation($c: ID!) { removeCoffee(coffeeId: $c) { id } }";
+        (query.to_owned(), json!({"c": system.fresh_coffee().await}))
+    })
+    .await;
     graphql_cell(system, "setShop", ADMIN, q("mutation { setShop(open: true) { open } }", json!({}))).await;
     graphql_cell(
         system,

@@ -427,3 +427,64 @@ async fn a_barista_claims_a_coffee_the_others_see_it_taken_and_it_is_released_th
     assert_eq!(app.event_types("order", order_id).await.len(), 3, "created, started, completed");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_sells_a_drink_out_adds_and_removes_drinks_and_open_menus_hear_of_it() {
+    let app = TestApp::spawn().await;
+    let mut watcher = crate::graphql::Subscriber::connect(&app)
+        .await
+        .subscribe("subscription { menuUpdated { id name price available } }", json!({}))
+        .await;
+
+    let (status, mocha) = app.patch("/api/coffees/3", json!({"available": false})).await;
+    assert_eq!(status, StatusCode::OK, "{mocha}");
+    assert_eq!((mocha["name"].clone(), mocha["available"].clone()), (json!("Mocha"), json!(false)));
+    let live = watcher.next("menuUpdated").await;
+    let live_mocha = live.as_array().expect("menu").iter().find(|c| c["id"] == "3").expect("still listed").clone();
+    assert_eq!(live_mocha["available"], false, "open menus hear of it: {live}");
+    let (status, refused) =
+        app.post("/api/order", json!({"coffeeId": "3", "customerId": "menu-1", "customerName": "Mo"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["code"], "SOLD_OUT");
+    assert!(refused["error"]["message"].as_str().is_some_and(|m| m.contains("Mocha")), "{refused}");
+    app.patch("/api/coffees/3", json!({"available": true})).await;
+    app.place_order("3", "menu-1").await;
+
+    // A new drink, at its own price, orderable at once; then taken off.
+    let (status, added) = app.post("/api/coffees", json!({"name": "Flat white", "price": 420})).await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    let id = added["id"].as_str().expect("id").to_owned();
+    let order = app.place_order(&id, "menu-2").await;
+    assert_eq!((order["price"].clone(), order["coffee"]["name"].clone()), (json!(420), json!("Flat white")));
+    let (status, left) = app.send(reqwest::Method::DELETE, &format!("/api/coffees/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{left}");
+    assert!(left.as_array().expect("menu").iter().all(|c| c["id"] != id.as_str()), "{left}");
+    let (status, gone) =
+        app.post("/api/order", json!({"coffeeId": id, "customerId": "menu-3", "customerName": "Mo"})).await;
+    assert_eq!((status, gone["error"]["code"].clone()), (StatusCode::CONFLICT, json!("SOLD_OUT")), "{gone}");
+
+    // Bad changes name the field and change nothing; an unknown drink is 404.
+    for (body, field) in [
+        (json!({"price": 0}), "price"),
+        (json!({"price": -5}), "price"),
+        (json!({"name": ""}), "name"),
+        (json!({"colour": "brown"}), "colour"),
+    ] {
+        let (status, answer) = app.patch("/api/coffees/2", body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert!(answer["error"]["message"].as_str().is_some_and(|m| m.contains(field)), "{body}: {answer}");
+    }
+    let (status, _) = app.patch("/api/coffees/99", json!({"available": false})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, menu) = app.get("/api/coffees").await;
+    assert_eq!(menu.as_array().expect("menu").len(), 3, "the original three: {menu}");
+
+    // The menu is a record like any other: it survives a restart.
+    app.patch("/api/coffees/1", json!({"available": false, "price": 390})).await;
+    let dir = app.stop().await;
+    let app = TestApp::spawn_in(dir, |_| {}).await;
+    let (_, menu) = app.get("/api/coffees").await;
+    let cappuccino = &menu[0];
+    assert_eq!((cappuccino["available"].clone(), cappuccino["price"].clone()), (json!(false), json!(390)), "{menu}");
+    app.stop().await;
+}
