@@ -222,6 +222,7 @@ mod tests {
         let (sam, kim) = (staff("sam"), staff("kim"));
         let taken = waiting.claim(&sam, Millis(20)).expect("claims").expect("a change");
         assert_eq!((taken.barista_name.clone(), taken.claimed_at), (Some(sam.clone()), Some(Millis(20))));
+        assert_eq!(taken.updated_at, Millis(20), "a claim is a change, newer than what came before");
         assert_eq!(DomainEvent::Fulfilment(taken.clone()).event_type(), EventType::FulfilmentClaimed);
         assert_eq!(taken.claim(&sam, Millis(21)), Ok(None), "claiming one's own again changes nothing");
         assert_eq!(taken.claim(&kim, Millis(21)), Err(ClaimRefused::Taken(sam.clone())));
@@ -233,6 +234,7 @@ mod tests {
 
         let freed = taken.release(&sam, false, Millis(23)).expect("releases").expect("a change");
         assert_eq!((freed.barista_name.clone(), freed.released_at), (None, Some(Millis(23))));
+        assert_eq!((freed.claimed_at, freed.updated_at), (None, Millis(23)), "no claim left, and a newer state");
         assert_eq!(DomainEvent::Fulfilment(freed.clone()).event_type(), EventType::FulfilmentReleased);
         assert_eq!(freed.release(&sam, false, Millis(24)), Ok(None), "nothing to let go");
         let again = freed.claim(&kim, Millis(25)).expect("claims").expect("a change");
