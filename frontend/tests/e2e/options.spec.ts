@@ -3,7 +3,7 @@
 import { expectAccessible } from './axe';
 import { CARDS, nameCustomer, payWith } from './customer';
 import { expect, test } from './fixtures';
-import { orderNumberOf } from './seed';
+import { completeOrder, firstCoffee, orderNumberOf, paidOrder } from './seed';
 
 test('a customer orders a large oat latte and sees the right price and number; a barista claims and makes it', async ({
 	app,
@@ -54,5 +54,22 @@ test('a customer orders a large oat latte and sees the right price and number; a
 	await expect(receipt.getByTestId('receipt-options')).toHaveText('Large, oat milk, 1 extra shot');
 	await expect(receipt.getByTestId('receipt-amount')).toHaveText('A$5.80');
 	await expect(receipt.getByTestId('receipt-payment')).toHaveText('Paid');
+	await expect(customer.getByTestId('ready-banner')).toHaveText(
+		`Your Latte is ready! Collect order #${number} at the counter.`
+	);
 	await expectAccessible(customer, 'receipt');
+});
+
+test('a paid customer sees the estimated wait, from the drinks made in the last hour', async ({ app, request }) => {
+	// One drink made just now: the shop has a median to go by.
+	const coffee = await firstCoffee(request);
+	await completeOrder(request, await paidOrder(request, 'Early Bird', coffee.id));
+
+	const customer = await app.open('/');
+	await nameCustomer(customer, 'Wren');
+	await customer.getByRole('button', { name: 'Order a Latte', exact: true }).click();
+	await payWith(customer, CARDS.good);
+	await expect(customer.getByTestId('payment-status')).toHaveAttribute('data-status', 'PAYMENT_SUCCESSFUL');
+	await expect(customer.getByTestId('order-wait')).toHaveText(/^About \d+ min from payment to pickup$/);
+	await expect(customer.getByTestId('notify-button')).toBeVisible();
 });
