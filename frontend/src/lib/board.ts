@@ -26,15 +26,16 @@ export function nextDeparture(ready: PickupOrder[], nowMs: number): number | nul
 	return Math.max(0, Math.min(...ready.map((o) => o.updatedAt * 1000 + READY_FOR_MS - nowMs)));
 }
 
-// A tile is the customer's name (font size f, one line, cut with an ellipsis) over the order's
-// number (0.55 f): 2.15 f high with its padding, and at least 3.8 f wide (five letters of the name).
+// A tile is the order's number (font size f: what the barista calls and the customer looks for)
+// over the customer's first name (0.55 f, one line, cut with an ellipsis): 2.15 f high with its
+// padding, and at least 3.8 f wide (four digits, or seven letters of the name).
 export const TILE_HEIGHT_EM = 2.15;
 export const TILE_WIDTH_EM = 3.8;
 
 export interface TileLayout {
 	columns: number;
 	rows: number;
-	/** The name's font size; the tile's height is TILE_HEIGHT_EM times this. */
+	/** The number's font size; the tile's height is TILE_HEIGHT_EM times this. */
 	fontPx: number;
 	/** How many tiles to show; when fewer than the orders, the last cell says "+N more". */
 	shown: number;

@@ -46,11 +46,11 @@ test('30 ready orders fit a 1920x1080 screen in big type, then age out', async (
 		expect(box.x + box.width).toBeLessThanOrEqual(1920);
 		expect(box.y + box.height).toBeLessThanOrEqual(1080);
 	}
-	// Readable from 6 m: names at least 56 px, capitals about 2.5 cm on a 55" 1080p screen (signage
+	// Readable from 6 m: numbers at least 56 px, digits about 2.5 cm on a 55" 1080p screen (signage
 	// asks for a 250th of the distance, 2.4 cm at 6 m), in
 	// black on light green (contrast 15:1).
 	const fontSizes = await ready
-		.getByTestId('display-name')
+		.getByTestId('display-number')
 		.evaluateAll((names) => names.map((n) => parseFloat(getComputedStyle(n).fontSize)));
 	expect(Math.min(...fontSizes)).toBeGreaterThanOrEqual(56);
 	await app.screenshot(board, '1-thirty-ready');
