@@ -336,6 +336,8 @@ pub struct Shop {
     pub estimated_wait_seconds: Option<i32>,
     /// The shop's word to its customers (why it is closed, when it opens).
     pub message: Option<String>,
+    /// After how long from payment the barista's queue flags a drink still waiting as slow.
+    pub slow_order_after_seconds: i32,
 }
 
 impl From<&coffee_order::model::ShopStatus> for Shop {
@@ -347,6 +349,7 @@ impl From<&coffee_order::model::ShopStatus> for Shop {
             queue_length: int(s.queue_length.into()),
             estimated_wait_seconds: s.estimated_wait_seconds.map(int),
             message: s.message.as_ref().map(ToString::to_string),
+            slow_order_after_seconds: int(s.slow_order_after_seconds),
         }
     }
 }

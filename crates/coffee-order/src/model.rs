@@ -103,6 +103,8 @@ pub struct ShopStatus {
     /// when none was made in the last hour.
     pub estimated_wait_seconds: Option<u64>,
     pub message: Option<ShopMessage>,
+    /// After how long from payment the barista's queue flags a drink still waiting as slow.
+    pub slow_order_after_seconds: u64,
 }
 
 /// `POST /api/order`, `createOrder`: a customer orders a coffee from the menu, with options. The customer is

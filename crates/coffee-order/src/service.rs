@@ -26,7 +26,12 @@ pub struct OrderService {
     menu: Records<Menu>,
     /// The most unpaid orders a customer may have at once (0: no limit).
     max_unpaid: u32,
+    /// When a paid drink still waiting counts as slow (the barista's queue flags it).
+    slow_after: std::time::Duration,
 }
+
+/// The default of `--slow-order-after`: ten minutes from payment.
+pub const DEFAULT_SLOW_ORDER_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The default of `--max-unpaid-orders`: a customer ordering for friends, not a script filling
 /// the barista's board with orders nobody pays for.
@@ -39,12 +44,18 @@ impl OrderService {
             shop: Records::new(store.clone(), SHOP),
             menu: Records::new(store, MENU),
             max_unpaid: DEFAULT_MAX_UNPAID_ORDERS,
+            slow_after: DEFAULT_SLOW_ORDER_AFTER,
         }
     }
 
     /// At most `max` unpaid orders per customer (0: no limit).
     pub fn with_max_unpaid(self, max: u32) -> Self {
         Self { max_unpaid: max, ..self }
+    }
+
+    /// Flags drinks still waiting `after` their payment.
+    pub fn with_slow_after(self, after: std::time::Duration) -> Self {
+        Self { slow_after: after, ..self }
     }
 
     pub fn records(&self) -> &Records<Order> {
@@ -244,6 +255,7 @@ impl OrderClient for OrderService {
             queue_length: u32::try_from(queue_length).unwrap_or(u32::MAX),
             estimated_wait_seconds: estimated_wait_seconds(&made, paid_waiting, now),
             message: shop.message,
+            slow_order_after_seconds: self.slow_after.as_secs(),
         })
     }
 

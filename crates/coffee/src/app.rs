@@ -86,6 +86,7 @@ impl Application {
                 false => Vec::new(),
             },
             max_unpaid_orders: node.auth.max_unpaid_orders,
+            slow_order_after: node.settings.slow_order_after,
         };
         for kind in &node.services {
             let store = backend.store_for(*kind, &shutdown, &mut tasks).await?;

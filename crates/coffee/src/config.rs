@@ -57,6 +57,34 @@ pub struct ServeConfig {
     pub delivery: DeliveryArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub shop: ShopArgs,
+}
+
+/// The shop's rules the order service keeps (`serve` and `coffee order`).
+#[derive(Debug, Clone, Args)]
+pub struct ShopArgs {
+    /// How long a paid drink may wait before the barista's queue flags it as slow, e.g. `10m`
+    /// or `90s` (1 s to 24 h).
+    #[arg(long, env = "COFFEE_SLOW_ORDER_AFTER", default_value = "10m", value_parser = parse_wait)]
+    pub slow_order_after: Duration,
+}
+
+impl Default for ShopArgs {
+    fn default() -> Self {
+        Self { slow_order_after: coffee_order::DEFAULT_SLOW_ORDER_AFTER }
+    }
+}
+
+/// A duration as people write it (`10m`, `90s`, `1h 30m`, or ISO 8601), 1 s to 24 h.
+fn parse_wait(text: &str) -> Result<Duration, String> {
+    let span: jiff::SignedDuration =
+        text.trim().parse().map_err(|_| format!("'{text}' is not a duration like 10m, 90s or 1h 30m"))?;
+    let wait = Duration::try_from(span).map_err(|_| format!("'{text}' is below zero"))?;
+    if !(Duration::from_secs(1)..=Duration::from_secs(24 * 3600)).contains(&wait) {
+        return Err(format!("'{text}' is out of range: 1s to 24h"));
+    }
+    Ok(wait)
 }
 
 /// Who may call: the key that signs sessions, and the browser's cookie. Shared by every command
@@ -220,6 +248,7 @@ impl ServeConfig {
             webhook_secret: Some("whsec_test_secret".to_owned()),
             delivery: DeliveryArgs { max_attempts: 5, retry_backoff_ms: 20, consumer_concurrency: 64 },
             auth: AuthArgs::default(),
+            shop: ShopArgs::default(),
         }
     }
 
@@ -248,6 +277,7 @@ impl ServeConfig {
                     Some(given) => WebhookSecret::Given(given.as_bytes().to_vec()),
                     None => WebhookSecret::KeptIn(self.data_dir.join(WEBHOOK_SECRET_FILE)),
                 },
+                slow_order_after: self.shop.slow_order_after,
             },
             delivery: self.delivery.options(),
             auth: self.auth.kept_in(&self.data_dir)?,
@@ -358,6 +388,9 @@ pub struct ServiceConfig {
     pub delivery: DeliveryArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
+    /// (order) The shop's rules.
+    #[command(flatten)]
+    pub shop: ShopArgs,
 }
 
 impl ServiceConfig {
@@ -375,6 +408,7 @@ impl ServiceConfig {
             gateway: Gateway::None,
             settings: ServiceSettings {
                 webhook_secret: WebhookSecret::Given(webhook_secret(self.webhook_secret.as_deref())),
+                slow_order_after: self.shop.slow_order_after,
             },
             delivery: self.delivery.options(),
             auth: self.auth.required()?,
@@ -430,7 +464,10 @@ impl GatewayConfig {
             backend: distributed(&NatsArgs::default(), &bus, Some(database), &self.postgres),
             services: Vec::new(),
             gateway: Gateway::OverHttp(services),
-            settings: ServiceSettings { webhook_secret: WebhookSecret::Given(Vec::new()) },
+            settings: ServiceSettings {
+                webhook_secret: WebhookSecret::Given(Vec::new()),
+                slow_order_after: coffee_order::DEFAULT_SLOW_ORDER_AFTER,
+            },
             delivery: DeliveryOptions::default(),
             auth: self.auth.required()?,
         })
@@ -468,13 +505,25 @@ mod tests {
 
     #[test]
     fn every_serve_flag_reaches_what_it_configures() {
-        let node = serve(&["--sync", "normal", "--max-attempts", "2", "--retry-backoff-ms", "400"]);
+        let node = serve(&[
+            "--sync",
+            "normal",
+            "--max-attempts",
+            "2",
+            "--retry-backoff-ms",
+            "400",
+            "--slow-order-after",
+            "90s",
+        ]);
+        assert_eq!(node.settings.slow_order_after, Duration::from_secs(90));
         assert!(matches!(node.backend, BackendConfig::Embedded { durability: Durability::Normal, .. }));
         assert_eq!(node.delivery.retry.max_attempts, 2);
         assert_eq!(node.delivery.retry.first_backoff, Duration::from_millis(400));
         assert_eq!(node.delivery.concurrency, 64, "the default");
         let node = serve(&[]);
         assert!(matches!(node.backend, BackendConfig::Embedded { durability: Durability::Full, .. }), "the default");
+        assert_eq!(node.settings.slow_order_after, Duration::from_secs(600), "the default");
+        assert_eq!(serve(&["--slow-order-after", "1h 30m"]).settings.slow_order_after, Duration::from_secs(5400));
         assert_eq!(
             (node.delivery.retry.max_attempts, node.delivery.retry.first_backoff),
             (5, Duration::from_millis(200))
@@ -512,6 +561,9 @@ mod tests {
             ("--nats-replicas", "7"),
             ("--ack-wait-ms", "10"),
             ("--sync", "off"),
+            ("--slow-order-after", "0s"),
+            ("--slow-order-after", "25h"),
+            ("--slow-order-after", "soon"),
         ] {
             let err = Cli::try_parse_from(["coffee", "serve", flag, value]).expect_err("refused").to_string();
             assert!(err.contains(flag) && err.contains(value), "{flag} {value}: {err}");

@@ -26,6 +26,8 @@ pub enum ServiceKind {
 pub struct ServiceSettings {
     /// Signs and checks the payment provider's webhooks (the payment service's).
     pub webhook_secret: WebhookSecret,
+    /// When the barista's queue flags a waiting drink as slow (the order service's).
+    pub slow_order_after: std::time::Duration,
 }
 
 /// What the services of a process are started with, once its keys are read.
@@ -33,6 +35,7 @@ pub struct ServiceSettings {
 pub struct ServiceOptions {
     pub webhook_secret: Vec<u8>,
     pub max_unpaid_orders: u32,
+    pub slow_order_after: std::time::Duration,
 }
 
 /// Where the webhook secret comes from: given, or made once and kept in `serve`'s data
@@ -123,7 +126,9 @@ impl ServiceKind {
     pub fn start(self, store: Arc<dyn Store>, options: &ServiceOptions) -> Running {
         match self {
             ServiceKind::Order => {
-                let service = OrderService::new(store).with_max_unpaid(options.max_unpaid_orders);
+                let service = OrderService::new(store)
+                    .with_max_unpaid(options.max_unpaid_orders)
+                    .with_slow_after(options.slow_order_after);
                 Running::new(coffee_order::mount(&service), None, Client::Order(service))
             }
             ServiceKind::Payment => {

@@ -57,7 +57,8 @@ const SHOP_FIELDS = [
 	'capacity',
 	'queueLength',
 	'estimatedWaitSeconds',
-	'message'
+	'message',
+	'slowOrderAfterSeconds'
 ] as const satisfies Fields<Schema.Shop>;
 const EVENT_FIELDS = [
 	'id',

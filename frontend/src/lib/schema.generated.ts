@@ -343,6 +343,8 @@ export interface Shop {
 	estimatedWaitSeconds: number | null;
 	/** The shop's word to its customers (why it is closed, when it opens). */
 	message: string | null;
+	/** After how long from payment the barista's queue flags a drink still waiting as slow. */
+	slowOrderAfterSeconds: number;
 }
 
 export interface Subscription {

@@ -77,3 +77,17 @@ test('a barista on the admin page is told it is for admins only', async ({ app, 
 	await expect(page.getByRole('heading', { level: 1 })).toHaveText('To make');
 	await expect(page.getByTestId('staff-who')).toContainText(staff.barista.name);
 });
+
+test('a drink waiting longer than the shop allows is flagged on the barista’s card', async ({ app, request, staff }) => {
+	const orderId = await paidOrder(request, 'Slowpoke', (await firstCoffee(request)).id);
+	const barista = await app.open('/barista', { as: staff.barista });
+	const card = barista.locator(`[data-testid="fulfilment-card"][data-order-id="${orderId}"]`);
+	await expect(card).toHaveAttribute('data-slow', 'false');
+	await expect(card.getByTestId('slow')).toHaveCount(0);
+	// Eleven minutes later by the page's clock (the default --slow-order-after is ten); the queue
+	// looks at its clock every 15 s.
+	await barista.clock.setFixedTime(Date.now() + 11 * 60_000);
+	await expect(card).toHaveAttribute('data-slow', 'true', { timeout: 20_000 });
+	await expect(card.getByTestId('slow')).toHaveText(/^Waiting 1[01] min$/);
+	await expectAccessible(barista, 'barista-slow');
+});

@@ -90,7 +90,7 @@ async fn two_order_replicas_never_give_a_number_twice_and_share_the_shop_s_setti
     let Running { nats, db, cluster, http } = Running::start().await;
     let logs = tempfile::tempdir().expect("temp dir");
     let mut args = service_args("order", &nats.url(), &db.url());
-    args.extend(["--max-unpaid-orders".to_owned(), "0".to_owned()]);
+    args.extend(["--max-unpaid-orders", "0", "--slow-order-after", "45s"].map(str::to_owned));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let second = Process::start(&args, &logs.path().join("order-2.log")).await;
     let replicas = [cluster.order.url.clone(), second.url.clone()];
@@ -118,6 +118,7 @@ async fn two_order_replicas_never_give_a_number_twice_and_share_the_shop_s_setti
         .await
         .expect("closed");
     assert_eq!(closed["queueLength"], 120, "{closed}");
+    assert_eq!(closed["slowOrderAfterSeconds"], 45, "the replica's own flag: {closed}");
     let body = json!({"coffeeId": "1", "customerId": "rep-late", "customerName": "Lee"});
     let refused = http.post(&format!("{}/api/order", replicas[0]), body).await.expect_err("closed");
     assert!(refused.contains("SHOP_CLOSED") && refused.contains("Gone fishing"), "{refused}");
@@ -162,7 +163,8 @@ async fn a_closed_shop_refuses_orders_with_its_message_and_a_full_one_until_an_o
     let shop = anonymous_shop(&app).await;
     assert_eq!(
         shop,
-        json!({"open": true, "capacity": null, "queueLength": 0, "estimatedWaitSeconds": null, "message": null}),
+        json!({"open": true, "capacity": null, "queueLength": 0, "estimatedWaitSeconds": null, "message": null,
+            "slowOrderAfterSeconds": 600}),
         "a shop never set is open, with no limit"
     );
 
