@@ -160,6 +160,10 @@ impl CoffeeChange {
 }
 
 impl Menu {
+    /// The most drinks the menu keeps, removed ones included: the whole menu is one record,
+    /// read at every placement and sent to every open menu, so it stays small.
+    pub const MAX_ITEMS: usize = 200;
+
     /// The menu a shop starts with.
     pub fn standard() -> Self {
         Self { items: menu(), updated_at: crate::Millis(0) }
@@ -183,6 +187,9 @@ impl Menu {
     /// A new drink: its id is the next number after the highest numeric id ever on the menu.
     pub fn add(&self, coffee: CoffeeChange, now: crate::Millis) -> Result<(Self, MenuItem), InvalidInput> {
         let coffee = coffee.checked()?;
+        if self.items.len() >= Self::MAX_ITEMS {
+            return Err(InvalidInput::new("name", format!("the menu holds at most {} drinks", Self::MAX_ITEMS)));
+        }
         let name = coffee.name.clone().ok_or_else(|| InvalidInput::new("name", "missing"))?;
         let price = coffee.price.ok_or_else(|| InvalidInput::new("price", "missing"))?;
         let next = self.items.iter().filter_map(|i| i.coffee.id.as_str().parse::<u64>().ok()).max().unwrap_or(0) + 1;
@@ -310,6 +317,9 @@ mod tests {
             .expect("added");
         assert_eq!(again.coffee.id.as_str(), "5", "a removed drink's id is not given again");
         assert_eq!(after.items.len(), 5);
+        let full = Menu { items: vec![after.items[0].clone(); Menu::MAX_ITEMS], ..after };
+        let tea = CoffeeChange { name: Some("Tea".into()), price: Some(Cents(300)), ..CoffeeChange::default() };
+        assert!(full.add(tea, now).is_err(), "a full menu takes no more");
     }
 
     #[test]

@@ -525,7 +525,7 @@ fn coffee_change(
     let price = price
         .map(|p| u32::try_from(p).map(coffee_domain::Cents))
         .transpose()
-        .map_err(|_| bad_input("price: must be 1 to 10000 cents".to_owned()))?;
+        .map_err(|_| bad_input(format!("price: must be 1 to {} cents", coffee_domain::CoffeeChange::MAX_PRICE)))?;
     coffee_domain::CoffeeChange { name, description, price, options: None, available }
         .checked()
         .map_err(|e| bad_input(e.to_string()))
