@@ -8,6 +8,7 @@
 //! - [`nats`]: the NATS JetStream transport (outbox relay, durable consumers, dead letters).
 //! - [`consumer`] and [`embedded`]: handlers, retries, and the embedded transport's dispatchers.
 //! - [`live`]: every event as it commits, for watchers (not durable).
+//! - [`timers`]: events committed now and published when they fall due.
 
 pub mod consumer;
 pub mod embedded;
@@ -21,6 +22,7 @@ pub mod postgres;
 pub mod rule;
 pub mod sqlite;
 pub mod store;
+pub mod timers;
 pub mod trace;
 
 pub use consumer::{Consumer, DeliveryOptions, Handler, HandlerError, RetryPolicy};
@@ -31,6 +33,6 @@ pub use pattern::Pattern;
 pub use rule::{Rule, Rules};
 pub use store::{
     By, Change, Committed, DeadLetter, DeadLetters, Decision, Expect, Kind, Lookup, RecordKey, Records, Store,
-    StoreError, Table, Versioned, commit_deciding_again,
+    StoreError, Table, Timer, Versioned, commit_deciding_again,
 };
 pub use trace::TraceContext;

@@ -30,6 +30,27 @@ pub(crate) const SEQUENCES: Migration = Migration {
     sql: "CREATE TABLE bus_sequences (name TEXT PRIMARY KEY, value BIGINT NOT NULL);",
 };
 
+/// Events to publish later (an unpaid order's payment falling due), the same table on both
+/// stores: see [`crate::timers`].
+pub(crate) const TIMERS: Migration = Migration {
+    owner: "bus",
+    version: 3,
+    name: "timers",
+    sql: "CREATE TABLE bus_timers (id TEXT PRIMARY KEY, due_at BIGINT NOT NULL, body TEXT NOT NULL);
+          CREATE INDEX bus_timers_by_due ON bus_timers (due_at);",
+};
+
+/// Schedules a timer (`$1` id, `$2` due, `$3` envelope), or moves one already scheduled.
+pub(crate) const SCHEDULE_TIMER: &str = "INSERT INTO bus_timers (id, due_at, body) VALUES ($1, $2, $3) \
+    ON CONFLICT (id) DO UPDATE SET due_at = excluded.due_at, body = excluded.body";
+
+/// Drops a timer (`$1`): fired, or no longer needed.
+pub(crate) const DROP_TIMER: &str = "DELETE FROM bus_timers WHERE id = $1";
+
+/// The timers due by `$1`, soonest first, at most `$2`.
+pub(crate) const DUE_TIMERS: &str =
+    "SELECT id, due_at, body FROM bus_timers WHERE due_at <= $1 ORDER BY due_at LIMIT $2";
+
 /// Takes the next number of a sequence (`$1`), in the caller's transaction: the row's lock
 /// serialises two takers, so each gets its own number.
 pub(crate) const NEXT_NUMBER: &str = "INSERT INTO bus_sequences (name, value) VALUES ($1, 1) \

@@ -19,7 +19,7 @@ use sqlx::{AssertSqlSafe, Executor, PgPool, Row as _};
 
 use crate::envelope::Envelope;
 use crate::migrate::{MIGRATIONS_TABLE, Migration};
-use crate::store::{By, Change, Committed, Expect, Lookup, Row, Store, StoreError, Table};
+use crate::store::{By, Change, Committed, Expect, Lookup, Row, Store, StoreError, Table, Timer};
 
 pub struct PgStore {
     pool: PgPool,
@@ -82,6 +82,7 @@ const BUS_MIGRATIONS: &[Migration] = &[
         ),
     },
     crate::migrate::SEQUENCES,
+    crate::migrate::TIMERS,
 ];
 
 impl PgStore {
@@ -233,6 +234,9 @@ impl PgStore {
             return Ok(Committed::AlreadyHandled);
         }
         self.check_absent(&mut tx, &change.absent).await?;
+        if let Some(timers) = &change.timers {
+            apply_timers(&mut tx, timers).await?;
+        }
         for put in &change.puts {
             write(&mut tx, put).await?;
         }
@@ -297,6 +301,26 @@ async fn mark_handled(tx: &mut Tx<'_>, h: &crate::store::Handled) -> Result<bool
     .await
     .map_err(db_err)?;
     Ok(fresh.rows_affected() == 1)
+}
+
+/// The timers a change fires, drops and schedules. Firing one that is gone (another replica
+/// fired it) conflicts: the row lock makes the second firing wait for the first and find nothing.
+async fn apply_timers(tx: &mut Tx<'_>, timers: &crate::store::TimerChanges) -> Result<(), StoreError> {
+    use crate::migrate::{DROP_TIMER, SCHEDULE_TIMER};
+    if let Some(id) = &timers.fires {
+        let fired = sqlx::query(DROP_TIMER).bind(id).execute(&mut **tx).await.map_err(db_err)?;
+        if fired.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+    }
+    for id in &timers.drop {
+        sqlx::query(DROP_TIMER).bind(id).execute(&mut **tx).await.map_err(db_err)?;
+    }
+    for t in &timers.schedule {
+        let schedule = sqlx::query(SCHEDULE_TIMER).bind(&t.id).bind(t.due_at).bind(&t.event.json);
+        schedule.execute(&mut **tx).await.map_err(db_err)?;
+    }
+    Ok(())
 }
 
 /// One record, as new or at the version it expects; anything else is a conflict.
@@ -403,6 +427,16 @@ impl Store for PgStore {
         let prune = sqlx::query("DELETE FROM bus_inbox WHERE handled_at < $1").bind(cutoff_ms);
         prune.execute(&self.pool).await.map_err(db_err)?;
         Ok(())
+    }
+
+    async fn due_timers(&self, now_ms: i64, limit: u32) -> Result<Vec<Timer>, StoreError> {
+        let rows = sqlx::query(crate::migrate::DUE_TIMERS)
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter().map(|r| Timer::read(r.get(0), r.get(1), r.get(2))).collect()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -27,7 +27,12 @@ impl Rule {
 
     /// A rule selecting these event types.
     pub fn for_types(consumer: impl Into<String>, types: &[EventType]) -> Self {
-        let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+        Self::for_type_names(consumer, types.iter().map(|t| t.as_str()))
+    }
+
+    /// A rule selecting the event types named (the saga's, and a service's own, such as its timers).
+    pub fn for_type_names<'a>(consumer: impl Into<String>, types: impl IntoIterator<Item = &'a str>) -> Self {
+        let types: Vec<&str> = types.into_iter().collect();
         // A list of strings under one key is always a valid pattern.
         let pattern = Pattern::from_value(serde_json::json!({ "type": types }))
             .unwrap_or_else(|e| unreachable!("a list of event types is a pattern: {e}"));

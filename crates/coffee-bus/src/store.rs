@@ -162,6 +162,25 @@ pub struct Absent {
     pub key: String,
 }
 
+/// An event to publish when it falls due (see [`crate::timers`]).
+#[derive(Debug, Clone)]
+pub struct Timer {
+    /// The timer's own key: scheduling it again moves it, and it is dropped by this key.
+    pub id: String,
+    /// Milliseconds since the epoch.
+    pub due_at: i64,
+    pub event: Outgoing,
+}
+
+impl Timer {
+    /// A timer as stored: its envelope's JSON is read back, and kept to publish as it is.
+    pub(crate) fn read(id: String, due_at: i64, json: String) -> Result<Self, StoreError> {
+        let envelope =
+            Envelope::from_bytes(json.as_bytes()).map_err(|e| StoreError::Corrupt(format!("timer {id}: {e}")))?;
+        Ok(Self { id, due_at, event: Outgoing { envelope: Arc::new(envelope), json } })
+    }
+}
+
 /// One unit of work: committed whole or not at all.
 #[derive(Debug, Clone, Default)]
 pub struct Change {
@@ -169,6 +188,20 @@ pub struct Change {
     pub events: Vec<Outgoing>,
     pub handled: Option<Handled>,
     pub absent: Vec<Absent>,
+    /// What it does to timers; boxed, as most changes do nothing to them.
+    pub timers: Option<Box<TimerChanges>>,
+}
+
+/// What a change does to timers.
+#[derive(Debug, Clone, Default)]
+pub struct TimerChanges {
+    /// Timers to schedule (or move).
+    pub schedule: Vec<Timer>,
+    /// Timers no longer needed, dropped if they are still there.
+    pub drop: Vec<String>,
+    /// The timer this change fires: it must still be scheduled, else the change conflicts (another
+    /// replica fired it first).
+    pub fires: Option<String>,
 }
 
 impl Change {
@@ -206,6 +239,30 @@ impl Change {
     pub fn publish(mut self, envelope: Envelope) -> Self {
         self.events.push(Outgoing::new(envelope));
         self
+    }
+
+    /// Publishes `envelope` at `due_at` (milliseconds since the epoch) rather than now, under the
+    /// timer key `id`; a timer already scheduled under it is moved.
+    pub fn schedule(mut self, id: impl Into<String>, due_at: i64, envelope: Envelope) -> Self {
+        self.timers_mut().schedule.push(Timer { id: id.into(), due_at, event: Outgoing::new(envelope) });
+        self
+    }
+
+    /// Drops the timer `id` if it is still scheduled: what it would announce no longer applies.
+    pub fn drop_timer(mut self, id: impl Into<String>) -> Self {
+        self.timers_mut().drop.push(id.into());
+        self
+    }
+
+    /// Publishes a timer's event and drops the timer, once: a second firing conflicts.
+    pub fn fire(mut self, timer: Timer) -> Self {
+        self.timers_mut().fires = Some(timer.id);
+        self.events.push(timer.event);
+        self
+    }
+
+    fn timers_mut(&mut self) -> &mut TimerChanges {
+        self.timers.get_or_insert_with(Box::default)
     }
 
     /// Records an entity's steps: stores the last (expecting `expect`) and announces each, oldest
@@ -344,6 +401,8 @@ pub trait Store: Send + Sync + 'static {
     /// number is given twice, whatever crashes, restarts or replicas sharing the database. A
     /// number taken for a change that then fails is skipped, never reused.
     async fn next_number(&self, sequence: &str) -> Result<i64, StoreError>;
+    /// Timers due by `now_ms`, soonest first, at most `limit` (see [`crate::timers`]).
+    async fn due_timers(&self, now_ms: i64, limit: u32) -> Result<Vec<Timer>, StoreError>;
     /// Whether the database answers (for readiness probes).
     async fn ping(&self) -> Result<(), StoreError>;
     /// Forgets inbox marks older than `cutoff_ms`: redeliveries stop long before.

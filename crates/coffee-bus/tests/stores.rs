@@ -453,3 +453,51 @@ async fn the_sqlite_writer_folds_its_write_ahead_log_back_into_the_data_file_as_
     assert!(size() > at_start + 2_000_000, "the data file grew from {at_start} to {} bytes while open", size());
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_timer_is_committed_with_its_change_fires_once_when_due_and_can_be_dropped() {
+    on_each_store(timers_fire_once).await;
+}
+
+async fn timers_fire_once(kind: &str, store: Arc<dyn Store>) {
+    use coffee_bus::timers::fire_due;
+    let trace = TraceContext::new_root();
+    let now = jiff::Timestamp::now().as_millisecond();
+    let event = |order| Envelope::wrap(&order_event(order), &trace);
+    let subject = |order: u128| uuid::Uuid::from_u128(order).to_string();
+    let note = Note { id: "t1".into(), order_id: "ot1".into(), text: "with timers".into() };
+    let change = Change::new()
+        .put(NOTES, &note, Expect::New)
+        .expect("put")
+        .schedule("due", now - 1, event(21))
+        .schedule("later", now + 60_000, event(22))
+        .schedule("dropped", now - 1, event(23));
+    assert_eq!(store.commit(change).await, Ok(Committed::Applied), "{kind}");
+    // A change that conflicts schedules nothing.
+    let stale = Change::new().put(NOTES, &note, Expect::Version(7)).expect("put").schedule("lost", now - 1, event(24));
+    assert_eq!(store.commit(stale).await, Err(StoreError::Conflict), "{kind}");
+    assert_eq!(store.commit(Change::new().drop_timer("dropped")).await, Ok(Committed::Applied), "{kind}");
+    let ids = |timers: Vec<coffee_bus::Timer>| timers.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.due_timers(now, 10).await.expect("due")), ["due"], "{kind}");
+    assert_eq!(ids(store.due_timers(i64::MAX, 10).await.expect("all")), ["due", "later"], "{kind}");
+    assert!(store.events_about(&subject(21)).await.expect("journal").is_empty(), "{kind}: not published before due");
+
+    // Two processes looking at once: the due timer is fired by one of them, and its event,
+    // scheduled with its id, is published once.
+    let scheduled_id = store.due_timers(now, 1).await.expect("due")[0].event.envelope.id.clone();
+    let (a, b) = tokio::join!(fire_due(store.as_ref(), now), fire_due(store.as_ref(), now));
+    assert_eq!(a.expect("fires") + b.expect("fires"), 1, "{kind}: fired once");
+    let journal = store.events_about(&subject(21)).await.expect("journal");
+    assert_eq!(journal.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), [scheduled_id.as_str()], "{kind}");
+    assert_eq!(fire_due(store.as_ref(), now).await, Ok(0), "{kind}: nothing left due");
+    assert_eq!(ids(store.due_timers(i64::MAX, 10).await.expect("all")), ["later"], "{kind}");
+    for order in [23, 24] {
+        assert!(store.events_about(&subject(order)).await.expect("journal").is_empty(), "{kind}: {order} published");
+    }
+
+    // Scheduling under a key again moves the timer.
+    let moved = Change::new().schedule("later", now - 1, event(22));
+    assert_eq!(store.commit(moved).await, Ok(Committed::Applied), "{kind}");
+    assert_eq!(fire_due(store.as_ref(), now).await, Ok(1), "{kind}: the moved timer is due");
+    assert_eq!(store.events_about(&subject(22)).await.expect("journal").len(), 1, "{kind}");
+}

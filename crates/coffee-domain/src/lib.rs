@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod entity;
 pub mod error;
 pub mod event;
+pub mod figures;
 pub mod fulfilment;
 pub mod ids;
 pub mod options;
@@ -29,6 +30,7 @@ pub use catalogue::{
 pub use entity::Entity;
 pub use error::{IllegalTransition, InvalidInput};
 pub use event::{DomainEvent, EventType, Source};
+pub use figures::DayFigures;
 pub use fulfilment::{Fulfilment, FulfilmentStatus};
 pub use ids::{CardNumber, CustomerId, CustomerName, FulfilmentId, Note, OrderId, PaymentId};
 pub use options::{DrinkOptions, OptionPrices};

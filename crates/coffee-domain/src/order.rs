@@ -95,6 +95,18 @@ impl Order {
         self.become_(OrderStatus::Cancelled, Some(note), now)
     }
 
+    /// Its payment fell due: an order still unpaid is cancelled ("Not paid in time"); one paid
+    /// or closed meanwhile is left as it is (no steps).
+    pub fn expire_unpaid(&self, now: Millis) -> Vec<Order> {
+        if self.status != OrderStatus::Created {
+            return Vec::new();
+        }
+        self.become_(OrderStatus::Cancelled, Some(Note::system(Self::NOT_PAID_IN_TIME)), now).into_iter().collect()
+    }
+
+    /// The note on an order that expired unpaid.
+    pub const NOT_PAID_IN_TIME: &'static str = "Not paid in time";
+
     /// Any status change a client asks for. Only cancelling is the customer's to do; the
     /// other steps follow from events, so asking for them is refused like any illegal step.
     pub fn change_by_customer(
@@ -236,6 +248,18 @@ mod tests {
         ] {
             assert!(cancelled.react(&input, Millis(2)).is_empty(), "{input:?}");
         }
+    }
+
+    #[test]
+    fn an_unpaid_order_expires_and_a_paid_or_closed_one_does_not() {
+        let o = an_order();
+        let expired = o.expire_unpaid(Millis(5));
+        assert_eq!(statuses(&expired), [OrderStatus::Cancelled]);
+        assert_eq!(expired[0].note.as_ref().expect("note").as_str(), "Not paid in time");
+        assert_eq!(expired[0].updated_at, Millis(5));
+        let paid = o.react(&OrderInput::PaymentSucceeded(its_payment(&o)), Millis(1));
+        assert!(paid[0].expire_unpaid(Millis(5)).is_empty(), "paid");
+        assert!(expired[0].expire_unpaid(Millis(6)).is_empty(), "already cancelled");
     }
 
     #[test]

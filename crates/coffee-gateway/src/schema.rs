@@ -338,6 +338,10 @@ pub struct Shop {
     pub message: Option<String>,
     /// After how long from payment the barista's queue flags a drink still waiting as slow.
     pub slow_order_after_seconds: i32,
+    /// How long a ready order stays on the pickup board.
+    pub pickup_board_seconds: i32,
+    /// How long an order waits for its payment before it is cancelled ("Not paid in time").
+    pub unpaid_order_timeout_seconds: i32,
 }
 
 impl From<&coffee_order::model::ShopStatus> for Shop {
@@ -350,6 +354,100 @@ impl From<&coffee_order::model::ShopStatus> for Shop {
             estimated_wait_seconds: s.estimated_wait_seconds.map(int),
             message: s.message.as_ref().map(ToString::to_string),
             slow_order_after_seconds: int(s.slow_order_after_seconds),
+            pickup_board_seconds: int(s.pickup_board_seconds),
+            unpaid_order_timeout_seconds: int(s.unpaid_order_timeout_seconds),
+        }
+    }
+}
+
+/// A day's figures (UTC), from its orders: what the owner reads on /admin.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct DayFigures {
+    /// The day, YYYY-MM-DD.
+    pub date: String,
+    pub orders: i32,
+    pub completed: i32,
+    /// Paid for and still being made.
+    pub in_progress: i32,
+    /// Placed and not paid (yet).
+    pub unpaid: i32,
+    pub cancelled: i32,
+    /// What completed orders cost, in cents: the takings, net of refunds.
+    pub revenue: i32,
+    /// What paid orders that were then cancelled cost, in cents: given back.
+    pub refunded: i32,
+    /// What paid orders still being made cost, in cents.
+    pub in_progress_amount: i32,
+    /// Each drink ordered that day, most ordered first.
+    pub by_drink: Vec<DrinkFigures>,
+    pub cancellations: Cancellations,
+    /// From payment to ready over the day's completed orders, in seconds; null: nothing made.
+    pub median_ready_seconds: Option<i32>,
+    pub p90_ready_seconds: Option<i32>,
+    /// Orders placed in each hour of the day (UTC), 24 of them from 00:00.
+    pub orders_per_hour: Vec<i32>,
+    /// False when the day held more orders than were read (5,000): the figures are of the first.
+    pub complete: bool,
+}
+
+/// One drink's line of a day's figures.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct DrinkFigures {
+    pub coffee_id: String,
+    pub name: String,
+    pub orders: i32,
+    pub completed: i32,
+    /// In cents.
+    pub revenue: i32,
+}
+
+/// Why a day's orders were cancelled.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct Cancellations {
+    pub by_customer: i32,
+    pub not_paid_in_time: i32,
+    pub payment_failed: i32,
+    pub rejected_by_barista: i32,
+    pub other: i32,
+}
+
+impl From<&coffee_domain::DayFigures> for DayFigures {
+    fn from(f: &coffee_domain::DayFigures) -> Self {
+        let int = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+        let count = |n: u32| int(n.into());
+        let c = &f.cancellations;
+        Self {
+            date: f.date.to_string(),
+            orders: count(f.orders),
+            completed: count(f.completed),
+            in_progress: count(f.in_progress),
+            unpaid: count(f.unpaid),
+            cancelled: count(f.cancelled),
+            revenue: count(f.revenue.0),
+            refunded: count(f.refunded.0),
+            in_progress_amount: count(f.in_progress_amount.0),
+            by_drink: f
+                .by_drink
+                .iter()
+                .map(|d| DrinkFigures {
+                    coffee_id: d.coffee_id.to_string(),
+                    name: d.name.clone(),
+                    orders: count(d.orders),
+                    completed: count(d.completed),
+                    revenue: count(d.revenue.0),
+                })
+                .collect(),
+            cancellations: Cancellations {
+                by_customer: count(c.by_customer),
+                not_paid_in_time: count(c.not_paid_in_time),
+                payment_failed: count(c.payment_failed),
+                rejected_by_barista: count(c.rejected_by_barista),
+                other: count(c.other),
+            },
+            median_ready_seconds: f.median_ready_seconds.map(int),
+            p90_ready_seconds: f.p90_ready_seconds.map(int),
+            orders_per_hour: f.orders_per_hour.iter().map(|n| count(*n)).collect(),
+            complete: f.complete,
         }
     }
 }
@@ -500,8 +598,16 @@ impl Query {
         Ok(Shop::from(&services(ctx)?.orders.shop(&op(ctx)).await?))
     }
 
-    /// The pickup board, for anyone: the orders being made, and those ready for the last 15
-    /// minutes, with their number and the customer's first name only.
+    /// A day's figures (admins): orders and takings by drink, cancellations by reason, times from
+    /// payment to ready, orders per hour. `date` is YYYY-MM-DD (UTC).
+    async fn get_day_figures(&self, ctx: &Context<'_>, date: String) -> Res<DayFigures> {
+        let date = coffee_domain::Day::parse(&date).map_err(ServiceError::from)?;
+        let query = coffee_order::model::FiguresQuery { date };
+        Ok(DayFigures::from(&services(ctx)?.orders.figures(&op(ctx), &query).await?))
+    }
+
+    /// The pickup board, for anyone: the orders being made, and those ready for the last
+    /// `--pickup-board-minutes` (15 by default), with their number and the customer's first name only.
     async fn get_pickup_board(&self, ctx: &Context<'_>) -> Res<Vec<PickupOrder>> {
         Ok(services(ctx)?.orders.pickup_board(&op(ctx)).await?.iter().map(PickupOrder::from).collect())
     }

@@ -6,12 +6,12 @@ use axum::http::StatusCode;
 use axum::routing::{get, patch};
 use axum::{Json, Router};
 use coffee_bus::Envelope;
-use coffee_domain::{CoffeeChange, CoffeeId, MenuItem, Order, OrderId};
+use coffee_domain::{CoffeeChange, CoffeeId, DayFigures, MenuItem, Order, OrderId};
 use coffee_http::{ApiError, ApiJson, ApiQuery, Ctx, IdPath};
 use coffee_service::OfOrder;
 
 use crate::client::OrderClient;
-use crate::model::{OrderChange, OrderList, PickupOrder, PlaceOrder, SetShop, ShopStatus};
+use crate::model::{FiguresQuery, OrderChange, OrderList, PickupOrder, PlaceOrder, SetShop, ShopStatus};
 use crate::service::OrderService;
 
 pub fn routes(service: OrderService) -> Router {
@@ -23,6 +23,7 @@ pub fn routes(service: OrderService) -> Router {
         .route("/api/order/board", get(board))
         .route("/api/order/{id}", get(one).patch(change))
         .route("/api/shop", get(shop).put(set_shop))
+        .route("/api/shop/figures", get(figures))
         .with_state(service)
 }
 
@@ -79,6 +80,14 @@ async fn set_shop(
     ApiJson(request): ApiJson<SetShop>,
 ) -> Answer<ShopStatus> {
     Ok(Json(s.set_shop(&ctx, &request).await?))
+}
+
+async fn figures(
+    State(s): State<OrderService>,
+    Ctx(ctx): Ctx,
+    ApiQuery(query): ApiQuery<FiguresQuery>,
+) -> Answer<DayFigures> {
+    Ok(Json(s.figures(&ctx, &query).await?))
 }
 
 async fn add_coffee(

@@ -5,12 +5,12 @@
 
 use async_trait::async_trait;
 use coffee_bus::Envelope;
-use coffee_domain::{CoffeeChange, CoffeeId, MenuItem, Order, OrderId};
+use coffee_domain::{CoffeeChange, CoffeeId, DayFigures, MenuItem, Order, OrderId};
 use coffee_http::HttpClient;
 use coffee_service::{Context, ListQuery, OfOrder, ServiceResult};
 use reqwest::Method;
 
-use crate::model::{OrderChange, OrderList, PickupOrder, PlaceOrder, SetShop, ShopStatus};
+use crate::model::{FiguresQuery, OrderChange, OrderList, PickupOrder, PlaceOrder, SetShop, ShopStatus};
 
 #[async_trait]
 pub trait OrderClient: Send + Sync {
@@ -37,6 +37,8 @@ pub trait OrderClient: Send + Sync {
     async fn shop(&self, ctx: &Context) -> ServiceResult<ShopStatus>;
     /// The owner's settings (admins only); answers the shop as it now stands.
     async fn set_shop(&self, ctx: &Context, request: &SetShop) -> ServiceResult<ShopStatus>;
+    /// A day's figures, from its orders (admins only).
+    async fn figures(&self, ctx: &Context, query: &FiguresQuery) -> ServiceResult<DayFigures>;
 }
 
 /// The order service's REST API, as a typed client.
@@ -97,6 +99,10 @@ impl OrderClient for HttpOrderClient {
 
     async fn set_shop(&self, ctx: &Context, request: &SetShop) -> ServiceResult<ShopStatus> {
         self.0.send(ctx, Method::PUT, "/api/shop", request).await
+    }
+
+    async fn figures(&self, ctx: &Context, query: &FiguresQuery) -> ServiceResult<DayFigures> {
+        self.0.get(ctx, "/api/shop/figures", query).await
     }
 }
 

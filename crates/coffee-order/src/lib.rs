@@ -16,7 +16,7 @@ pub mod service;
 pub mod store;
 
 pub use client::{HttpOrderClient, OrderClient};
-pub use service::{DEFAULT_MAX_UNPAID_ORDERS, DEFAULT_SLOW_ORDER_AFTER, OrderService};
+pub use service::{OrderService, ShopRules};
 
 /// The consumer name of the order service's queue, and the `source` of its events.
 pub const SERVICE: &str = "order-service";

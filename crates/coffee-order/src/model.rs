@@ -39,6 +39,32 @@ pub const MENU_KEY: &str = "menu";
 /// The event that announces the menu's new state (its data: the [`Menu`]).
 pub const MENU_UPDATED: &str = "coffee.menu.updated";
 
+/// The order service's own timer: an order's payment falls due (its data: `orderId`, `dueAt`).
+/// Scheduled at placement, dropped when the order is paid or cancelled first; when it fires, an
+/// order still unpaid is cancelled.
+pub const PAYMENT_DUE: &str = "coffee.order.payment_due";
+
+/// The key of an order's payment-due timer.
+pub fn payment_due_timer(order: coffee_domain::OrderId) -> String {
+    format!("payment-due:{order}")
+}
+
+/// `change`, and, when it leaves `order` anything but unpaid, the drop of its payment-due timer,
+/// which no longer applies.
+pub fn unless_unpaid(change: coffee_bus::Change, order: &Order) -> coffee_bus::Change {
+    match order.status {
+        OrderStatus::Created => change,
+        _ => change.drop_timer(payment_due_timer(order.id)),
+    }
+}
+
+/// `GET /api/shop/figures?date=YYYY-MM-DD`, `getDayFigures(date)`: the day's figures (admins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FiguresQuery {
+    pub date: coffee_domain::Day,
+}
+
 /// The event that announces the shop's new settings (its data: the [`Shop`]).
 pub const SHOP_UPDATED: &str = "coffee.shop.updated";
 
@@ -105,6 +131,10 @@ pub struct ShopStatus {
     pub message: Option<ShopMessage>,
     /// After how long from payment the barista's queue flags a drink still waiting as slow.
     pub slow_order_after_seconds: u64,
+    /// How long a ready order stays on the pickup board.
+    pub pickup_board_seconds: u64,
+    /// How long an order waits for its payment before it is cancelled.
+    pub unpaid_order_timeout_seconds: u64,
 }
 
 /// `POST /api/order`, `createOrder`: a customer orders a coffee from the menu, with options. The customer is
@@ -193,9 +223,6 @@ impl Listed for Orders {
     type Status = OrderStatus;
 }
 
-/// How long a ready order stays on the pickup board.
-pub const READY_ON_BOARD_MS: i64 = 15 * 60 * 1000;
-
 /// What the pickup board shows of an order, to anyone: its number and the customer's first
 /// name, and whether it is being made or ready (or gone: cancelled, which takes it off).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,12 +256,14 @@ impl PickupOrder {
         [coffee_domain::Millis(now.0 - DAY_MS).day(), now.day()]
     }
 
-    /// Whether the board shows it at `now`: being made, or ready for less than
-    /// [`READY_ON_BOARD_MS`].
-    pub fn on_board(&self, now: coffee_domain::Millis) -> bool {
+    /// Whether the board shows it at `now`: being made, or ready for less than `ready_for`
+    /// (`--pickup-board-minutes`).
+    pub fn on_board(&self, now: coffee_domain::Millis, ready_for: std::time::Duration) -> bool {
         match self.status {
             OrderStatus::InProgress => true,
-            OrderStatus::Completed => now.0 - self.updated_at.0 < READY_ON_BOARD_MS,
+            OrderStatus::Completed => {
+                now.0.saturating_sub(self.updated_at.0) < i64::try_from(ready_for.as_millis()).unwrap_or(i64::MAX)
+            }
             _ => false,
         }
     }
@@ -260,5 +289,24 @@ mod tests {
         assert_eq!(PickupOrder::board_days(at(0)), [day("2026-12-01"), day("2026-12-02")]);
         assert_eq!(PickupOrder::board_days(at(24 * 3600 - 1)), [day("2026-12-01"), day("2026-12-02")]);
         assert_eq!(PickupOrder::board_days(at(24 * 3600)), [day("2026-12-02"), day("2026-12-03")]);
+    }
+
+    #[test]
+    fn a_ready_order_leaves_the_board_after_the_shops_minutes_and_one_being_made_stays() {
+        let ready = PickupOrder {
+            number: "7".into(),
+            name: "Ada".into(),
+            status: OrderStatus::Completed,
+            created_at: at(0),
+            updated_at: at(60),
+        };
+        let minutes = |m: u64| std::time::Duration::from_secs(60 * m);
+        assert!(ready.on_board(at(60 + 5 * 60 - 1), minutes(5)));
+        assert!(!ready.on_board(at(60 + 5 * 60), minutes(5)), "gone after 5 minutes");
+        assert!(ready.on_board(at(60 + 14 * 60), minutes(15)));
+        let making = PickupOrder { status: OrderStatus::InProgress, ..ready.clone() };
+        assert!(making.on_board(at(3600 * 20), minutes(1)));
+        let cancelled = PickupOrder { status: OrderStatus::Cancelled, ..ready };
+        assert!(!cancelled.on_board(at(61), minutes(15)));
     }
 }

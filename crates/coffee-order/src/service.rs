@@ -1,12 +1,13 @@
 //! The order service's operations: what its REST API and the gateway call.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use coffee_bus::{Change, Decision, Envelope, Expect, Lookup, Records, Store};
 use coffee_domain::shop::{Made, Refusal, estimated_wait_seconds};
 use coffee_domain::{
-    CoffeeChange, CoffeeId, CustomerId, CustomerName, Menu, MenuItem, Millis, NotOrderable, Order, OrderId,
+    CoffeeChange, CoffeeId, CustomerId, CustomerName, DayFigures, Menu, MenuItem, Millis, NotOrderable, Order, OrderId,
     OrderStatus, Shop,
 };
 use coffee_service::{
@@ -15,8 +16,8 @@ use coffee_service::{
 
 use crate::client::OrderClient;
 use crate::model::{
-    MENU, MENU_KEY, MENU_UPDATED, ORDERS, OrderChange, OrderList, PickupOrder, PlaceOrder, SHOP, SHOP_KEY,
-    SHOP_UPDATED, SetShop, ShopStatus,
+    FiguresQuery, MENU, MENU_KEY, MENU_UPDATED, ORDERS, OrderChange, OrderList, PickupOrder, PlaceOrder, SHOP,
+    SHOP_KEY, SHOP_UPDATED, SetShop, ShopStatus,
 };
 
 #[derive(Clone)]
@@ -24,38 +25,45 @@ pub struct OrderService {
     orders: Records<Order>,
     shop: Records<Shop>,
     menu: Records<Menu>,
-    /// The most unpaid orders a customer may have at once (0: no limit).
-    max_unpaid: u32,
-    /// When a paid drink still waiting counts as slow (the barista's queue flags it).
-    slow_after: std::time::Duration,
+    rules: ShopRules,
 }
 
-/// The default of `--slow-order-after`: ten minutes from payment.
-pub const DEFAULT_SLOW_ORDER_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+/// The shop's rules the order service applies, set when it starts (`--max-unpaid-orders`,
+/// `--unpaid-order-timeout`, `--slow-order-after`, `--pickup-board-minutes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShopRules {
+    /// The most unpaid orders a customer may have at once (0: no limit). The default, 3: a
+    /// customer ordering for friends, not a script filling the barista's board with orders
+    /// nobody pays for.
+    pub max_unpaid: u32,
+    /// How long an order waits for its payment before it is cancelled (default 10 minutes).
+    pub unpaid_timeout: Duration,
+    /// When a paid drink still waiting counts as slow: the barista's queue flags it (default 10
+    /// minutes from payment).
+    pub slow_after: Duration,
+    /// How long a ready order stays on the pickup board (default 15 minutes).
+    pub ready_on_board: Duration,
+}
 
-/// The default of `--max-unpaid-orders`: a customer ordering for friends, not a script filling
-/// the barista's board with orders nobody pays for.
-pub const DEFAULT_MAX_UNPAID_ORDERS: u32 = 3;
+impl Default for ShopRules {
+    fn default() -> Self {
+        Self {
+            max_unpaid: 3,
+            unpaid_timeout: Duration::from_secs(600),
+            slow_after: Duration::from_secs(600),
+            ready_on_board: Duration::from_secs(15 * 60),
+        }
+    }
+}
 
 impl OrderService {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn Store>, rules: ShopRules) -> Self {
         Self {
             orders: Records::new(store.clone(), ORDERS),
             shop: Records::new(store.clone(), SHOP),
             menu: Records::new(store, MENU),
-            max_unpaid: DEFAULT_MAX_UNPAID_ORDERS,
-            slow_after: DEFAULT_SLOW_ORDER_AFTER,
+            rules,
         }
-    }
-
-    /// At most `max` unpaid orders per customer (0: no limit).
-    pub fn with_max_unpaid(self, max: u32) -> Self {
-        Self { max_unpaid: max, ..self }
-    }
-
-    /// Flags drinks still waiting `after` their payment.
-    pub fn with_slow_after(self, after: std::time::Duration) -> Self {
-        Self { slow_after: after, ..self }
     }
 
     pub fn records(&self) -> &Records<Order> {
@@ -177,15 +185,15 @@ impl OrderClient for OrderService {
         // Customers only: an admin placing orders at the counter is not who this stops. Counted
         // before the commit, so a burst of simultaneous placements can pass it by a few; the
         // rate limit bounds that.
-        if self.max_unpaid > 0 && matches!(ctx.caller, Caller::Customer { .. }) {
+        if self.rules.max_unpaid > 0 && matches!(ctx.caller, Caller::Customer { .. }) {
             // The newest few are enough: unpaid orders are a customer's latest (paying for a
             // newer one first costs money), and reading all of a regular's history would cost
             // every placement a long read.
-            let newest = 2 * self.max_unpaid + 4;
+            let newest = 2 * self.rules.max_unpaid + 4;
             // Their statuses only: decoding ten orders was a tenth of the CPU of a saga.
             let recent = self.orders.statuses(Lookup::Customer(customer_id.as_str()), newest).await?;
             let unpaid = recent.iter().filter(|s| *s == OrderStatus::Created.as_str()).count();
-            if unpaid >= self.max_unpaid as usize {
+            if unpaid >= self.rules.max_unpaid as usize {
                 return Err(ServiceError::Refused(
                     ShopRule::TooManyOpenOrders,
                     format!("you have {unpaid} unpaid orders; pay for or cancel one before ordering again"),
@@ -200,7 +208,9 @@ impl OrderClient for OrderService {
             .map_err(|_| ServiceError::Internal(format!("order number {number} is out of range")))?;
         let order =
             Order::place(id, coffee, customer_id, customer_name, now).numbered(number).with_options(options, price);
-        self.orders.commit(Change::new().step(ORDERS, Expect::New, &order, &ctx.trace)?).await?;
+        let (timer, due_at, due) = payment_due(&order, self.rules.unpaid_timeout, &ctx.trace);
+        let write = Change::new().step(ORDERS, Expect::New, &order, &ctx.trace)?.schedule(timer, due_at, due);
+        self.orders.commit(write).await?;
         tracing::debug!(order = %order.id, coffee = %order.coffee.name, "order placed");
         Ok(order)
     }
@@ -220,6 +230,7 @@ impl OrderClient for OrderService {
                 let current = self.orders.load_to_act(ctx, id).await?;
                 let next = current.value.change_by_customer(change.status, change.note.clone(), now())?;
                 let write = Change::new().step(ORDERS, Expect::Version(current.version), &next, &ctx.trace)?;
+                let write = crate::model::unless_unpaid(write, &next);
                 Ok::<_, ServiceError>(Decision::Commit(write, next))
             })
             .await?;
@@ -235,7 +246,7 @@ impl OrderClient for OrderService {
     async fn pickup_board(&self, _ctx: &Context) -> ServiceResult<Vec<PickupOrder>> {
         let now = now();
         let orders = self.recent_orders(now).await?;
-        Ok(orders.iter().map(PickupOrder::from).filter(|p| p.on_board(now)).collect())
+        Ok(orders.iter().map(PickupOrder::from).filter(|p| p.on_board(now, self.rules.ready_on_board)).collect())
     }
 
     async fn shop(&self, _ctx: &Context) -> ServiceResult<ShopStatus> {
@@ -255,7 +266,9 @@ impl OrderClient for OrderService {
             queue_length: u32::try_from(queue_length).unwrap_or(u32::MAX),
             estimated_wait_seconds: estimated_wait_seconds(&made, paid_waiting, now),
             message: shop.message,
-            slow_order_after_seconds: self.slow_after.as_secs(),
+            slow_order_after_seconds: self.rules.slow_after.as_secs(),
+            pickup_board_seconds: self.rules.ready_on_board.as_secs(),
+            unpaid_order_timeout_seconds: self.rules.unpaid_timeout.as_secs(),
         })
     }
 
@@ -277,6 +290,25 @@ impl OrderClient for OrderService {
         tracing::info!(open = shop.open, capacity = ?shop.capacity, "the shop's settings changed");
         self.shop(ctx).await
     }
+
+    async fn figures(&self, ctx: &Context, query: &FiguresQuery) -> ServiceResult<DayFigures> {
+        ctx.admin()?;
+        let orders = self.orders.find(Lookup::Day(&query.date.to_string()), MAX_LIST).await?;
+        let complete = orders.len() < MAX_LIST as usize;
+        Ok(DayFigures::of(query.date, &orders, complete))
+    }
+}
+
+/// The timer that cancels `order` if it is still unpaid `timeout` after its placement: its key,
+/// when it is due (milliseconds) and the event it publishes then.
+fn payment_due(order: &Order, timeout: Duration, trace: &coffee_bus::TraceContext) -> (String, i64, Envelope) {
+    let due_at = order.created_at.0.saturating_add(i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX));
+    let data = serde_json::json!({ "orderId": order.id, "dueAt": due_at });
+    let mut due = Envelope::of(crate::SERVICE, crate::model::PAYMENT_DUE, &order.id.to_string(), data, trace);
+    if let Ok(at) = jiff::Timestamp::from_millisecond(due_at) {
+        due.time = format!("{at:.6}");
+    }
+    (crate::model::payment_due_timer(order.id), due_at, due)
 }
 
 /// The sequence a day's order numbers are drawn from: each day counts from 1 (UTC days, as the

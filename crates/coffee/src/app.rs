@@ -85,8 +85,7 @@ impl Application {
                 true => node.settings.webhook_secret.bytes()?,
                 false => Vec::new(),
             },
-            max_unpaid_orders: node.auth.max_unpaid_orders,
-            slow_order_after: node.settings.slow_order_after,
+            shop: node.settings.shop,
         };
         for kind in &node.services {
             let store = backend.store_for(*kind, &shutdown, &mut tasks).await?;
@@ -96,9 +95,10 @@ impl Application {
             if let Some(at_start) = service.at_start.take() {
                 tokio::spawn(at_start);
             }
-            // The embedded mode's services share one store: prune it and probe it once.
+            // The embedded mode's services share one store: prune it, fire its timers and probe it once.
             if !stores.iter().any(|s| Arc::ptr_eq(s, &store)) {
                 tasks.push(tokio::spawn(prune_inbox(store.clone(), shutdown.clone())));
+                tasks.push(tokio::spawn(coffee_bus::timers::run(store.clone(), shutdown.clone())));
                 stores.push(store);
             }
             running.push(service);

@@ -70,6 +70,16 @@ pub fn markdown() -> String {
         let consumers = if consumers.is_empty() { "(none)".to_owned() } else { consumers.join(", ") };
         let _ = writeln!(out, "| `{}` | {} | {} | {} |", t.as_str(), t.source(), consumers, t.meaning());
     }
+    let _ = writeln!(
+        out,
+        "\nThe order service also has a timer of its own: `{}`, scheduled at placement for `--unpaid-order-timeout` \
+         later and dropped when the order is paid or cancelled first. When it falls due it is published (source {}, \
+         subject the order) to the order service's queue only, which cancels an order still unpaid (\"{}\"). Data: \
+         `orderId`, `dueAt` (milliseconds); its `time` is when it fell due.",
+        coffee_order::model::PAYMENT_DUE,
+        coffee_order::SERVICE,
+        coffee_domain::Order::NOT_PAID_IN_TIME
+    );
     let _ =
         writeln!(out, "\nLive watchers (GraphQL subscriptions, `GET /api/events`) see every event as it commits.\n");
     let _ = writeln!(out, "Three more events are not about an order; no consumer's queue selects them:\n");

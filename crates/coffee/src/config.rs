@@ -11,6 +11,7 @@ use clap::{Args, ValueEnum};
 use coffee_auth::AuthKey;
 use coffee_bus::sqlite::Durability;
 use coffee_bus::{DeliveryOptions, RetryPolicy};
+use coffee_order::ShopRules;
 
 use crate::app::{Gateway, Node};
 use crate::backend::BackendConfig;
@@ -64,15 +65,44 @@ pub struct ServeConfig {
 /// The shop's rules the order service keeps (`serve` and `coffee order`).
 #[derive(Debug, Clone, Args)]
 pub struct ShopArgs {
+    /// The most unpaid orders a customer may have at once (409 TOO_MANY_OPEN_ORDERS beyond);
+    /// orders an admin places are not limited. 0: no limit.
+    #[arg(long, env = "COFFEE_MAX_UNPAID_ORDERS", default_value_t = ShopRules::default().max_unpaid)]
+    pub max_unpaid_orders: u32,
+    /// How long an order may wait for its payment before it is cancelled ("Not paid in time"),
+    /// e.g. `10m` or `30s` (1 s to 24 h). A payment that completes later is refunded.
+    #[arg(long, env = "COFFEE_UNPAID_ORDER_TIMEOUT", default_value = "10m", value_parser = parse_wait)]
+    pub unpaid_order_timeout: Duration,
     /// How long a paid drink may wait before the barista's queue flags it as slow, e.g. `10m`
     /// or `90s` (1 s to 24 h).
     #[arg(long, env = "COFFEE_SLOW_ORDER_AFTER", default_value = "10m", value_parser = parse_wait)]
     pub slow_order_after: Duration,
+    /// How long a ready order stays on the pickup board, in minutes (1 to 1440).
+    #[arg(long, env = "COFFEE_PICKUP_BOARD_MINUTES", default_value_t = 15,
+          value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub pickup_board_minutes: u32,
+}
+
+impl ShopArgs {
+    pub fn rules(&self) -> ShopRules {
+        ShopRules {
+            max_unpaid: self.max_unpaid_orders,
+            unpaid_timeout: self.unpaid_order_timeout,
+            slow_after: self.slow_order_after,
+            ready_on_board: Duration::from_secs(60 * u64::from(self.pickup_board_minutes)),
+        }
+    }
 }
 
 impl Default for ShopArgs {
     fn default() -> Self {
-        Self { slow_order_after: coffee_order::DEFAULT_SLOW_ORDER_AFTER }
+        let rules = ShopRules::default();
+        Self {
+            max_unpaid_orders: rules.max_unpaid,
+            unpaid_order_timeout: rules.unpaid_timeout,
+            slow_order_after: rules.slow_after,
+            pickup_board_minutes: (rules.ready_on_board.as_secs() / 60) as u32,
+        }
     }
 }
 
@@ -117,10 +147,6 @@ pub struct AuthArgs {
     /// (bursts of twice that); over it is 429 with Retry-After. Staff are not limited. 0: no limit.
     #[arg(long, env = "COFFEE_RATE_LIMIT", default_value_t = coffee_http::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
-    /// The most unpaid orders a customer may have at once (409 TOO_MANY_OPEN_ORDERS beyond);
-    /// orders an admin places are not limited. 0: no limit.
-    #[arg(long, env = "COFFEE_MAX_UNPAID_ORDERS", default_value_t = coffee_order::DEFAULT_MAX_UNPAID_ORDERS)]
-    pub max_unpaid_orders: u32,
 }
 
 impl Default for AuthArgs {
@@ -132,7 +158,6 @@ impl Default for AuthArgs {
             dev: false,
             max_streams: coffee_http::DEFAULT_MAX_STREAMS,
             rate_limit: coffee_http::DEFAULT_RATE_LIMIT,
-            max_unpaid_orders: coffee_order::DEFAULT_MAX_UNPAID_ORDERS,
         }
     }
 }
@@ -166,7 +191,6 @@ impl AuthArgs {
             dev: self.dev,
             max_streams: self.max_streams,
             rate_limit: self.rate_limit,
-            max_unpaid_orders: self.max_unpaid_orders,
         }
     }
 }
@@ -194,7 +218,6 @@ pub struct AuthSettings {
     pub dev: bool,
     pub max_streams: usize,
     pub rate_limit: u32,
-    pub max_unpaid_orders: u32,
 }
 
 impl AuthSettings {
@@ -277,7 +300,7 @@ impl ServeConfig {
                     Some(given) => WebhookSecret::Given(given.as_bytes().to_vec()),
                     None => WebhookSecret::KeptIn(self.data_dir.join(WEBHOOK_SECRET_FILE)),
                 },
-                slow_order_after: self.shop.slow_order_after,
+                shop: self.shop.rules(),
             },
             delivery: self.delivery.options(),
             auth: self.auth.kept_in(&self.data_dir)?,
@@ -408,7 +431,7 @@ impl ServiceConfig {
             gateway: Gateway::None,
             settings: ServiceSettings {
                 webhook_secret: WebhookSecret::Given(webhook_secret(self.webhook_secret.as_deref())),
-                slow_order_after: self.shop.slow_order_after,
+                shop: self.shop.rules(),
             },
             delivery: self.delivery.options(),
             auth: self.auth.required()?,
@@ -464,10 +487,7 @@ impl GatewayConfig {
             backend: distributed(&NatsArgs::default(), &bus, Some(database), &self.postgres),
             services: Vec::new(),
             gateway: Gateway::OverHttp(services),
-            settings: ServiceSettings {
-                webhook_secret: WebhookSecret::Given(Vec::new()),
-                slow_order_after: coffee_order::DEFAULT_SLOW_ORDER_AFTER,
-            },
+            settings: ServiceSettings { webhook_secret: WebhookSecret::Given(Vec::new()), shop: ShopRules::default() },
             delivery: DeliveryOptions::default(),
             auth: self.auth.required()?,
         })
@@ -514,16 +534,30 @@ mod tests {
             "400",
             "--slow-order-after",
             "90s",
+            "--unpaid-order-timeout",
+            "30s",
+            "--pickup-board-minutes",
+            "5",
+            "--max-unpaid-orders",
+            "0",
         ]);
-        assert_eq!(node.settings.slow_order_after, Duration::from_secs(90));
+        assert_eq!(node.settings.shop.slow_after, Duration::from_secs(90));
+        assert_eq!(node.settings.shop.unpaid_timeout, Duration::from_secs(30));
+        assert_eq!(node.settings.shop.ready_on_board, Duration::from_secs(300));
+        assert_eq!(node.settings.shop.max_unpaid, 0);
         assert!(matches!(node.backend, BackendConfig::Embedded { durability: Durability::Normal, .. }));
         assert_eq!(node.delivery.retry.max_attempts, 2);
         assert_eq!(node.delivery.retry.first_backoff, Duration::from_millis(400));
         assert_eq!(node.delivery.concurrency, 64, "the default");
         let node = serve(&[]);
         assert!(matches!(node.backend, BackendConfig::Embedded { durability: Durability::Full, .. }), "the default");
-        assert_eq!(node.settings.slow_order_after, Duration::from_secs(600), "the default");
-        assert_eq!(serve(&["--slow-order-after", "1h 30m"]).settings.slow_order_after, Duration::from_secs(5400));
+        assert_eq!(node.settings.shop, coffee_order::ShopRules::default(), "the defaults");
+        assert_eq!(
+            (node.settings.shop.unpaid_timeout, node.settings.shop.ready_on_board, node.settings.shop.max_unpaid),
+            (Duration::from_secs(600), Duration::from_secs(900), 3),
+            "the defaults"
+        );
+        assert_eq!(serve(&["--slow-order-after", "1h 30m"]).settings.shop.slow_after, Duration::from_secs(5400));
         assert_eq!(
             (node.delivery.retry.max_attempts, node.delivery.retry.first_backoff),
             (5, Duration::from_millis(200))
@@ -564,6 +598,11 @@ mod tests {
             ("--slow-order-after", "0s"),
             ("--slow-order-after", "25h"),
             ("--slow-order-after", "soon"),
+            ("--unpaid-order-timeout", "0s"),
+            ("--unpaid-order-timeout", "2d"),
+            ("--pickup-board-minutes", "0"),
+            ("--pickup-board-minutes", "1441"),
+            ("--max-unpaid-orders", "many"),
         ] {
             let err = Cli::try_parse_from(["coffee", "serve", flag, value]).expect_err("refused").to_string();
             assert!(err.contains(flag) && err.contains(value), "{flag} {value}: {err}");

@@ -26,16 +26,15 @@ pub enum ServiceKind {
 pub struct ServiceSettings {
     /// Signs and checks the payment provider's webhooks (the payment service's).
     pub webhook_secret: WebhookSecret,
-    /// When the barista's queue flags a waiting drink as slow (the order service's).
-    pub slow_order_after: std::time::Duration,
+    /// The shop's rules (the order service's).
+    pub shop: coffee_order::ShopRules,
 }
 
 /// What the services of a process are started with, once its keys are read.
 #[derive(Debug, Clone)]
 pub struct ServiceOptions {
     pub webhook_secret: Vec<u8>,
-    pub max_unpaid_orders: u32,
-    pub slow_order_after: std::time::Duration,
+    pub shop: coffee_order::ShopRules,
 }
 
 /// Where the webhook secret comes from: given, or made once and kept in `serve`'s data
@@ -122,13 +121,20 @@ impl ServiceKind {
         }
     }
 
+    /// The rule that selects the events its queue receives: the one its consumer is mounted with.
+    pub fn rule(self) -> Rule {
+        match self {
+            ServiceKind::Order => coffee_order::handlers::rule(),
+            ServiceKind::Payment => coffee_payment::handlers::rule(),
+            ServiceKind::Fulfilment => coffee_fulfilment::handlers::rule(),
+        }
+    }
+
     /// Builds the service on `store`.
     pub fn start(self, store: Arc<dyn Store>, options: &ServiceOptions) -> Running {
         match self {
             ServiceKind::Order => {
-                let service = OrderService::new(store)
-                    .with_max_unpaid(options.max_unpaid_orders)
-                    .with_slow_after(options.slow_order_after);
+                let service = OrderService::new(store, options.shop);
                 Running::new(coffee_order::mount(&service), None, Client::Order(service))
             }
             ServiceKind::Payment => {
@@ -152,7 +158,7 @@ impl ServiceKind {
 /// The rule of every service: which consumer's queue gets which events (the embedded bus routes
 /// with all of them in one store).
 pub fn rules() -> Rules {
-    Rules::new(ServiceKind::ALL.iter().map(|k| Rule::for_service(k.source())).collect())
+    Rules::new(ServiceKind::ALL.iter().map(|k| k.rule()).collect())
 }
 
 /// The migrations of every service, of the identity service and of the idempotency keys, for

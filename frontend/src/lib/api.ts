@@ -58,7 +58,9 @@ const SHOP_FIELDS = [
 	'queueLength',
 	'estimatedWaitSeconds',
 	'message',
-	'slowOrderAfterSeconds'
+	'slowOrderAfterSeconds',
+	'pickupBoardSeconds',
+	'unpaidOrderTimeoutSeconds'
 ] as const satisfies Fields<Schema.Shop>;
 const EVENT_FIELDS = [
 	'id',

@@ -2,28 +2,32 @@
 // which orders it shows, and how big their tiles can be in the room the screen has.
 import type { PickupOrder } from './api';
 
-/** A ready order leaves the board this long after it became ready. */
+/** A ready order leaves the board this long after it became ready, unless the shop says otherwise (`--pickup-board-minutes`). */
 export const READY_FOR_MS = 15 * 60 * 1000;
 
 /**
  * What the board shows at `nowMs`: orders being made (oldest first), whatever day they were
  * placed on (one placed at 23:59 is still being made at 00:01), and ready ones (newest first).
  */
-export function onBoard<T extends PickupOrder>(orders: T[], nowMs: number): { preparing: T[]; ready: T[] } {
+export function onBoard<T extends PickupOrder>(
+	orders: T[],
+	nowMs: number,
+	readyForMs = READY_FOR_MS
+): { preparing: T[]; ready: T[] } {
 	const preparing = orders
 		.filter((o) => o.status === 'ORDER_IN_PROGRESS')
 		.toSorted((a, b) => a.createdAt - b.createdAt);
 	// updatedAt of a completed order is when it became ready.
 	const ready = orders
-		.filter((o) => o.status === 'ORDER_COMPLETED' && nowMs - o.updatedAt * 1000 < READY_FOR_MS)
+		.filter((o) => o.status === 'ORDER_COMPLETED' && nowMs - o.updatedAt * 1000 < readyForMs)
 		.toSorted((a, b) => b.updatedAt - a.updatedAt);
 	return { preparing, ready };
 }
 
 /** When the next ready order leaves the board, in ms from `nowMs` (null: none will). */
-export function nextDeparture(ready: PickupOrder[], nowMs: number): number | null {
+export function nextDeparture(ready: PickupOrder[], nowMs: number, readyForMs = READY_FOR_MS): number | null {
 	if (ready.length === 0) return null;
-	return Math.max(0, Math.min(...ready.map((o) => o.updatedAt * 1000 + READY_FOR_MS - nowMs)));
+	return Math.max(0, Math.min(...ready.map((o) => o.updatedAt * 1000 + readyForMs - nowMs)));
 }
 
 // A tile is the order's number (font size f: what the barista calls and the customer looks for)

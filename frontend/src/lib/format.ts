@@ -75,11 +75,13 @@ export function prettyJson(json: string): string {
 
 // Why an order was cancelled, as the server's notes say (coffee-domain's order.rs writes them).
 const CUSTOMER_CANCELLED = 'cancelled by the customer';
+const NOT_PAID_IN_TIME = 'not paid in time';
 const PAYMENT_FAILED = /^payment failed(?::\s*(.*))?$/i;
 const REJECTED = /^rejected by the barista(?::\s*(.*))?$/i;
 
 export type CancelReason =
 	| { by: 'customer' }
+	| { by: 'time' }
 	| { by: 'payment'; why: string | null }
 	| { by: 'shop'; why: string | null }
 	| { by: 'unknown'; why: string | null };
@@ -87,6 +89,7 @@ export type CancelReason =
 export function cancelReason(note: string | null): CancelReason {
 	const text = note?.trim() ?? '';
 	if (text.toLowerCase() === CUSTOMER_CANCELLED) return { by: 'customer' };
+	if (text.toLowerCase() === NOT_PAID_IN_TIME) return { by: 'time' };
 	const failed = PAYMENT_FAILED.exec(text);
 	if (failed) return { by: 'payment', why: failed[1] || null };
 	const rejected = REJECTED.exec(text);
@@ -109,6 +112,8 @@ export function orderStatusLabel(order: Pick<Order, 'status' | 'note'>): string 
 					return 'You cancelled';
 				case 'payment':
 					return 'Not paid';
+				case 'time':
+					return 'Not paid in time';
 				default:
 					return 'Cancelled';
 			}
@@ -151,6 +156,11 @@ export function orderOutcome(
 	switch (reason.by) {
 		case 'customer':
 			return { headline: 'You cancelled this order', detail: money };
+		case 'time':
+			return {
+				headline: 'Not paid in time',
+				detail: `We hold an order for a while for its payment, then let it go. ${money}`
+			};
 		case 'payment':
 			return {
 				headline: 'Payment not accepted',

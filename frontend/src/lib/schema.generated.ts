@@ -345,6 +345,10 @@ export interface Shop {
 	message: string | null;
 	/** After how long from payment the barista's queue flags a drink still waiting as slow. */
 	slowOrderAfterSeconds: number;
+	/** How long a ready order stays on the pickup board. */
+	pickupBoardSeconds: number;
+	/** How long an order waits for its payment before it is cancelled ("Not paid in time"). */
+	unpaidOrderTimeoutSeconds: number;
 }
 
 export interface Subscription {

@@ -42,7 +42,7 @@ use self::writer::{AdminFn, Checkpoints, Hooks, Job, run_writer};
 use crate::envelope::Envelope;
 use crate::migrate::Migration;
 use crate::rule::Rules;
-use crate::store::{By, Change, Committed, Lookup, Row, Store, StoreError, Table};
+use crate::store::{By, Change, Committed, Lookup, Row, Store, StoreError, Table, Timer};
 
 /// Prepared statements kept per connection. Each record table has its own statements, and one
 /// store in `serve` holds every service's tables: rusqlite's default of 16 made the writer
@@ -76,7 +76,10 @@ pub struct SqliteStore {
     /// SQLite's `synchronous` setting, as read back after setting it.
     synchronous: &'static str,
     /// The data file's lock, held while the store is open (none beside a server).
-    _lock: Option<File>,
+    /// Released at [`close`](SqliteStore::close), once nothing more can be written: a request
+    /// still finishing (a WebSocket closing) may hold the store a moment longer, and must not
+    /// keep a restart on the same directory out.
+    lock: Mutex<Option<File>>,
 }
 
 pub(super) const MAX_BATCH: usize = 512;
@@ -161,7 +164,7 @@ impl SqliteStore {
             hooks,
             writer: Mutex::new(Some(writer)),
             synchronous,
-            _lock: lock,
+            lock: Mutex::new(lock),
         }))
     }
 
@@ -195,6 +198,7 @@ impl SqliteStore {
             let _ = self.jobs.send(Job::Shutdown).await;
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
+        drop(self.lock.lock().ok().and_then(|mut lock| lock.take()));
     }
 
     /// Every committed event, as it commits (for live notifications; not durable).
@@ -271,6 +275,22 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.readers.with(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err)).await
+    }
+
+    async fn due_timers(&self, now_ms: i64, limit: u32) -> Result<Vec<Timer>, StoreError> {
+        self.readers
+            .with(move |c| {
+                let mut stmt = c.prepare_cached(crate::migrate::DUE_TIMERS).map_err(db_err)?;
+                let rows = stmt
+                    .query_map(params![now_ms, limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .map_err(db_err)?;
+                rows.map(|row| {
+                    let (id, due_at, body) = row.map_err(db_err)?;
+                    Timer::read(id, due_at, body)
+                })
+                .collect()
+            })
+            .await
     }
 
     async fn events_about(&self, subject: &str) -> Result<Vec<Envelope>, StoreError> {

@@ -41,6 +41,7 @@ pub(super) fn bus_migrations() -> Vec<Migration> {
             ),
         },
         crate::migrate::SEQUENCES,
+        crate::migrate::TIMERS,
     ]
 }
 

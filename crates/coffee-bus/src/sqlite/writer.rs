@@ -291,6 +291,9 @@ fn apply_change(c: &Connection, change: &Change, rules: &Rules, now: i64) -> Res
             return Err(StoreError::Conflict);
         }
     }
+    if let Some(timers) = &change.timers {
+        apply_timers(c, timers)?;
+    }
     for put in &change.puts {
         write(c, put)?;
     }
@@ -317,6 +320,26 @@ fn mark_handled(c: &Connection, h: &Handled, now: i64) -> Result<bool, StoreErro
             .map_err(db_err)?;
     }
     Ok(fresh == 1)
+}
+
+/// The timers a change fires, drops and schedules; firing one that is gone conflicts.
+fn apply_timers(c: &Connection, timers: &crate::store::TimerChanges) -> Result<(), StoreError> {
+    use crate::migrate::{DROP_TIMER, SCHEDULE_TIMER};
+    let run = |sql: &str, params: &[&dyn rusqlite::ToSql]| {
+        c.prepare_cached(sql).and_then(|mut s| s.execute(params)).map_err(db_err)
+    };
+    if let Some(id) = &timers.fires
+        && run(DROP_TIMER, &[id])? == 0
+    {
+        return Err(StoreError::Conflict);
+    }
+    for id in &timers.drop {
+        run(DROP_TIMER, &[id])?;
+    }
+    for t in &timers.schedule {
+        run(SCHEDULE_TIMER, &[&t.id, &t.due_at, &t.event.json])?;
+    }
+    Ok(())
 }
 
 /// One record, as new or at the version it expects; anything else is a conflict.

@@ -234,6 +234,7 @@ async fn every_rest_cell(system: &System) {
         ("/api/shop".to_owned(), Some(json!({"open": true, "message": "Welcome"})))
     })
     .await;
+    rest_cell(system, "the day's figures", Method::GET, ADMIN, fixed(format!("/api/shop/figures?date={today}"))).await;
     rest_cell(system, "liveness", Method::GET, ANYONE, fixed("/healthz".into())).await;
     rest_cell(system, "readiness", Method::GET, ANYONE, fixed("/readyz".into())).await;
 
@@ -383,6 +384,13 @@ async fn every_graphql_cell(system: &System) {
     })
     .await;
     graphql_cell(system, "setShop", ADMIN, q("mutation { setShop(open: true) { open } }", json!({}))).await;
+    graphql_cell(
+        system,
+        "getDayFigures",
+        ADMIN,
+        q("query($d: String!) { getDayFigures(date: $d) { orders } }", json!({"d": "2026-12-02"})),
+    )
+    .await;
     graphql_cell(
         system,
         "getOrder",
@@ -551,7 +559,7 @@ async fn subscribe(system: &System, who: Who, query: &str, variables: Value) -> 
 async fn every_cell_of_the_table_holds_in_serve() {
     // Every cell makes one of ada's orders and most stay unpaid: the cap on unpaid orders is
     // limits.rs's to test.
-    let app = TestApp::spawn_with(|c| c.auth.max_unpaid_orders = 0).await;
+    let app = TestApp::spawn_with(|c| c.shop.max_unpaid_orders = 0).await;
     let system = System {
         order: app.base.clone(),
         payment: app.base.clone(),

@@ -62,7 +62,7 @@ impl Process {
     }
 
     /// SIGKILL: the process gets no chance to finish anything.
-    async fn kill(&mut self) {
+    pub(crate) async fn kill(&mut self) {
         self.child.kill().await.expect("kill");
     }
 }

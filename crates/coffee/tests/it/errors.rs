@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, WEBHOOK_SECRET, id};
+use crate::helpers::{TestApp, WEBHOOK_SECRET, id, webhook_event};
 
 fn code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or("<no code>")
@@ -162,37 +162,6 @@ async fn unknown_routes_and_methods_answer_in_json() {
     app.stop().await;
 }
 
-/// A webhook delivery for a payment, as the provider would send it.
-fn webhook_event(event_id: &str, kind: &str, payment: &Value) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "id": event_id,
-        "type": kind,
-        "created": 0,
-        "data": {"object": {
-            "id": payment["paymentIntentId"],
-            "amount": payment["amount"],
-            "currency": "aud",
-            "status": "succeeded",
-            "metadata": {"paymentId": payment["paymentId"], "orderId": payment["orderId"]}
-        }}
-    }))
-    .expect("json")
-}
-
-async fn deliver(app: &TestApp, body: &[u8], signature: &str) -> (StatusCode, Value) {
-    let resp = app
-        .http
-        .post(format!("{}/api/payment/webhook", app.base))
-        .header("content-type", "application/json")
-        .header("Stripe-Signature", signature)
-        .body(body.to_vec())
-        .send()
-        .await
-        .expect("sent");
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn the_webhook_refuses_bad_or_stale_signatures_and_applies_a_repeated_delivery_once() {
     use coffee_payment::webhook::sign;
@@ -208,13 +177,13 @@ async fn the_webhook_refuses_bad_or_stale_signatures_and_applies_a_repeated_deli
         "t=1,v1=nothex".to_owned(),
         String::new(),
     ] {
-        let (status, err) = deliver(&app, &body, &signature).await;
+        let (status, err) = app.webhook(&body, &signature).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{signature}: {err}");
         assert_eq!(code(&err), "BAD_USER_INPUT");
     }
     let mut tampered = body.clone();
     tampered.extend_from_slice(b" ");
-    let (status, _) = deliver(&app, &tampered, &sign(WEBHOOK_SECRET.as_bytes(), now, &body)).await;
+    let (status, _) = app.webhook(&tampered, &sign(WEBHOOK_SECRET.as_bytes(), now, &body)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(app.payment_of(&order_id).await["paymentStatus"], "PAYMENT_CREATED", "no bad delivery changed it");
 
@@ -225,7 +194,7 @@ async fn the_webhook_refuses_bad_or_stale_signatures_and_applies_a_repeated_deli
         let mut event: Value = serde_json::from_slice(&body).expect("json");
         event["data"]["object"][field] = value;
         let other = serde_json::to_vec(&event).expect("json");
-        let (status, err) = deliver(&app, &other, &sign(WEBHOOK_SECRET.as_bytes(), now, &other)).await;
+        let (status, err) = app.webhook(&other, &sign(WEBHOOK_SECRET.as_bytes(), now, &other)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "another {field}: {err}");
         assert!(err["error"]["message"].as_str().unwrap_or("").contains("is for"), "{err}");
     }
@@ -238,10 +207,10 @@ async fn the_webhook_refuses_bad_or_stale_signatures_and_applies_a_repeated_deli
     // Stripe sends one `v1` per secret while one is being rolled: any of them may match.
     let good = sign(WEBHOOK_SECRET.as_bytes(), now, &body);
     let rolled = format!("t={now},v1={},{}", "ab".repeat(32), good.split_once(',').expect("t=,v1=").1);
-    let (status, ack) = deliver(&app, &body, &rolled).await;
+    let (status, ack) = app.webhook(&body, &rolled).await;
     assert_eq!(status, StatusCode::OK, "{rolled}: {ack}");
     for _ in 0..3 {
-        let (status, ack) = deliver(&app, &body, &good).await;
+        let (status, ack) = app.webhook(&body, &good).await;
         assert_eq!(status, StatusCode::OK, "{ack}");
     }
     assert_eq!(app.payment_of(&order_id).await["paymentStatus"], "PAYMENT_SUCCESSFUL");
@@ -254,7 +223,7 @@ async fn the_webhook_refuses_bad_or_stale_signatures_and_applies_a_repeated_deli
     let mut stranger = payment.clone();
     stranger["paymentId"] = json!("0193f5a0-0000-7000-8000-000000000009");
     let body = webhook_event("evt_test_2", "payment_intent.succeeded", &stranger);
-    let (status, _) = deliver(&app, &body, &sign(WEBHOOK_SECRET.as_bytes(), now, &body)).await;
+    let (status, _) = app.webhook(&body, &sign(WEBHOOK_SECRET.as_bytes(), now, &body)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.stop().await;
 }

@@ -116,6 +116,21 @@ impl TestApp {
         paid
     }
 
+    /// Delivers a webhook `body` signed with `signature`, as the provider would.
+    pub async fn webhook(&self, body: &[u8], signature: &str) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/api/payment/webhook", self.base))
+            .header("content-type", "application/json")
+            .header("Stripe-Signature", signature)
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("sent");
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     /// Polls `path` until `done` holds, for up to 10 s.
     pub async fn eventually(&self, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
         let mut last = Value::Null;
@@ -157,6 +172,23 @@ impl TestApp {
         assert_eq!(status, StatusCode::OK, "{events}");
         events.as_array().expect("a list").iter().map(|e| e["type"].as_str().unwrap_or("?").to_owned()).collect()
     }
+}
+
+/// A webhook delivery for a payment, as the provider would send it.
+pub fn webhook_event(event_id: &str, kind: &str, payment: &Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "id": event_id,
+        "type": kind,
+        "created": 0,
+        "data": {"object": {
+            "id": payment["paymentIntentId"],
+            "amount": payment["amount"],
+            "currency": "aud",
+            "status": "succeeded",
+            "metadata": {"paymentId": payment["paymentId"], "orderId": payment["orderId"]}
+        }}
+    }))
+    .expect("json")
 }
 
 pub fn id(v: &Value, key: &str) -> String {

@@ -123,7 +123,7 @@ impl System {
         let store = SqliteStore::open(options, &coffee::services::migrations()).expect("store opens");
         let queues = CONSUMERS.map(|c| Mutex::new(store.register_queue(c)));
         let shared: Arc<dyn Store> = store.clone();
-        let orders = OrderService::new(shared.clone());
+        let orders = OrderService::new(shared.clone(), coffee_order::ShopRules::default());
         let payments = PaymentService::simulated(shared.clone(), WEBHOOK_SECRET.as_bytes().to_vec());
         let fulfilments = FulfilmentService::new(shared);
         let handlers: [Arc<dyn Handler>; 3] = [

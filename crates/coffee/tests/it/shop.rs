@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::distributed::{Process, Running, service_args};
-use crate::helpers::{GOOD_CARD, TestApp};
+use crate::helpers::{GOOD_CARD, TestApp, WEBHOOK_SECRET, id, webhook_event};
 
 /// The order numbers of `orders`, by the day each was placed on: each day must count 1, 2, 3…
 /// with none given twice, however the placements raced. A run across UTC midnight starts a
@@ -159,13 +159,13 @@ async fn customer_orders(app: &TestApp, token: &str) -> (StatusCode, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_shop_refuses_orders_with_its_message_and_a_full_one_until_an_order_leaves() {
-    let app = TestApp::spawn_with(|c| c.auth.max_unpaid_orders = 0).await;
+    let app = TestApp::spawn_with(|c| c.shop.max_unpaid_orders = 0).await;
     let shop = anonymous_shop(&app).await;
     assert_eq!(
         shop,
         json!({"open": true, "capacity": null, "queueLength": 0, "estimatedWaitSeconds": null, "message": null,
-            "slowOrderAfterSeconds": 600}),
-        "a shop never set is open, with no limit"
+            "slowOrderAfterSeconds": 600, "pickupBoardSeconds": 900, "unpaidOrderTimeoutSeconds": 600}),
+        "a shop never set is open, with no limit, and the defaults of the shop's flags"
     );
 
     let (status, closed) = set_shop(&app, json!({"open": false, "message": "Back at 7am"})).await;
@@ -488,5 +488,216 @@ async fn the_owner_sells_a_drink_out_adds_and_removes_drinks_and_open_menus_hear
     let (_, menu) = app.get("/api/coffees").await;
     let cappuccino = &menu[0];
     assert_eq!((cappuccino["available"].clone(), cappuccino["price"].clone()), (json!(false), json!(390)), "{menu}");
+    app.stop().await;
+}
+
+/// Waits until `deadline`: a test that must be past a due time.
+async fn until(deadline: std::time::Instant) {
+    tokio::time::sleep(deadline.saturating_duration_since(std::time::Instant::now())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpaid_order_is_cancelled_when_its_time_is_up_even_with_the_server_down_then_and_a_paid_one_is_not() {
+    let timeout = std::time::Duration::from_secs(2);
+    let app = TestApp::spawn_with(|c| c.shop.unpaid_order_timeout = timeout).await;
+    let unpaid = id(&app.place_order("1", "expiry-a").await, "orderId");
+    let due = std::time::Instant::now() + timeout;
+    let paid = id(&app.place_order("2", "expiry-b").await, "orderId");
+    app.pay(&paid, GOOD_CARD).await;
+    app.order_status(&paid, "ORDER_IN_PROGRESS").await;
+    let (_, shop) = app.get("/api/shop").await;
+    assert_eq!(shop["unpaidOrderTimeoutSeconds"], 2, "{shop}");
+    let (_, order) = app.get(&format!("/api/order/{unpaid}")).await;
+    assert_eq!(order["orderStatus"], "ORDER_CREATED", "not before its time: {order}");
+
+    // Down when the payment falls due: the timer waits in the data file.
+    let dir = app.stop().await;
+    until(due + std::time::Duration::from_millis(500)).await;
+    let app = TestApp::spawn_in(dir, |c| c.shop.unpaid_order_timeout = timeout).await;
+    let expired = app.order_status(&unpaid, "ORDER_CANCELLED").await;
+    assert_eq!(expired["orderNote"], "Not paid in time", "{expired}");
+    let payment = app
+        .eventually(&format!("/api/payment?orderId={unpaid}"), "the payment failed", |v| {
+            v[0]["paymentStatus"] == "PAYMENT_FAILED"
+        })
+        .await;
+    assert_eq!(payment[0]["orderId"], unpaid.as_str());
+    assert_eq!(
+        app.event_types("order", &unpaid).await,
+        ["coffee.order.created", "coffee.order.payment_due", "coffee.order.cancelled"]
+    );
+    // The paid order's timer went with its payment: nothing fell due, nothing changed.
+    until(due + std::time::Duration::from_secs(1)).await;
+    let (_, order) = app.get(&format!("/api/order/{paid}")).await;
+    assert_eq!(order["orderStatus"], "ORDER_IN_PROGRESS", "{order}");
+    assert_eq!(app.event_types("order", &paid).await, ["coffee.order.created", "coffee.order.started"]);
+    app.stop().await;
+}
+
+/// The simulated provider captures `order_id`'s card as a provider would whose webhook is slow to
+/// arrive: its side says captured, and the payment service has not heard. (The provider is the
+/// one fake here; this changes only its record, in the data file, beside the running server.)
+fn captured_at_the_provider(app: &TestApp, order_id: &str, event_id: &str) {
+    let db = rusqlite::Connection::open(app.dir.path().join(coffee::backend::DATABASE_FILE)).expect("the data file");
+    db.busy_timeout(std::time::Duration::from_secs(5)).expect("busy timeout");
+    let captured = db
+        .execute(
+            "UPDATE simulated_payment_intents SET status = 'succeeded', version = version + 1,
+             body = json_set(body, '$.status', 'succeeded', '$.captureEventId', ?2) WHERE order_id = ?1",
+            rusqlite::params![order_id, event_id],
+        )
+        .expect("captured");
+    assert_eq!(captured, 1, "one intent for the order");
+}
+
+#[tokio::test]
+async fn a_payment_that_completes_after_its_order_expired_is_refunded_and_no_coffee_is_made() {
+    use coffee_payment::webhook::sign;
+    let app = TestApp::spawn_with(|c| c.shop.unpaid_order_timeout = std::time::Duration::from_secs(1)).await;
+    let order_id = id(&app.place_order("1", "expiry-late").await, "orderId");
+    let payment = app.create_payment(&order_id).await;
+    // The customer's card went through just before the time was up; the news has not arrived.
+    captured_at_the_provider(&app, &order_id, "evt_captured_late");
+    let expired = app.order_status(&order_id, "ORDER_CANCELLED").await;
+    assert_eq!(expired["orderNote"], "Not paid in time", "{expired}");
+    let (_, pending) = app.get(&format!("/api/payment?orderId={order_id}")).await;
+    assert_eq!(pending[0]["paymentStatus"], "PAYMENT_CREATED", "the capture is not known yet: {pending}");
+    // The capture's webhook arrives: the money goes straight back, and nothing is made.
+    let body = webhook_event("evt_captured_late", "payment_intent.succeeded", &payment);
+    let now = jiff::Timestamp::now().as_second();
+    let (status, ack) = app.webhook(&body, &sign(WEBHOOK_SECRET.as_bytes(), now, &body)).await;
+    assert_eq!(status, StatusCode::OK, "{ack}");
+    let refunded = app.payment_of(&order_id).await;
+    assert_eq!(refunded["paymentStatus"], "PAYMENT_REFUNDED", "{refunded}");
+    assert_eq!(refunded["paymentNote"], "paid after the order was cancelled; refunded", "{refunded}");
+    assert_eq!(
+        app.event_types("payment", &order_id).await,
+        ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.refunded"],
+        "never announced as paid"
+    );
+    let (_, made) = app.get(&format!("/api/fulfilment?orderId={order_id}")).await;
+    assert_eq!(made, json!([]), "nothing for the barista");
+    let (_, order) = app.get(&format!("/api/order/{order_id}")).await;
+    assert_eq!(order["orderStatus"], "ORDER_CANCELLED");
+
+    // An unpaid order whose intent was never captured: paying after expiry is refused.
+    let other = id(&app.place_order("1", "expiry-late-2").await, "orderId");
+    let intent = app.create_payment(&other).await;
+    app.order_status(&other, "ORDER_CANCELLED").await;
+    app.eventually(&format!("/api/payment?orderId={other}"), "the intent cancelled", |v| {
+        v[0]["paymentStatus"] == "PAYMENT_FAILED"
+    })
+    .await;
+    let payment_id = intent["paymentId"].as_str().expect("payment id");
+    let (status, refused) =
+        app.post(&format!("/api/payment/{payment_id}/confirm"), json!({"cardNumber": GOOD_CARD})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_replica_that_dies_leaves_its_timers_to_the_other_which_cancels_the_unpaid_order_once() {
+    let Running { nats, db, cluster, http } = Running::start().await;
+    let logs = tempfile::tempdir().expect("temp dir");
+    let mut args = service_args("order", &nats.url(), &db.url());
+    args.extend(["--unpaid-order-timeout", "2s"].map(str::to_owned));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut short = Process::start(&args, &logs.path().join("order-2.log")).await;
+    let body = json!({"coffeeId": "1", "customerId": "expiry-dist", "customerName": "Dee"});
+    let order = http.post(&format!("{}/api/order", short.url), body).await.expect("placed");
+    let order_id = order["orderId"].as_str().expect("id").to_owned();
+    // The replica that scheduled the timer is gone; the first replica (10 minutes to pay for its
+    // own orders) fires it from the shared database.
+    short.kill().await;
+    let url = format!("{}/api/order/{order_id}", cluster.order.url);
+    let expired = http.until(&url, "the order expired", |o| o["orderStatus"] == "ORDER_CANCELLED").await;
+    assert_eq!(expired["orderNote"], "Not paid in time", "{expired}");
+    let payment_url = format!("{}/api/payment?orderId={order_id}", cluster.payment.url);
+    http.until(&payment_url, "the payment failed", |v| v[0]["paymentStatus"] == "PAYMENT_FAILED").await;
+    let events = http.get(&format!("{}/api/order/events?orderId={order_id}", cluster.order.url)).await.expect("events");
+    let types: Vec<&str> = events.as_array().expect("a list").iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(types, ["coffee.order.created", "coffee.order.payment_due", "coffee.order.cancelled"]);
+    drop(cluster);
+}
+
+/// Pays for `order_id` and has the barista finish it with `status`.
+async fn paid_and(app: &TestApp, order_id: &str, status: &str, note: Option<&str>) {
+    app.pay(order_id, GOOD_CARD).await;
+    let fulfilment = app.fulfilment_of(order_id).await;
+    let path = format!("/api/fulfilment/{}", fulfilment["fulfilmentId"].as_str().expect("id"));
+    let (code, done) = app.patch(&path, json!({"status": status, "note": note})).await;
+    assert_eq!(code, StatusCode::OK, "{done}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_day_s_figures_add_up_a_known_day_of_orders_over_rest_and_graphql() {
+    let app = TestApp::spawn_with(|c| c.shop.max_unpaid_orders = 0).await;
+    let place = |coffee: &'static str, customer: &'static str, options: Value| {
+        let app = &app;
+        async move {
+            let body = json!({"coffeeId": coffee, "customerId": customer, "customerName": "Fig", "options": options});
+            let (status, order) = app.post("/api/order", body).await;
+            assert_eq!(status, StatusCode::CREATED, "{order}");
+            order
+        }
+    };
+    let large_oat = place("2", "fig-1", json!({"size": "large", "milk": "oat"})).await;
+    let latte = place("2", "fig-2", json!({})).await;
+    let cappuccino = place("1", "fig-3", json!({})).await;
+    let cancelled = place("1", "fig-4", json!({})).await;
+    let rejected = place("3", "fig-5", json!({})).await;
+    let _unpaid = place("3", "fig-6", json!({})).await;
+    for order in [&large_oat, &latte, &cappuccino] {
+        paid_and(&app, &id(order, "orderId"), "FULFILMENT_COMPLETED", None).await;
+    }
+    paid_and(&app, &id(&rejected, "orderId"), "FULFILMENT_REJECTED", Some("out of chocolate")).await;
+    let (status, _) =
+        app.patch(&format!("/api/order/{}", id(&cancelled, "orderId")), json!({"status": "ORDER_CANCELLED"})).await;
+    assert_eq!(status, StatusCode::OK);
+    for order in [&large_oat, &latte, &cappuccino] {
+        app.order_status(&id(order, "orderId"), "ORDER_COMPLETED").await;
+    }
+    app.order_status(&id(&rejected, "orderId"), "ORDER_CANCELLED").await;
+
+    let date = large_oat["date"].as_str().expect("date").to_owned();
+    let (status, figures) = app.get(&format!("/api/shop/figures?date={date}")).await;
+    assert_eq!(status, StatusCode::OK, "{figures}");
+    let price = |o: &Value| o["price"].as_i64().expect("a price");
+    assert_ne!(price(&large_oat), price(&latte), "the options cost more");
+    assert_eq!(figures["orders"], 6, "{figures}");
+    assert_eq!(
+        (figures["completed"].clone(), figures["cancelled"].clone(), figures["unpaid"].clone()),
+        (json!(3), json!(2), json!(1))
+    );
+    assert_eq!(figures["revenue"], price(&large_oat) + price(&latte) + price(&cappuccino), "{figures}");
+    assert_eq!(figures["refunded"], price(&rejected), "the rejected drink was paid and given back");
+    assert_eq!(
+        figures["cancellations"],
+        json!({"byCustomer": 1, "notPaidInTime": 0, "paymentFailed": 0, "rejectedByBarista": 1, "other": 0})
+    );
+    let latte_line =
+        figures["byDrink"].as_array().expect("lines").iter().find(|d| d["coffeeId"] == "2").expect("latte");
+    assert_eq!(
+        (latte_line["orders"].clone(), latte_line["completed"].clone(), latte_line["revenue"].clone()),
+        (json!(2), json!(2), json!(price(&large_oat) + price(&latte)))
+    );
+    let per_hour: i64 = figures["ordersPerHour"].as_array().expect("24 hours").iter().filter_map(Value::as_i64).sum();
+    assert_eq!((figures["ordersPerHour"].as_array().map(Vec::len), per_hour), (Some(24), 6));
+    assert!(figures["medianReadySeconds"].as_u64().is_some() && figures["complete"] == true, "{figures}");
+
+    // GraphQL answers the same figures: one operation behind both.
+    let query = "query($d: String!) { getDayFigures(date: $d) { orders revenue refunded cancelled cancellations { byCustomer rejectedByBarista } ordersPerHour } }";
+    let (status, answer) = app.post("/graphql", json!({"query": query, "variables": {"d": date}})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let gql = &answer["data"]["getDayFigures"];
+    for field in ["orders", "revenue", "refunded", "cancelled", "ordersPerHour"] {
+        assert_eq!(gql[field], figures[field], "{field}: {answer}");
+    }
+    // Another day holds none of them; a date that is not one is refused, naming it.
+    let (_, other) = app.get("/api/shop/figures?date=2020-01-01").await;
+    assert_eq!((other["orders"].clone(), other["revenue"].clone()), (json!(0), json!(0)));
+    let (status, bad) = app.get("/api/shop/figures?date=yesterday").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    assert!(bad["error"]["message"].as_str().is_some_and(|m| m.contains("date")), "{bad}");
     app.stop().await;
 }
