@@ -10,6 +10,15 @@ export const OrderDetailStatusValues = ['ORDER_CREATED', 'ORDER_IN_PROGRESS', 'O
 export type PaymentDetailStatus = 'PAYMENT_PENDING' | 'PAYMENT_CREATED' | 'PAYMENT_SUCCESSFUL' | 'PAYMENT_FAILED' | 'PAYMENT_REFUNDED';
 export const PaymentDetailStatusValues = ['PAYMENT_PENDING', 'PAYMENT_CREATED', 'PAYMENT_SUCCESSFUL', 'PAYMENT_FAILED', 'PAYMENT_REFUNDED'] as const;
 
+/** Why a day's orders were cancelled. */
+export interface Cancellations {
+	byCustomer: number;
+	notPaidInTime: number;
+	paymentFailed: number;
+	rejectedByBarista: number;
+	other: number;
+}
+
 /** The options a customer chose. */
 export interface ChosenOptions {
 	/** small, regular or large. */
@@ -33,6 +42,45 @@ export interface Coffee {
 	options: MenuOptions | null;
 	/** False: sold out for now. Null in an order's copy of the coffee. */
 	available: boolean | null;
+}
+
+/** A day's figures (UTC), from its orders: what the owner reads on /admin. */
+export interface DayFigures {
+	/** The day, YYYY-MM-DD. */
+	date: string;
+	orders: number;
+	completed: number;
+	/** Paid for and still being made. */
+	inProgress: number;
+	/** Placed and not paid (yet). */
+	unpaid: number;
+	cancelled: number;
+	/** What completed orders cost, in cents: the takings, net of refunds. */
+	revenue: number;
+	/** What paid orders that were then cancelled cost, in cents: given back. */
+	refunded: number;
+	/** What paid orders still being made cost, in cents. */
+	inProgressAmount: number;
+	/** Each drink ordered that day, most ordered first. */
+	byDrink: DrinkFigures[];
+	cancellations: Cancellations;
+	/** From payment to ready over the day's completed orders, in seconds; null: nothing made. */
+	medianReadySeconds: number | null;
+	p90ReadySeconds: number | null;
+	/** Orders placed in each hour of the day (UTC), 24 of them from 00:00. */
+	ordersPerHour: number[];
+	/** False when the day held more orders than were read (5,000): the figures are of the first. */
+	complete: boolean;
+}
+
+/** One drink's line of a day's figures. */
+export interface DrinkFigures {
+	coffeeId: string;
+	name: string;
+	orders: number;
+	completed: number;
+	/** In cents. */
+	revenue: number;
 }
 
 /** The barista's job of making one paid coffee. */
@@ -283,8 +331,13 @@ export interface Query {
 	/** The shop, for anyone: open or not, its capacity and queue, the estimated wait, its message. */
 	getShop: Shop;
 	/**
-	 * The pickup board, for anyone: the orders being made, and those ready for the last 15
-	 * minutes, with their number and the customer's first name only.
+	 * A day's figures (admins): orders and takings by drink, cancellations by reason, times from
+	 * payment to ready, orders per hour. `date` is YYYY-MM-DD (UTC).
+	 */
+	getDayFigures: DayFigures;
+	/**
+	 * The pickup board, for anyone: the orders being made, and those ready for the last
+	 * `--pickup-board-minutes` (15 by default), with their number and the customer's first name only.
 	 */
 	getPickupBoard: PickupOrder[];
 	/** Every event the three services published about an order, in time order. */
@@ -321,6 +374,10 @@ export interface QueryGetFulfilmentForOrderArgs {
 export type QueryGetFulfilmentQueueArgs = Record<string, never>;
 
 export type QueryGetShopArgs = Record<string, never>;
+
+export interface QueryGetDayFiguresArgs {
+	date: string;
+}
 
 export type QueryGetPickupBoardArgs = Record<string, never>;
 
