@@ -1,9 +1,9 @@
 import { defineConfig } from '@playwright/test';
 import base from './playwright.config';
 
-// The customer's and the barista's flows, and the recovery after a restart, against the
-// distributed mode: each service its own process over NATS JetStream and PostgreSQL, the pages
-// talking to the gateway (tests/e2e/distributed-setup.ts).
+// The customer's, the barista's and the owner's flows (the shop, options, the menu), and the
+// recovery after a restart, against the distributed mode: each service its own process over
+// NATS JetStream and PostgreSQL, the pages talking to the gateway (tests/e2e/distributed-setup.ts).
 export default defineConfig({
 	...base,
 	globalSetup: './tests/e2e/distributed-setup.ts',
@@ -16,7 +16,11 @@ export default defineConfig({
 		'customer-session.spec.ts',
 		'barista.spec.ts',
 		'admin.spec.ts',
-		'display-public.spec.ts'
+		'figures.spec.ts',
+		'display-public.spec.ts',
+		'shop.spec.ts',
+		'options.spec.ts',
+		'menu.spec.ts'
 	],
 	outputDir: '../artifacts/playwright/distributed/test-results'
 });

@@ -151,6 +151,13 @@ impl CoffeeChange {
             if o.size.is_empty() || o.milk.is_empty() {
                 return Err(InvalidInput::new("options", "offer at least one size and one milk"));
             }
+            // A choice listed twice would have two prices: which one a customer pays is unclear.
+            if repeats(o.size.iter().map(|c| c.value)) {
+                return Err(InvalidInput::new("options.size", "each size may be listed once"));
+            }
+            if repeats(o.milk.iter().map(|c| c.value)) {
+                return Err(InvalidInput::new("options.milk", "each milk may be listed once"));
+            }
             if o.max_extra_shots > crate::DrinkOptions::MAX_EXTRA_SHOTS {
                 return Err(InvalidInput::new("options.maxExtraShots", "must be 0 to 3"));
             }
@@ -248,6 +255,11 @@ impl Menu {
     }
 }
 
+fn repeats<T: PartialEq>(values: impl Iterator<Item = T>) -> bool {
+    let values: Vec<T> = values.collect();
+    values.iter().enumerate().any(|(i, v)| values[..i].contains(v))
+}
+
 fn unknown(id: &CoffeeId) -> InvalidInput {
     InvalidInput::new("coffeeId", format!("there is no coffee with id '{id}' on the menu"))
 }
@@ -332,6 +344,23 @@ mod tests {
         let mut options = crate::OptionPrices::standard();
         options.extra_shot = 5_000;
         assert_eq!(field(CoffeeChange { options: Some(options), ..CoffeeChange::default() }), "options");
+        let mut twice = crate::OptionPrices::standard();
+        twice.size.push(twice.size[0]);
+        assert_eq!(field(CoffeeChange { options: Some(twice), ..CoffeeChange::default() }), "options.size");
+        let mut twice = crate::OptionPrices::standard();
+        twice.milk.push(twice.milk[3]);
+        assert_eq!(field(CoffeeChange { options: Some(twice), ..CoffeeChange::default() }), "options.milk");
+        let mut none = crate::OptionPrices::standard();
+        none.milk.clear();
+        assert_eq!(field(CoffeeChange { options: Some(none), ..CoffeeChange::default() }), "options");
+        let mut four = crate::OptionPrices::standard();
+        four.max_extra_shots = 4;
+        assert_eq!(field(CoffeeChange { options: Some(four), ..CoffeeChange::default() }), "options.maxExtraShots");
+        assert!(
+            CoffeeChange { options: Some(crate::OptionPrices::standard()), ..CoffeeChange::default() }
+                .checked()
+                .is_ok()
+        );
         let missing = Menu::standard()
             .add(CoffeeChange { name: Some("Tea".into()), ..CoffeeChange::default() }, crate::Millis(1));
         assert_eq!(missing.unwrap_err().field, "price");

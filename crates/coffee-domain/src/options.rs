@@ -173,6 +173,43 @@ impl OptionPrices {
         }
     }
 
+    /// The options as GraphQL's input gives them: each size and milk by name with its price
+    /// difference. An unknown name is refused naming the option; the limits on the differences
+    /// are [`crate::CoffeeChange::checked`]'s.
+    pub fn from_parts(
+        size: &[(&str, i64)],
+        milk: &[(&str, i64)],
+        extra_shot: i64,
+        max_extra_shots: i64,
+    ) -> Result<Self, InvalidInput> {
+        fn delta(field: &'static str, d: i64) -> Result<i32, InvalidInput> {
+            i32::try_from(d).map_err(|_| InvalidInput::new(field, "each price difference must be within 1000 cents"))
+        }
+        fn choices<T: Copy>(
+            field: &'static str,
+            given: &[(&str, i64)],
+            all: &[T],
+            name: fn(T) -> &'static str,
+        ) -> Result<Vec<Choice<T>>, InvalidInput> {
+            given
+                .iter()
+                .map(|(value, d)| {
+                    Ok(Choice {
+                        value: parse_choice(field, &Value::from(*value), all, name)?,
+                        price_delta: delta(field, *d)?,
+                    })
+                })
+                .collect()
+        }
+        Ok(Self {
+            size: choices("options.size", size, &Size::ALL, Size::as_str)?,
+            milk: choices("options.milk", milk, &Milk::ALL, Milk::as_str)?,
+            extra_shot: delta("options.extraShot", extra_shot)?,
+            max_extra_shots: u8::try_from(max_extra_shots)
+                .map_err(|_| InvalidInput::new("options.maxExtraShots", "must be 0 to 3"))?,
+        })
+    }
+
     /// The price of the drink with `chosen`: its base price plus each choice's difference. A
     /// choice this drink does not offer is refused naming the option.
     pub fn price(&self, base: Cents, chosen: &DrinkOptions) -> Result<Cents, InvalidInput> {
@@ -240,5 +277,21 @@ mod tests {
         assert_eq!(espresso.price(Cents(300), &oat).unwrap_err().field, "options.milk");
         let cheap = OptionPrices { size: vec![Choice { value: Size::Regular, price_delta: -500 }], ..espresso };
         assert_eq!(cheap.price(Cents(300), &DrinkOptions::default()).unwrap_err().field, "options");
+    }
+
+    #[test]
+    fn graphql_parts_make_the_same_options_as_json() {
+        let parts = OptionPrices::from_parts(
+            &[("small", -50), ("regular", 0), ("large", 70)],
+            &[("full", 0), ("skim", 0), ("oat", 60), ("soy", 50)],
+            50,
+            3,
+        );
+        assert_eq!(parts, Ok(OptionPrices::standard()));
+        let field =
+            |size: &[(&str, i64)], shots| OptionPrices::from_parts(size, &[("full", 0)], 0, shots).unwrap_err().field;
+        assert_eq!(field(&[("tall", 0)], 3), "options.size");
+        assert_eq!(field(&[("large", i64::MAX)], 3), "options.size");
+        assert_eq!(field(&[("large", 0)], -1), "options.maxExtraShots");
     }
 }

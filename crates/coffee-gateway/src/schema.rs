@@ -122,6 +122,39 @@ pub struct OptionChoice {
     pub price_delta: i64,
 }
 
+/// A drink's options as the owner sets them: each size and milk offered, with what it adds to
+/// the price (in cents; negative: less), what an extra shot adds and how many may be asked for.
+#[derive(async_graphql::InputObject, Clone, Debug)]
+pub struct MenuOptionsInput {
+    /// Some of small, regular, large, each once.
+    pub size: Vec<OptionChoiceInput>,
+    /// Some of full, skim, oat, soy, each once.
+    pub milk: Vec<OptionChoiceInput>,
+    pub extra_shot: i32,
+    /// 0 to 3.
+    pub max_extra_shots: i32,
+}
+
+#[derive(async_graphql::InputObject, Clone, Debug)]
+pub struct OptionChoiceInput {
+    pub value: String,
+    pub price_delta: i32,
+}
+
+impl MenuOptionsInput {
+    fn prices(&self) -> Result<coffee_domain::OptionPrices, coffee_domain::InvalidInput> {
+        fn parts(choices: &[OptionChoiceInput]) -> Vec<(&str, i64)> {
+            choices.iter().map(|c| (c.value.as_str(), i64::from(c.price_delta))).collect()
+        }
+        coffee_domain::OptionPrices::from_parts(
+            &parts(&self.size),
+            &parts(&self.milk),
+            self.extra_shot.into(),
+            self.max_extra_shots.into(),
+        )
+    }
+}
+
 /// The options a customer chose.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct ChosenOptions {
@@ -626,33 +659,40 @@ fn coffee_change(
     name: Option<String>,
     description: Option<String>,
     price: Option<i32>,
+    options: Option<MenuOptionsInput>,
     available: Option<bool>,
 ) -> Res<coffee_domain::CoffeeChange> {
     let price = price
         .map(|p| u32::try_from(p).map(coffee_domain::Cents))
         .transpose()
         .map_err(|_| bad_input(format!("price: must be 1 to {} cents", coffee_domain::CoffeeChange::MAX_PRICE)))?;
-    coffee_domain::CoffeeChange { name, description, price, options: None, available }
+    let options = options.map(|o| o.prices()).transpose().map_err(|e| bad_input(e.to_string()))?;
+    coffee_domain::CoffeeChange { name, description, price, options, available }
         .checked()
         .map_err(|e| bad_input(e.to_string()))
 }
 
 #[Object]
 impl Mutation {
-    /// A new drink on the menu (admins), with the standard options; its id is the next number.
+    /// A new drink on the menu (admins), with its options (left out: the standard ones); its id
+    /// is the next number.
     async fn add_coffee(
         &self,
         ctx: &Context<'_>,
         name: String,
         description: Option<String>,
         price: i32,
+        options: Option<MenuOptionsInput>,
     ) -> Res<Coffee> {
-        let coffee = coffee_change(Some(name), description, Some(price), None)?;
+        let coffee = coffee_change(Some(name), description, Some(price), options, None)?;
         Ok(Coffee::from(&services(ctx)?.orders.add_coffee(&op(ctx), &coffee).await?))
     }
 
-    /// Changes a drink on the menu (admins): its name, description, price, or whether it is sold
-    /// out (`available: false`). Open menus update live (`menuUpdated`).
+    /// Changes a drink on the menu (admins): its name, description, price, options (all of them
+    /// at once), or whether it is sold out (`available: false`). Open menus update live
+    /// (`menuUpdated`).
+    // GraphQL's arguments, each optional, as the contract names them.
+    #[allow(clippy::too_many_arguments)]
     async fn change_coffee(
         &self,
         ctx: &Context<'_>,
@@ -660,9 +700,10 @@ impl Mutation {
         name: Option<String>,
         description: Option<String>,
         price: Option<i32>,
+        options: Option<MenuOptionsInput>,
         available: Option<bool>,
     ) -> Res<Coffee> {
-        let change = coffee_change(name, description, price, available)?;
+        let change = coffee_change(name, description, price, options, available)?;
         let id =
             CoffeeId::parse(&coffee_id).map_err(|_| GatewayError(ServiceError::not_found("coffee", &coffee_id)))?;
         Ok(Coffee::from(&services(ctx)?.orders.change_coffee(&op(ctx), &id, &change).await?))

@@ -60,6 +60,6 @@ impl Handler for OrderHandlers {
         let Some(last) = steps.last() else { return Ok(Change::new()) };
         tracing::debug!(order = %last.id, status = %last.status, cause = %event.event_type, "order moved on");
         let change = Change::new().steps(ORDERS, Expect::Version(current.version), &steps, &event.trace())?;
-        Ok(unless_unpaid(change, last))
+        Ok(unless_unpaid(change, &current.value, last))
     }
 }

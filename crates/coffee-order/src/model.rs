@@ -49,12 +49,14 @@ pub fn payment_due_timer(order: coffee_domain::OrderId) -> String {
     format!("payment-due:{order}")
 }
 
-/// `change`, and, when it leaves `order` anything but unpaid, the drop of its payment-due timer,
-/// which no longer applies.
-pub fn unless_unpaid(change: coffee_bus::Change, order: &Order) -> coffee_bus::Change {
-    match order.status {
-        OrderStatus::Created => change,
-        _ => change.drop_timer(payment_due_timer(order.id)),
+/// `change`, and, when it moves the order on from unpaid (`before` unpaid, `after` not), the drop
+/// of its payment-due timer, which no longer applies. Later steps (made, collected) have no
+/// timer left to drop, so they write nothing more.
+pub fn unless_unpaid(change: coffee_bus::Change, before: &Order, after: &Order) -> coffee_bus::Change {
+    match (before.status, after.status) {
+        (OrderStatus::Created, OrderStatus::Created) => change,
+        (OrderStatus::Created, _) => change.drop_timer(payment_due_timer(after.id)),
+        _ => change,
     }
 }
 

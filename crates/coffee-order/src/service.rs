@@ -230,7 +230,7 @@ impl OrderClient for OrderService {
                 let current = self.orders.load_to_act(ctx, id).await?;
                 let next = current.value.change_by_customer(change.status, change.note.clone(), now())?;
                 let write = Change::new().step(ORDERS, Expect::Version(current.version), &next, &ctx.trace)?;
-                let write = crate::model::unless_unpaid(write, &next);
+                let write = crate::model::unless_unpaid(write, &current.value, &next);
                 Ok::<_, ServiceError>(Decision::Commit(write, next))
             })
             .await?;

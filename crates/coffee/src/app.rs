@@ -95,10 +95,14 @@ impl Application {
             if let Some(at_start) = service.at_start.take() {
                 tokio::spawn(at_start);
             }
-            // The embedded mode's services share one store: prune it, fire its timers and probe it once.
+            // Only the services that schedule timers poll for due ones (replicas of one share
+            // its schema, and each timer fires once among them).
+            if kind.schedules_timers() {
+                tasks.push(tokio::spawn(coffee_bus::timers::run(store.clone(), shutdown.clone())));
+            }
+            // The embedded mode's services share one store: prune it and probe it once.
             if !stores.iter().any(|s| Arc::ptr_eq(s, &store)) {
                 tasks.push(tokio::spawn(prune_inbox(store.clone(), shutdown.clone())));
-                tasks.push(tokio::spawn(coffee_bus::timers::run(store.clone(), shutdown.clone())));
                 stores.push(store);
             }
             running.push(service);

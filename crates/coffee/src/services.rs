@@ -121,6 +121,15 @@ impl ServiceKind {
         }
     }
 
+    /// Whether its changes schedule timers (the order service's payment-due), so that its
+    /// process must fire them when due.
+    pub fn schedules_timers(self) -> bool {
+        match self {
+            ServiceKind::Order => true,
+            ServiceKind::Payment | ServiceKind::Fulfilment => false,
+        }
+    }
+
     /// The rule that selects the events its queue receives: the one its consumer is mounted with.
     pub fn rule(self) -> Rule {
         match self {

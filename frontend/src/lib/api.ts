@@ -71,6 +71,35 @@ const EVENT_FIELDS = [
 	'note',
 	'data'
 ] as const satisfies Fields<Schema.TimelineEvent>;
+const DAY_FIGURES_FIELDS = [
+	'date',
+	'orders',
+	'completed',
+	'inProgress',
+	'unpaid',
+	'cancelled',
+	'revenue',
+	'refunded',
+	'inProgressAmount',
+	'medianReadySeconds',
+	'p90ReadySeconds',
+	'ordersPerHour',
+	'complete'
+] as const satisfies Fields<Schema.DayFigures>;
+const DRINK_FIGURES_FIELDS = [
+	'coffeeId',
+	'name',
+	'orders',
+	'completed',
+	'revenue'
+] as const satisfies Fields<Schema.DrinkFigures>;
+const CANCELLATIONS_FIELDS = [
+	'byCustomer',
+	'notPaidInTime',
+	'paymentFailed',
+	'rejectedByBarista',
+	'other'
+] as const satisfies Fields<Schema.Cancellations>;
 
 /** A coffee; `price` in AUD cents. */
 export type Coffee = Pick<Schema.Coffee, (typeof COFFEE_FIELDS)[number]>;
@@ -94,6 +123,24 @@ export type PickupOrder = Pick<Schema.PickupOrder, (typeof PICKUP_FIELDS)[number
 export type Shop = Pick<Schema.Shop, (typeof SHOP_FIELDS)[number]>;
 /** `time` is RFC 3339; `data` the entity's JSON snapshot. */
 export type TimelineEvent = Pick<Schema.TimelineEvent, (typeof EVENT_FIELDS)[number]>;
+/** One drink's line of the day's figures; `revenue` in cents. */
+export type DrinkFigures = Pick<Schema.DrinkFigures, (typeof DRINK_FIGURES_FIELDS)[number]>;
+/** How many of the day's orders were cancelled, for each reason. */
+export type Cancellations = Pick<Schema.Cancellations, (typeof CANCELLATIONS_FIELDS)[number]>;
+/** A day's figures for the owner: money in cents, times in seconds, 24 hours (UTC) of orders. */
+export type DayFigures = Pick<Schema.DayFigures, (typeof DAY_FIGURES_FIELDS)[number]> & {
+	byDrink: DrinkFigures[];
+	cancellations: Cancellations;
+};
+// The owner reads every figure: a field the schema adds to any of the three is a type error here
+// until it is asked for (the lists above catch only the ones dropped or renamed).
+type Unasked<T, U> = Exclude<keyof T, keyof U>;
+type None<T extends never> = T;
+type EveryFigureAsked = None<
+	| Unasked<Schema.DayFigures, DayFigures>
+	| Unasked<Schema.DrinkFigures, DrinkFigures>
+	| Unasked<Schema.Cancellations, Cancellations>
+>;
 
 const COFFEE = select(COFFEE_FIELDS);
 const CHOSEN = `options { ${select(CHOSEN_FIELDS)} }`;
@@ -104,6 +151,10 @@ const FULFILMENT = select(FULFILMENT_FIELDS, ` coffee { ${COFFEE} } ${CHOSEN}`);
 const EVENT = select(EVENT_FIELDS);
 const PICKUP = select(PICKUP_FIELDS);
 const SHOP = select(SHOP_FIELDS);
+const DAY_FIGURES = select(
+	DAY_FIGURES_FIELDS,
+	` byDrink { ${select(DRINK_FIGURES_FIELDS)} } cancellations { ${select(CANCELLATIONS_FIELDS)} }`
+);
 
 /** Lists may contain nulls by the contract; the app never wants them. */
 const present = <T>(list: (T | null)[] | null): T[] => (list ?? []).filter((x): x is T => x !== null);
@@ -185,6 +236,15 @@ export async function getOrderTimeline(orderId: string): Promise<TimelineEvent[]
 	return data.getOrderTimeline;
 }
 
+/** A day's figures (admins); `date` is YYYY-MM-DD (UTC). */
+export async function getDayFigures(date: string): Promise<DayFigures> {
+	const data = await request<{ getDayFigures: DayFigures }>(
+		`query($date: String!) { getDayFigures(date: $date) { ${DAY_FIGURES} } }`,
+		{ date } satisfies Schema.QueryGetDayFiguresArgs
+	);
+	return data.getDayFigures;
+}
+
 // --- mutations ------------------------------------------------------------------------------
 
 export async function createOrder(
@@ -258,13 +318,40 @@ export async function rejectFulfilment(fulfilmentId: string, note: string): Prom
 	return data.rejectFulfilment;
 }
 
-/** Marks a drink sold out (`available: false`) or back (admins). */
-export async function setCoffeeAvailable(coffeeId: string, available: boolean): Promise<MenuCoffee> {
+/** A drink's options as the owner sets them: each size and milk offered, with its price difference. */
+export type MenuOptionsInput = Schema.MenuOptionsInput;
+/** What the owner gives for a drink; left out, a field stays as it is (a new drink's options: the standard ones). */
+export type CoffeeChange = Omit<Schema.MutationChangeCoffeeArgs, 'coffeeId'>;
+
+/** A new drink on the menu (admins); the server gives its id. */
+export async function addCoffee(coffee: Schema.MutationAddCoffeeArgs): Promise<MenuCoffee> {
+	const data = await request<{ addCoffee: MenuCoffee }>(
+		`mutation($name: String!, $description: String, $price: Int!, $options: MenuOptionsInput) {
+			addCoffee(name: $name, description: $description, price: $price, options: $options) { ${MENU} }
+		}`,
+		coffee
+	);
+	return data.addCoffee;
+}
+
+/** Changes a drink (admins): its name, description, price, options, or whether it is sold out. */
+export async function changeCoffee(coffeeId: string, change: CoffeeChange): Promise<MenuCoffee> {
 	const data = await request<{ changeCoffee: MenuCoffee }>(
-		`mutation($coffeeId: ID!, $available: Boolean) { changeCoffee(coffeeId: $coffeeId, available: $available) { ${MENU} } }`,
-		{ coffeeId, available } satisfies Schema.MutationChangeCoffeeArgs
+		`mutation($coffeeId: ID!, $name: String, $description: String, $price: Int, $options: MenuOptionsInput, $available: Boolean) {
+			changeCoffee(coffeeId: $coffeeId, name: $name, description: $description, price: $price, options: $options, available: $available) { ${MENU} }
+		}`,
+		{ coffeeId, ...change } satisfies Schema.MutationChangeCoffeeArgs
 	);
 	return data.changeCoffee;
+}
+
+/** Takes a drink off the menu (admins); answers the menu left. */
+export async function removeCoffee(coffeeId: string): Promise<Coffee[]> {
+	const data = await request<{ removeCoffee: Coffee[] }>(
+		`mutation($coffeeId: ID!) { removeCoffee(coffeeId: $coffeeId) { ${COFFEE} } }`,
+		{ coffeeId } satisfies Schema.MutationRemoveCoffeeArgs
+	);
+	return data.removeCoffee;
 }
 
 /** The owner's settings (admins): all three at once; a null capacity is no limit. */

@@ -68,7 +68,12 @@ export const WORDING = {
 	cancel: { ...notSent("Your order wasn't cancelled."), CONFLICT: "It's too late to cancel: your coffee has already been made." },
 	fulfilment: { ...notSent("That wasn't sent."), CONFLICT: 'This order has already changed: it was cancelled or made.' },
 	staff: {},
-	menuChange: notSent("The menu wasn't changed."),
+	menuChange: {
+		...notSent("The menu wasn't changed."),
+		BAD_USER_INPUT:
+			'Check the drink: a name of up to 60 characters, a price from A$0.01 to A$100, each size and milk once, each difference within A$10, and at most 3 extra shots.',
+		NOT_FOUND: 'That drink is no longer on the menu.'
+	},
 	shop: { ...notSent("The shop's settings weren't saved."), BAD_USER_INPUT: 'Check the numbers: at most 10,000 open orders, and a message of at most 200 characters.' },
 	/** The customer gives their name. */
 	startSession: {

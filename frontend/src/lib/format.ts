@@ -6,6 +6,20 @@ const aud = new Intl.NumberFormat('en-AU', { minimumFractionDigits: 2, maximumFr
 /** 400 -> "A$4.00" */
 export const formatPrice = (cents: number): string => `A$${aud.format(cents / 100)}`;
 
+/** 420 -> "4.20", -50 -> "-0.50": an amount as the owner types it in a form. */
+export const centsToInput = (cents: number): string => `${cents < 0 ? '-' : ''}${(Math.abs(cents) / 100).toFixed(2)}`;
+
+/**
+ * "4.20", "4", "$4.2" or "A$4.20" -> 420; with `signed`, "-0.50" -> -50. Null when it is not an
+ * amount in dollars and cents (the server still judges the limits).
+ */
+export function parseCents(text: string, { signed = false } = {}): number | null {
+	const match = /^\s*([-−])?\s*(?:A?\$)?\s*(\d{1,6})(?:\.(\d{1,2}))?\s*$/.exec(text);
+	if (!match || (match[1] && !signed)) return null;
+	const cents = Number(match[2]) * 100 + Number((match[3] ?? '0').padEnd(2, '0'));
+	return match[1] ? -cents : cents;
+}
+
 /**
  * The number a customer hears called out: the day's order number (1, 2, 3…). An order placed
  * before numbers existed has none; it is called by the last 6 hex digits of its id, uppercase
@@ -22,6 +36,17 @@ export function age(seconds: number, nowMs: number): string {
 	const minutes = Math.max(0, Math.floor((nowMs / 1000 - seconds) / 60));
 	if (minutes < 1) return 'just now';
 	if (minutes < 60) return `${minutes} min`;
+	return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** A length of time: "45 s", "3 min 20 s", "3 min", "1 h 5 min"; "—" for none (null). */
+export function formatDuration(seconds: number | null): string {
+	if (seconds === null) return '—';
+	const s = Math.max(0, Math.round(seconds));
+	if (s < 60) return `${s} s`;
+	if (s < 3600) return s % 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s / 60} min`;
+	// Past an hour the seconds are noise.
+	const minutes = Math.round(s / 60);
 	return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 

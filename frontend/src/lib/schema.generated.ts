@@ -121,12 +121,30 @@ export interface MenuOptions {
 	maxExtraShots: number;
 }
 
+/**
+ * A drink's options as the owner sets them: each size and milk offered, with what it adds to
+ * the price (in cents; negative: less), what an extra shot adds and how many may be asked for.
+ */
+export interface MenuOptionsInput {
+	/** Some of small, regular, large, each once. */
+	size: OptionChoiceInput[];
+	/** Some of full, skim, oat, soy, each once. */
+	milk: OptionChoiceInput[];
+	extraShot: number;
+	/** 0 to 3. */
+	maxExtraShots: number;
+}
+
 export interface Mutation {
-	/** A new drink on the menu (admins), with the standard options; its id is the next number. */
+	/**
+	 * A new drink on the menu (admins), with its options (left out: the standard ones); its id
+	 * is the next number.
+	 */
 	addCoffee: Coffee;
 	/**
-	 * Changes a drink on the menu (admins): its name, description, price, or whether it is sold
-	 * out (`available: false`). Open menus update live (`menuUpdated`).
+	 * Changes a drink on the menu (admins): its name, description, price, options (all of them
+	 * at once), or whether it is sold out (`available: false`). Open menus update live
+	 * (`menuUpdated`).
 	 */
 	changeCoffee: Coffee;
 	/** Takes a drink off the menu (admins); answers the menu left. Ordering it is then SOLD_OUT. */
@@ -169,6 +187,7 @@ export interface MutationAddCoffeeArgs {
 	name: string;
 	description?: string | null;
 	price: number;
+	options?: MenuOptionsInput | null;
 }
 
 export interface MutationChangeCoffeeArgs {
@@ -176,6 +195,7 @@ export interface MutationChangeCoffeeArgs {
 	name?: string | null;
 	description?: string | null;
 	price?: number | null;
+	options?: MenuOptionsInput | null;
 	available?: boolean | null;
 }
 
@@ -229,6 +249,11 @@ export interface MutationConfirmPaymentArgs {
 }
 
 export interface OptionChoice {
+	value: string;
+	priceDelta: number;
+}
+
+export interface OptionChoiceInput {
 	value: string;
 	priceDelta: number;
 }

@@ -23,10 +23,10 @@ interface ContrastData {
 	bgColor?: string;
 }
 
-export async function audit(page: Page): Promise<{ violations: Found[]; lowestContrast: string[] }> {
-	const results = await new AxeBuilder({ page })
-		.withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'])
-		.analyze();
+/** `within`: a CSS selector, to check one part of the page (the rest may be another test's). */
+export async function audit(page: Page, within?: string): Promise<{ violations: Found[]; lowestContrast: string[] }> {
+	const builder = new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']);
+	const results = await (within ? builder.include(within) : builder).analyze();
 	// The text that passed with the least room: the figures behind "no contrast failure".
 	const lowestContrast = (results.passes.find((p) => p.id === 'color-contrast')?.nodes ?? [])
 		.map((n) => ({ target: n.target.join(' '), data: n.any[0]?.data as ContrastData | undefined }))
@@ -52,9 +52,9 @@ export async function audit(page: Page): Promise<{ violations: Found[]; lowestCo
 	return { violations, lowestContrast };
 }
 
-/** Fails on any serious or critical violation on `page` as it is now, named `state`. */
-export async function expectAccessible(page: Page, state: string): Promise<void> {
-	const { violations, lowestContrast } = await audit(page);
+/** Fails on any serious or critical violation on `page` (or its part `within`) as it is now, named `state`. */
+export async function expectAccessible(page: Page, state: string, within?: string): Promise<void> {
+	const { violations, lowestContrast } = await audit(page, within);
 	mkdirSync(OUT, { recursive: true });
 	writeFileSync(path.join(OUT, `${state}.json`), JSON.stringify({ violations, lowestContrast }, null, 2) + '\n');
 	const serious = violations.filter((f) => f.impact === 'serious' || f.impact === 'critical');

@@ -1,27 +1,11 @@
 // Sizes: the customer's pages fit a 390 px phone; the admin's tables use a 1,440 px desktop; the
 // timeline is readable.
-import { expect, type Page } from '@playwright/test';
+import { expect } from '@playwright/test';
 import { cancelOrder, CARDS, nameCustomer, orderFromMenu, orderStatus, payWith } from './customer';
 import { test } from './fixtures';
+import { expectNoSidewaysScroll } from './width';
 
 const PHONE = { width: 390, height: 844 };
-
-/** Nothing sticks out to the right: the page does not scroll sideways. */
-async function expectNoSidewaysScroll(page: Page, state: string) {
-	const { scrollWidth, widest } = await page.evaluate(() => {
-		let widest = '';
-		let right = 0;
-		for (const el of document.body.querySelectorAll('*')) {
-			const r = el.getBoundingClientRect();
-			if (r.width > 0 && r.right > right) {
-				right = r.right;
-				widest = `${el.tagName.toLowerCase()}.${el.className} (${Math.round(r.right)} px)`;
-			}
-		}
-		return { scrollWidth: document.documentElement.scrollWidth, widest };
-	});
-	expect(scrollWidth, `${state}: the page is ${scrollWidth} px wide; widest ${widest}`).toBeLessThanOrEqual(PHONE.width);
-}
 
 test('no customer page scrolls sideways on a 390 px phone', async ({ app }) => {
 	const customer = await app.open('/', { viewport: PHONE });

@@ -112,6 +112,15 @@ export async function setCoffeeAvailableAsAdmin(request: APIRequestContext, coff
 	await gql(request, 'mutation($c: ID!, $a: Boolean) { changeCoffee(coffeeId: $c, available: $a) { id } }', { c: coffeeId, a: available }, adminToken);
 }
 
+/** Takes every drink with this name off the menu, by the admin through the API (a test's cleanup). */
+export async function removeDrinksNamedAsAdmin(request: APIRequestContext, name: string): Promise<void> {
+	adminToken ??= (await staffSession(request, staffLogins().admin)).token;
+	const { getCoffees } = await gql<{ getCoffees: { id: string; name: string }[] }>(request, '{ getCoffees { id name } }');
+	for (const drink of getCoffees.filter((c) => c.name === name)) {
+		await gql(request, 'mutation($c: ID!) { removeCoffee(coffeeId: $c) { id } }', { c: drink.id }, adminToken);
+	}
+}
+
 /** The number the barista calls for a paid order, as the barista's queue has it. */
 export async function orderNumberOf(request: APIRequestContext, orderId: string): Promise<string> {
 	const token = await barista(request);
@@ -131,9 +140,8 @@ export async function orderNumberOf(request: APIRequestContext, orderId: string)
 	return String(number);
 }
 
-/** The barista makes an order that was paid for: it is then ready to collect. */
-export async function completeOrder(request: APIRequestContext, orderId: string): Promise<void> {
-	const token = await barista(request);
+/** The fulfilment of a paid order, once the fulfilment service has made it, as the barista sees it. */
+async function fulfilmentOf(request: APIRequestContext, orderId: string, token: string): Promise<string> {
 	let fulfilmentId: string | undefined;
 	await expect
 		.poll(async () => {
@@ -147,7 +155,21 @@ export async function completeOrder(request: APIRequestContext, orderId: string)
 			return fulfilmentId;
 		})
 		.toBeTruthy();
-	await gql(request, 'mutation($f: ID!) { completeFulfilment(fulfilmentId: $f) { id } }', { f: fulfilmentId }, token);
+	return fulfilmentId!;
+}
+
+/** The barista makes an order that was paid for: it is then ready to collect. */
+export async function completeOrder(request: APIRequestContext, orderId: string): Promise<void> {
+	const token = await barista(request);
+	const f = await fulfilmentOf(request, orderId, token);
+	await gql(request, 'mutation($f: ID!) { completeFulfilment(fulfilmentId: $f) { id } }', { f }, token);
+}
+
+/** The barista rejects a paid order's drink: the order is cancelled and the payment refunded. */
+export async function rejectOrder(request: APIRequestContext, orderId: string, note: string): Promise<void> {
+	const token = await barista(request);
+	const f = await fulfilmentOf(request, orderId, token);
+	await gql(request, 'mutation($f: ID!, $n: String) { rejectFulfilment(fulfilmentId: $f, note: $n) { id } }', { f, n: note }, token);
 }
 
 /** The pickup board as anyone sees it (no session). */

@@ -400,6 +400,81 @@ async fn an_order_is_paid_made_and_completed_over_graphql() {
 }
 
 #[tokio::test]
+async fn the_owner_adds_a_drink_with_its_own_options_and_changes_them_over_graphql() {
+    let app = TestApp::spawn().await;
+    const MENU_ITEM: &str = "id name price available options { size { value priceDelta } milk { value priceDelta } extraShot maxExtraShots }";
+    // A cold brew: no milk but full, a large is A$1 more, shots 80 c, at most one.
+    let add = format!(
+        "mutation($o: MenuOptionsInput) {{ addCoffee(name: \"Cold brew\", price: 500, options: $o) {{ {MENU_ITEM} }} }}"
+    );
+    let options = json!({
+        "size": [{"value": "regular", "priceDelta": 0}, {"value": "large", "priceDelta": 100}],
+        "milk": [{"value": "full", "priceDelta": 0}],
+        "extraShot": 80,
+        "maxExtraShots": 1
+    });
+    let added = ok(&app, &add, json!({ "o": options })).await["addCoffee"].clone();
+    assert_eq!(added["options"], options, "{added}");
+    let id = text(&added, "id");
+    let order = |size: &str, milk: &str, shots: i64| {
+        json!({"coffeeId": id, "customerId": "cold-1", "customerName": "Cy",
+               "options": {"size": size, "milk": milk, "extraShots": shots}})
+    };
+    let (status, large) = app.post("/api/order", order("large", "full", 1)).await;
+    assert_eq!((status, large["price"].clone()), (StatusCode::CREATED, json!(500 + 100 + 80)), "{large}");
+    for (body, field) in [
+        (order("small", "full", 0), "options.size"),
+        (order("regular", "oat", 0), "options.milk"),
+        (order("regular", "full", 2), "options.extraShots"),
+    ] {
+        let (status, refused) = app.post("/api/order", body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {refused}");
+        assert!(refused["error"]["message"].as_str().is_some_and(|m| m.contains(field)), "{field}: {refused}");
+    }
+
+    // Changing the options replaces them all; a bad set names the field and changes nothing.
+    let change = format!(
+        "mutation($c: ID!, $o: MenuOptionsInput) {{ changeCoffee(coffeeId: $c, options: $o) {{ {MENU_ITEM} }} }}"
+    );
+    let oat = json!({"size": [{"value": "regular", "priceDelta": 0}], "milk": [{"value": "oat", "priceDelta": 40}], "extraShot": 80, "maxExtraShots": 0});
+    let changed = ok(&app, &change, json!({ "c": id, "o": oat })).await["changeCoffee"].clone();
+    assert_eq!(changed["options"], oat, "{changed}");
+    for (bad, field) in [
+        (
+            json!({"size": [{"value": "tall", "priceDelta": 0}], "milk": [{"value": "oat", "priceDelta": 0}], "extraShot": 0, "maxExtraShots": 0}),
+            "options.size",
+        ),
+        (
+            json!({"size": [{"value": "large", "priceDelta": 0}, {"value": "large", "priceDelta": 5}], "milk": [{"value": "oat", "priceDelta": 0}], "extraShot": 0, "maxExtraShots": 0}),
+            "options.size",
+        ),
+        (
+            json!({"size": [{"value": "large", "priceDelta": 0}], "milk": [], "extraShot": 0, "maxExtraShots": 0}),
+            "options",
+        ),
+        (
+            json!({"size": [{"value": "large", "priceDelta": 0}], "milk": [{"value": "soy", "priceDelta": 0}], "extraShot": 2000, "maxExtraShots": 0}),
+            "options",
+        ),
+        (
+            json!({"size": [{"value": "large", "priceDelta": 0}], "milk": [{"value": "soy", "priceDelta": 0}], "extraShot": 0, "maxExtraShots": 4}),
+            "options.maxExtraShots",
+        ),
+    ] {
+        let (code, message) = fails(&app, &change, json!({ "c": id, "o": bad })).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{bad}: {message}");
+        assert!(message.contains(field), "{field}: {message}");
+    }
+    let menu = ok(&app, &format!("{{ getCoffees {{ {MENU_ITEM} }} }}"), json!({})).await;
+    let kept =
+        menu["getCoffees"].as_array().expect("menu").iter().find(|c| c["id"] == id.as_str()).expect("listed").clone();
+    assert_eq!(kept["options"], oat, "a refused change changes nothing: {kept}");
+    let (status, priced) = app.post("/api/order", order("regular", "oat", 0)).await;
+    assert_eq!((status, priced["price"].clone()), (StatusCode::CREATED, json!(540)), "{priced}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_rejected_coffee_cancels_the_order_with_the_note_and_refunds_it() {
     let app = TestApp::spawn().await;
     let (order, fulfilment) = paid_order(&app, "cust-3", "Cy").await;
