@@ -73,6 +73,14 @@ pub fn verify(secret: &[u8], header: Option<&str>, body: &[u8], now_secs: i64) -
 }
 
 /// A webhook event, in the subset of Stripe's shape this service reads.
+/// What every event has, whatever its object: read first, to know whether to read on.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct EventHead {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookEvent {
     pub id: String,
@@ -107,6 +115,7 @@ pub struct IntentMetadata {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PaymentError {
+    #[serde(default)]
     pub code: String,
     #[serde(default)]
     pub decline_code: Option<String>,

@@ -12,8 +12,13 @@
 //! - [`AUTH_KEY`], [`token`], [`customer_token`], [`client_with`]: sessions for a test system's
 //!   callers, signed with the key its processes were given.
 //!
+//! - [`stripe::FakeStripe`]: a fake Stripe API server in process, on Stripe's documented wire
+//!   contract (auth, form bodies, idempotency, errors, signed webhooks), for payment providers.
+//!
 //! When a service is missing these panic with what to install: a test that needs a service
 //! fails without it; it never skips.
+
+pub mod stripe;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

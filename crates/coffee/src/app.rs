@@ -81,19 +81,21 @@ impl Application {
         let mut running = Vec::new();
         let mut stores: Vec<Arc<dyn Store>> = Vec::new();
         let options = services::ServiceOptions {
-            webhook_secret: match node.services.contains(&ServiceKind::Payment) {
-                true => node.settings.webhook_secret.bytes()?,
-                false => Vec::new(),
+            webhook_secret: match (&node.settings.provider, node.services.contains(&ServiceKind::Payment)) {
+                (_, false) => Vec::new(),
+                (crate::config::Provider::Stripe { webhook_secret, .. }, true) => webhook_secret.0.as_bytes().to_vec(),
+                (crate::config::Provider::Simulated, true) => node.settings.webhook_secret.bytes()?,
             },
             shop: node.settings.shop,
+            provider: node.settings.provider.clone(),
         };
         for kind in &node.services {
             let store = backend.store_for(*kind, &shutdown, &mut tasks).await?;
-            let mut service = kind.start(store.clone(), &options);
+            let mut service = kind.start(store.clone(), &options)?;
             router = router.merge(service.mount.routes.clone());
             tasks.push(backend.start_consumer(&store, service.mount.consumer.clone(), node.delivery, shutdown.clone()));
-            if let Some(at_start) = service.at_start.take() {
-                tokio::spawn(at_start);
+            if let Some(background) = service.background.take() {
+                tasks.push(tokio::spawn(background(shutdown.clone())));
             }
             // Only the services that schedule timers poll for due ones (replicas of one share
             // its schema, and each timer fires once among them).

@@ -60,6 +60,113 @@ pub struct ServeConfig {
     pub auth: AuthArgs,
     #[command(flatten)]
     pub shop: ShopArgs,
+    #[command(flatten)]
+    pub payment: PaymentArgs,
+}
+
+/// Which payment provider takes the money (`serve` and `coffee payment`).
+#[derive(Debug, Clone, Args)]
+pub struct PaymentArgs {
+    /// `simulated` (the built-in stand-in with Stripe's test cards: no money moves) or `stripe`.
+    #[arg(long, env = "COFFEE_PAYMENT_PROVIDER", value_enum, default_value_t = ProviderKind::Simulated)]
+    pub payment_provider: ProviderKind,
+    /// (stripe) The secret key, sk_test_... or sk_live_... (or a restricted rk_...).
+    #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true)]
+    pub stripe_secret_key: Option<String>,
+    /// (stripe) The publishable key, pk_..., which the web app's payment form uses.
+    #[arg(long, env = "STRIPE_PUBLISHABLE_KEY")]
+    pub stripe_publishable_key: Option<String>,
+    /// (stripe) The webhook endpoint's signing secret, whsec_..., from Stripe's dashboard or
+    /// `stripe listen`.
+    #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
+    pub stripe_webhook_secret: Option<String>,
+    /// (stripe) Stripe's API, or a stand-in for tests and proxies.
+    #[arg(long, env = "STRIPE_API_BASE", default_value = coffee_payment::provider::stripe::DEFAULT_API_BASE)]
+    pub stripe_api_base: String,
+    /// (stripe) How long a payment may wait for its webhook before its intent is looked up at
+    /// Stripe and settled, e.g. `10m` (1 s to 24 h); at start, every waiting payment is.
+    #[arg(long, env = "COFFEE_PAYMENT_RECONCILE_AFTER", default_value = "10m", value_parser = parse_wait)]
+    pub payment_reconcile_after: Duration,
+}
+
+impl Default for PaymentArgs {
+    fn default() -> Self {
+        Self {
+            payment_provider: ProviderKind::Simulated,
+            stripe_secret_key: None,
+            stripe_publishable_key: None,
+            stripe_webhook_secret: None,
+            stripe_api_base: coffee_payment::provider::stripe::DEFAULT_API_BASE.to_owned(),
+            payment_reconcile_after: Duration::from_secs(600),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProviderKind {
+    #[default]
+    Simulated,
+    Stripe,
+}
+
+impl PaymentArgs {
+    /// The provider chosen, with everything it needs; Stripe without a key it needs is refused
+    /// naming the flag (the keys themselves are never in a message).
+    pub fn provider(&self) -> anyhow::Result<Provider> {
+        match self.payment_provider {
+            ProviderKind::Simulated => Ok(Provider::Simulated),
+            ProviderKind::Stripe => {
+                let needs = |value: &Option<String>, flag: &str, env: &str| {
+                    value
+                        .clone()
+                        .filter(|v| !v.trim().is_empty())
+                        .ok_or_else(|| anyhow::anyhow!("--payment-provider stripe needs {flag} (or {env})"))
+                };
+                let secret_key = needs(&self.stripe_secret_key, "--stripe-secret-key", "STRIPE_SECRET_KEY")?;
+                let secret_key = coffee_payment::provider::stripe::SecretKey::parse(&secret_key)
+                    .map_err(|e| anyhow::anyhow!("--stripe-secret-key: {e}"))?;
+                let publishable_key =
+                    needs(&self.stripe_publishable_key, "--stripe-publishable-key", "STRIPE_PUBLISHABLE_KEY")?;
+                if !publishable_key.starts_with("pk_") {
+                    anyhow::bail!("--stripe-publishable-key: a Stripe publishable key starts with pk_");
+                }
+                let webhook_secret =
+                    needs(&self.stripe_webhook_secret, "--stripe-webhook-secret", "STRIPE_WEBHOOK_SECRET")?;
+                Ok(Provider::Stripe {
+                    secret_key,
+                    publishable_key,
+                    webhook_secret: Redacted(webhook_secret),
+                    api_base: self.stripe_api_base.clone(),
+                    reconcile_after: self.payment_reconcile_after,
+                })
+            }
+        }
+    }
+}
+
+/// The payment provider a payment service is started with.
+#[derive(Debug, Clone, Default)]
+pub enum Provider {
+    #[default]
+    Simulated,
+    Stripe {
+        secret_key: coffee_payment::provider::stripe::SecretKey,
+        publishable_key: String,
+        /// Signs Stripe's webhooks: it replaces `--webhook-secret`, which signs the simulated provider's.
+        webhook_secret: Redacted,
+        api_base: String,
+        reconcile_after: Duration,
+    },
+}
+
+/// A secret in a configuration: its `Debug` says only that it is there.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Redacted(pub String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// The shop's rules the order service keeps (`serve` and `coffee order`).
@@ -272,6 +379,7 @@ impl ServeConfig {
             delivery: DeliveryArgs { max_attempts: 5, retry_backoff_ms: 20, consumer_concurrency: 64 },
             auth: AuthArgs::default(),
             shop: ShopArgs::default(),
+            payment: PaymentArgs::default(),
         }
     }
 
@@ -301,6 +409,7 @@ impl ServeConfig {
                     None => WebhookSecret::KeptIn(self.data_dir.join(WEBHOOK_SECRET_FILE)),
                 },
                 shop: self.shop.rules(),
+                provider: self.payment.provider()?,
             },
             delivery: self.delivery.options(),
             auth: self.auth.kept_in(&self.data_dir)?,
@@ -414,6 +523,9 @@ pub struct ServiceConfig {
     /// (order) The shop's rules.
     #[command(flatten)]
     pub shop: ShopArgs,
+    /// (payment) The payment provider.
+    #[command(flatten)]
+    pub payment: PaymentArgs,
 }
 
 impl ServiceConfig {
@@ -432,6 +544,10 @@ impl ServiceConfig {
             settings: ServiceSettings {
                 webhook_secret: WebhookSecret::Given(webhook_secret(self.webhook_secret.as_deref())),
                 shop: self.shop.rules(),
+                provider: match kind {
+                    ServiceKind::Payment => self.payment.provider()?,
+                    _ => Provider::Simulated,
+                },
             },
             delivery: self.delivery.options(),
             auth: self.auth.required()?,
@@ -487,7 +603,11 @@ impl GatewayConfig {
             backend: distributed(&NatsArgs::default(), &bus, Some(database), &self.postgres),
             services: Vec::new(),
             gateway: Gateway::OverHttp(services),
-            settings: ServiceSettings { webhook_secret: WebhookSecret::Given(Vec::new()), shop: ShopRules::default() },
+            settings: ServiceSettings {
+                webhook_secret: WebhookSecret::Given(Vec::new()),
+                shop: ShopRules::default(),
+                provider: Provider::Simulated,
+            },
             delivery: DeliveryOptions::default(),
             auth: self.auth.required()?,
         })
@@ -513,7 +633,7 @@ mod tests {
     use clap::Parser;
     use coffee_bus::sqlite::Durability;
 
-    use super::Backends;
+    use super::{Backends, Provider};
     use crate::backend::BackendConfig;
     use crate::cli::{Cli, Command};
 
@@ -584,6 +704,37 @@ mod tests {
         );
         assert_eq!((database.as_deref(), pool), (Some("postgres://u@h/db"), 7));
         assert_eq!(node.delivery.concurrency, 3);
+    }
+
+    #[test]
+    fn stripe_needs_its_keys_and_no_message_shows_one() {
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["coffee", "serve", "--payment-provider", "stripe"].iter().chain(args))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let Command::Serve(config) = cli.command else { panic!("not serve") };
+            config.node().map(|n| n.settings.provider)
+        };
+        let secret = ["--stripe-secret-key", "sk_test_secret_123456"];
+        let public = ["--stripe-publishable-key", "pk_test_public_123456"];
+        let hook = ["--stripe-webhook-secret", "whsec_hook_123456"];
+        for (args, missing) in [
+            (vec![], "--stripe-secret-key"),
+            ([secret.as_slice(), &hook].concat(), "--stripe-publishable-key"),
+            ([secret.as_slice(), &public].concat(), "--stripe-webhook-secret"),
+        ] {
+            let err = parse(&args).expect_err("refused").to_string();
+            assert!(err.contains(missing), "{missing}: {err}");
+            assert!(!err.contains("sk_test_secret") && !err.contains("whsec_hook"), "no key in {err}");
+        }
+        let wrong = ["--stripe-secret-key", "pk_test_public_123456"];
+        let err = parse(&[wrong.as_slice(), &public, &hook].concat()).expect_err("a publishable key as the secret");
+        assert!(err.to_string().contains("sk_"), "{err}");
+        let provider = parse(&[secret.as_slice(), &public, &hook].concat()).expect("every key given");
+        let Provider::Stripe { publishable_key, api_base, .. } = &provider else { panic!("stripe") };
+        assert_eq!((publishable_key.as_str(), api_base.as_str()), ("pk_test_public_123456", "https://api.stripe.com"));
+        let printed = format!("{provider:?}");
+        assert!(!printed.contains("sk_test_secret") && !printed.contains("whsec_hook"), "{printed}");
+        assert!(matches!(serve(&[]).settings.provider, Provider::Simulated), "the default");
     }
 
     #[test]

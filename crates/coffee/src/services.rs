@@ -3,6 +3,7 @@
 //! fed by the transport. `serve` runs all three; `coffee order|payment|fulfilment` one each.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use coffee_bus::{Migration, Rule, Rules, Store};
 use coffee_domain::Source;
@@ -11,7 +12,9 @@ use coffee_gateway::Services;
 use coffee_http::Mount;
 use coffee_order::OrderService;
 use coffee_payment::PaymentService;
+use coffee_payment::provider::StripeProvider;
 use futures::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
 
 /// A service a process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,13 +31,17 @@ pub struct ServiceSettings {
     pub webhook_secret: WebhookSecret,
     /// The shop's rules (the order service's).
     pub shop: coffee_order::ShopRules,
+    /// Who takes the money (the payment service's).
+    pub provider: crate::config::Provider,
 }
 
 /// What the services of a process are started with, once its keys are read.
 #[derive(Debug, Clone)]
 pub struct ServiceOptions {
+    /// What the payment provider's webhooks are signed with.
     pub webhook_secret: Vec<u8>,
     pub shop: coffee_order::ShopRules,
+    pub provider: crate::config::Provider,
 }
 
 /// Where the webhook secret comes from: given, or made once and kept in `serve`'s data
@@ -71,14 +78,18 @@ impl WebhookSecret {
 /// A service built on its store: what it brings to the process, and its in-process client.
 pub struct Running {
     pub mount: Mount,
-    /// Work to run once at start (the payment service's recovery of unrecorded captures).
-    pub at_start: Option<BoxFuture<'static, ()>>,
+    /// Work beside the API and the consumer, until shutdown (the payment service's recovery
+    /// of unrecorded captures, and its reconciliation with the provider).
+    pub background: Option<Background>,
     client: Client,
 }
 
+/// A service's own task, given the token that says the process is stopping.
+pub type Background = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, ()> + Send>;
+
 impl Running {
-    fn new(mount: Mount, at_start: Option<BoxFuture<'static, ()>>, client: Client) -> Self {
-        Self { mount, at_start, client }
+    fn new(mount: Mount, background: Option<Background>, client: Client) -> Self {
+        Self { mount, background, client }
     }
 }
 
@@ -140,27 +151,59 @@ impl ServiceKind {
     }
 
     /// Builds the service on `store`.
-    pub fn start(self, store: Arc<dyn Store>, options: &ServiceOptions) -> Running {
-        match self {
+    pub fn start(self, store: Arc<dyn Store>, options: &ServiceOptions) -> anyhow::Result<Running> {
+        Ok(match self {
             ServiceKind::Order => {
                 let service = OrderService::new(store, options.shop);
                 Running::new(coffee_order::mount(&service), None, Client::Order(service))
             }
             ServiceKind::Payment => {
-                let service = PaymentService::simulated(store, options.webhook_secret.clone());
-                let recovering = service.clone();
-                let at_start = Box::pin(async move {
-                    if let Err(e) = recovering.recover_missed_captures().await {
-                        tracing::warn!(error = %e, "could not recover captures recorded before a crash");
+                let service = match &options.provider {
+                    crate::config::Provider::Simulated => {
+                        PaymentService::simulated(store, options.webhook_secret.clone())
                     }
-                });
-                Running::new(coffee_payment::mount(&service), Some(at_start), Client::Payment(service))
+                    crate::config::Provider::Stripe { secret_key, api_base, .. } => {
+                        let stripe = StripeProvider::new(secret_key.clone(), api_base).map_err(anyhow::Error::msg)?;
+                        PaymentService::with_provider(store, Arc::new(stripe), options.webhook_secret.clone())
+                    }
+                };
+                let reconcile_after = match &options.provider {
+                    crate::config::Provider::Stripe { reconcile_after, .. } => Some(*reconcile_after),
+                    crate::config::Provider::Simulated => None,
+                };
+                let payments = service.clone();
+                let background: Background =
+                    Box::new(move |shutdown| Box::pin(settle(payments, reconcile_after, shutdown)));
+                Running::new(coffee_payment::mount(&service), Some(background), Client::Payment(service))
             }
             ServiceKind::Fulfilment => {
                 let service = FulfilmentService::new(store);
                 Running::new(coffee_fulfilment::mount(&service), None, Client::Fulfilment(service))
             }
+        })
+    }
+}
+
+/// The payment service's own work: at start, the captures a crash left unrecorded (the
+/// simulated provider's); then, with a provider that can look intents up, every payment still
+/// waiting for its outcome is looked up (at start, however old: a webhook may have been lost
+/// while the process was down), and from then on those waiting longer than `reconcile_after`.
+async fn settle(payments: PaymentService, reconcile_after: Option<Duration>, shutdown: CancellationToken) {
+    if let Err(e) = payments.recover_missed_captures().await {
+        tracing::warn!(error = %e, "could not recover captures recorded before a crash");
+    }
+    let Some(after) = reconcile_after else { return };
+    let mut before = coffee_service::now();
+    loop {
+        if let Err(e) = payments.reconcile(before).await {
+            tracing::warn!(error = %e, "could not reconcile the payments waiting for their outcome");
         }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(after.min(Duration::from_secs(60))) => {}
+        }
+        let after_ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX);
+        before = coffee_domain::Millis(coffee_service::now().0.saturating_sub(after_ms));
     }
 }
 

@@ -4,11 +4,13 @@
 //! idempotent for the same payment, so a retried handler never charges or refunds twice.
 
 pub mod simulated;
+pub mod stripe;
 
 use async_trait::async_trait;
 use coffee_domain::{CardNumber, Day, Payment};
 
 pub use simulated::SimulatedProvider;
+pub use stripe::StripeProvider;
 
 /// A webhook delivery: the raw body and its signature header, as they go over the wire, and the
 /// payment it is about.
@@ -62,6 +64,11 @@ pub trait PaymentProvider: Send + Sync {
     async fn cancel_intent(&self, intent_id: &str) -> Result<CancelOutcome, ProviderError>;
     /// Refunds a captured intent in full; refunding twice is a no-op.
     async fn refund(&self, intent_id: &str) -> Result<(), ProviderError>;
+    /// The intent as the provider has it now (Stripe: retrieve it), to settle a payment whose
+    /// webhook never came; `None` when the provider cannot look intents up.
+    async fn look_up(&self, _intent_id: &str) -> Result<Option<crate::webhook::PaymentIntentObject>, ProviderError> {
+        Ok(None)
+    }
     /// The provider's own card form, when it takes cards in this process (the simulated
     /// provider does; a real one takes them in its own page).
     fn card_form(&self) -> Option<&dyn CardForm> {

@@ -17,3 +17,4 @@ mod saga;
 mod saga_property;
 mod serve_nats;
 mod shop;
+mod stripe;

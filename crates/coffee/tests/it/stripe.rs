@@ -1,0 +1,234 @@
+//! `serve --payment-provider stripe` against a Stripe-shaped server (the test kit's fake, written
+//! from Stripe's API reference): every saga path, with nothing but Stripe's wire format between
+//! them: form-encoded requests, the secret key, idempotency keys, signed webhook events.
+
+use coffee::config::{ProviderKind, ServeConfig};
+use coffee_testkit::stripe::{FakeStripe, Fault};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, id};
+
+const SECRET_KEY: &str = "sk_test_51Coffee0000000000000000000000";
+const PUBLISHABLE_KEY: &str = "pk_test_51Coffee0000000000000000000000";
+const STRIPE_WEBHOOK_SECRET: &str = "whsec_stripe_test_0123456789abcdef";
+
+/// `serve` paying through the Stripe at `api`.
+fn paying_through(api: String) -> impl Fn(&mut ServeConfig) + Clone {
+    move |c| {
+        c.payment.payment_provider = ProviderKind::Stripe;
+        c.payment.stripe_secret_key = Some(SECRET_KEY.to_owned());
+        c.payment.stripe_publishable_key = Some(PUBLISHABLE_KEY.to_owned());
+        c.payment.stripe_webhook_secret = Some(STRIPE_WEBHOOK_SECRET.to_owned());
+        c.payment.stripe_api_base = api.clone();
+    }
+}
+
+/// The fake Stripe, and the whole system paying through it (its webhooks sent to the server).
+async fn stripe_shop() -> (FakeStripe, TestApp) {
+    let stripe = FakeStripe::start(SECRET_KEY, STRIPE_WEBHOOK_SECRET).await;
+    let app = TestApp::spawn_with(paying_through(stripe.url())).await;
+    stripe.deliver_webhooks_to(&format!("{}/api/payment/webhook", app.base));
+    (stripe, app)
+}
+
+/// Places an order and creates its payment: the intent at Stripe, and its client secret.
+async fn order_with_intent(app: &TestApp, coffee: &str, customer: &str) -> (String, Value) {
+    let order_id = id(&app.place_order(coffee, customer).await, "orderId");
+    let payment = app.create_payment(&order_id).await;
+    (order_id, payment)
+}
+
+/// The customer pays in Stripe's form with one of Stripe's test payment methods; every event
+/// Stripe sends about it is accepted.
+async fn pay_with(stripe: &FakeStripe, payment: &Value, method: &str) {
+    for (event, status) in stripe.confirm(&id(payment, "paymentIntentId"), method, true).await {
+        assert_eq!(status, 200, "the webhook endpoint accepts {event}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_order_creates_one_intent_as_stripe_documents_it_and_its_webhook_starts_the_coffee() {
+    let (stripe, app) = stripe_shop().await;
+    let (order_id, payment) = order_with_intent(&app, "2", "stripe-1").await;
+    let intent_id = id(&payment, "paymentIntentId");
+    let intent = stripe.intent(&intent_id).expect("the intent is at Stripe");
+    assert_eq!(payment["clientSecret"], intent["client_secret"], "the customer gets the intent's client secret");
+    let created: Vec<_> = stripe.requests().into_iter().filter(|r| r.path == "/v1/payment_intents").collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    let request = &created[0];
+    let form = |key: &str| request.form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    assert_eq!(form("amount"), Some("400"));
+    assert_eq!(form("currency"), Some("aud"));
+    assert_eq!(form("metadata[orderId]"), Some(order_id.as_str()));
+    assert_eq!(form("metadata[paymentId]"), payment["paymentId"].as_str());
+    assert_eq!(form("automatic_payment_methods[enabled]"), Some("true"));
+    assert_eq!(
+        request.idempotency_key.as_deref(),
+        Some(format!("coffee-intent-{}", id(&payment, "paymentId")).as_str())
+    );
+    assert_eq!(request.stripe_version.as_deref(), Some(coffee_payment::provider::stripe::STRIPE_VERSION));
+    assert!(request.authorized, "the secret key as a Bearer token");
+
+    // Asking again gives the same intent and secret: no second intent.
+    let again = app.create_payment(&order_id).await;
+    assert_eq!(again["clientSecret"], payment["clientSecret"]);
+    assert_eq!(stripe.requests().iter().filter(|r| r.path == "/v1/payment_intents").count(), 1);
+
+    pay_with(&stripe, &payment, "pm_card_visa").await;
+    app.order_status(&order_id, "ORDER_IN_PROGRESS").await;
+    assert_eq!(app.payment_of(&order_id).await["paymentStatus"], "PAYMENT_SUCCESSFUL");
+    app.fulfilment_of(&order_id).await;
+
+    // Stripe delivers an event again (it retries until acknowledged): applied once.
+    let succeeded = stripe.events().into_iter().find(|e| e["type"] == "payment_intent.succeeded").expect("sent");
+    assert_eq!(stripe.redeliver(succeeded["id"].as_str().expect("an id")).await, 200);
+    assert_eq!(
+        app.event_types("payment", &order_id).await,
+        ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.succeeded"]
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_card_or_no_funds_cancels_the_order_with_stripe_s_words() {
+    let (stripe, app) = stripe_shop().await;
+    for (method, words) in [
+        ("pm_card_chargeDeclined", "Your card was declined."),
+        ("pm_card_chargeDeclinedInsufficientFunds", "Your card has insufficient funds."),
+    ] {
+        let (order_id, payment) = order_with_intent(&app, "1", &format!("stripe-{method}")).await;
+        pay_with(&stripe, &payment, method).await;
+        let order = app.order_status(&order_id, "ORDER_CANCELLED").await;
+        assert!(order["orderNote"].as_str().is_some_and(|n| n.contains(words)), "{method}: {order}");
+        let failed = app.payment_of(&order_id).await;
+        assert_eq!(failed["paymentStatus"], "PAYMENT_FAILED", "{failed}");
+        assert!(failed["paymentNote"].as_str().is_some_and(|n| n.contains(words)), "{failed}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_coffee_is_refunded_once_through_an_outage_and_stripe_s_refund_events_are_acknowledged() {
+    let (stripe, app) = stripe_shop().await;
+    let (order_id, payment) = order_with_intent(&app, "3", "stripe-refund").await;
+    pay_with(&stripe, &payment, "pm_card_visa").await;
+    let fulfilment_id = id(&app.fulfilment_of(&order_id).await, "fulfilmentId");
+
+    // Stripe is down for the first two tries of the refund: it is retried with the same key.
+    stripe.fail_next(2, Fault::Status(500));
+    let (status, rejected) = app
+        .patch(
+            &format!("/api/fulfilment/{fulfilment_id}"),
+            json!({"status": "FULFILMENT_REJECTED", "note": "no mocha"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rejected}");
+    app.eventually(&format!("/api/payment?orderId={order_id}"), "a refund", |v| {
+        v[0]["paymentStatus"] == "PAYMENT_REFUNDED"
+    })
+    .await;
+    let intent_id = id(&payment, "paymentIntentId");
+    let refunds: Vec<_> = stripe.refunds().into_iter().filter(|r| r["payment_intent"] == intent_id.as_str()).collect();
+    assert_eq!(refunds.len(), 1, "one refund: {refunds:?}");
+    let tries: Vec<_> = stripe.requests().into_iter().filter(|r| r.path == "/v1/refunds").collect();
+    assert!(tries.len() >= 3, "two failures, then the refund: {tries:?}");
+    let keys: std::collections::BTreeSet<_> = tries.iter().map(|r| r.idempotency_key.clone()).collect();
+    assert_eq!(keys.len(), 1, "every try with the same idempotency key: {keys:?}");
+    // Stripe's refund events, each with an object of its own (a charge, a refund), are answered
+    // 200 and left alone: an error would have Stripe retry them for days.
+    for kind in ["charge.refunded", "refund.created"] {
+        let delivery = stripe.delivered(kind).await;
+        assert_eq!(delivery.status, 200, "{delivery:?}");
+    }
+    assert_eq!(
+        app.event_types("payment", &order_id).await,
+        ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.succeeded", "coffee.payment.refunded"]
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpaid_order_cancelled_by_its_customer_cancels_its_intent_at_stripe() {
+    let (stripe, app) = stripe_shop().await;
+    let (order_id, payment) = order_with_intent(&app, "2", "stripe-cancel").await;
+    let (status, cancelled) =
+        app.patch(&format!("/api/order/{order_id}"), json!({"status": "ORDER_CANCELLED", "note": "in a hurry"})).await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    let intent_id = id(&payment, "paymentIntentId");
+    let mut canceled = Value::Null;
+    for _ in 0..500 {
+        canceled = stripe.intent(&intent_id).expect("the intent")["status"].clone();
+        if canceled == "canceled" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(canceled, "canceled", "the intent is cancelled at Stripe, so it can no longer be paid");
+    app.eventually(&format!("/api/payment?orderId={order_id}"), "the payment failed", |v| {
+        v[0]["paymentStatus"] == "PAYMENT_FAILED"
+    })
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_not_signed_with_stripe_s_secret_is_refused_and_changes_nothing() {
+    let (stripe, app) = stripe_shop().await;
+    let (order_id, payment) = order_with_intent(&app, "2", "stripe-forged").await;
+    let body = crate::helpers::webhook_event("evt_forged", "payment_intent.succeeded", &payment);
+    // Signed with the simulated provider's secret, not the endpoint's: refused.
+    let forged = coffee_payment::webhook::sign(
+        crate::helpers::WEBHOOK_SECRET.as_bytes(),
+        jiff::Timestamp::now().as_second(),
+        &body,
+    );
+    let (status, answer) = app.webhook(&body, &forged).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let genuine = stripe.sign(jiff::Timestamp::now().as_second(), &body);
+    let (status, answer) = app.webhook(&body, &genuine).await;
+    assert_eq!(status, StatusCode::OK, "the same event signed by Stripe: {answer}");
+    app.order_status(&order_id, "ORDER_IN_PROGRESS").await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_webhook_is_settled_by_looking_the_intent_up_while_running_and_after_a_restart() {
+    let stripe = FakeStripe::start(SECRET_KEY, STRIPE_WEBHOOK_SECRET).await;
+    let stripe_at = paying_through(stripe.url());
+    let configure = move |c: &mut ServeConfig| {
+        stripe_at(c);
+        c.payment.payment_reconcile_after = std::time::Duration::from_secs(1);
+    };
+    let app = TestApp::spawn_with(configure.clone()).await;
+    stripe.deliver_webhooks_to(&format!("{}/api/payment/webhook", app.base));
+
+    // Paid at Stripe, but the webhook never arrives: a second later the intent is looked up.
+    let (order_id, payment) = order_with_intent(&app, "2", "stripe-lost-1").await;
+    let sent = stripe.confirm(&id(&payment, "paymentIntentId"), "pm_card_visa", false).await;
+    assert!(!sent.is_empty() && sent.iter().all(|(_, status)| *status == 0), "made, never delivered: {sent:?}");
+    app.order_status(&order_id, "ORDER_IN_PROGRESS").await;
+    assert_eq!(app.payment_of(&order_id).await["paymentStatus"], "PAYMENT_SUCCESSFUL");
+
+    // Paid while the server is down (its webhook lost): settled when it starts again.
+    let (later, waiting) = order_with_intent(&app, "1", "stripe-lost-2").await;
+    let dir = app.stop().await;
+    let sent = stripe.confirm(&id(&waiting, "paymentIntentId"), "pm_card_visa", false).await;
+    assert!(sent.iter().all(|(_, status)| *status == 0), "never delivered: {sent:?}");
+    let app = TestApp::spawn_in(dir, configure).await;
+    app.order_status(&later, "ORDER_IN_PROGRESS").await;
+    // The webhook, sent late after all, changes nothing: paid once.
+    stripe.deliver_webhooks_to(&format!("{}/api/payment/webhook", app.base));
+    let succeeded = stripe
+        .events()
+        .into_iter()
+        .filter(|e| e["type"] == "payment_intent.succeeded")
+        .find(|e| e["data"]["object"]["id"] == waiting["paymentIntentId"])
+        .expect("the event Stripe made");
+    assert_eq!(stripe.redeliver(succeeded["id"].as_str().expect("an id")).await, 200);
+    assert_eq!(
+        app.event_types("payment", &later).await,
+        ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.succeeded"]
+    );
+    app.stop().await;
+}
