@@ -1,16 +1,19 @@
 //! Operations endpoints: liveness and readiness (anyone: probes carry no credential), and the
-//! metrics and dead-letter queues (admins).
+//! metrics (JSON, and Prometheus's `/metrics`) and dead-letter queues (admins).
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use coffee_bus::{DeadLetter, DeadLetters, Store};
 use coffee_http::{ApiError, ApiQuery, Ctx};
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+use crate::metrics::{Prometheus, SchemaLabels};
 
 /// Counters of the process's work, as JSON.
 pub type Metrics = Arc<dyn Fn() -> futures::future::BoxFuture<'static, Value> + Send + Sync>;
@@ -23,6 +26,7 @@ struct Admin {
     bus: Option<async_nats::Client>,
     dead_letters: Arc<dyn DeadLetters>,
     metrics: Metrics,
+    prometheus: Prometheus,
 }
 
 pub fn routes(
@@ -30,19 +34,39 @@ pub fn routes(
     bus: Option<async_nats::Client>,
     dead_letters: Arc<dyn DeadLetters>,
     metrics: Metrics,
+    prometheus: Prometheus,
 ) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(prometheus_metrics))
         .route("/api/admin/metrics", get(metrics_of))
         .route("/api/admin/dead-letters", get(list))
         .route("/api/admin/dead-letters/redrive", post(redrive))
-        .with_state(Admin { stores, bus, dead_letters, metrics })
+        .with_state(Admin { stores, bus, dead_letters, metrics, prometheus })
 }
 
 async fn metrics_of(State(a): State<Admin>, Ctx(ctx): Ctx) -> Result<Json<Value>, ApiError> {
     ctx.admin()?;
     Ok(Json((a.metrics)().await))
+}
+
+/// `GET /metrics` (admins), in the format Prometheus scrapes; the gauges are read now.
+async fn prometheus_metrics(State(a): State<Admin>, Ctx(ctx): Ctx) -> Result<Response, ApiError> {
+    ctx.admin()?;
+    let counters = (a.metrics)().await;
+    for (schema, waiting) in counters["outbox"].as_object().into_iter().flatten() {
+        if let Some(waiting) = waiting.as_i64() {
+            a.prometheus.outbox.get_or_create(&SchemaLabels { schema: schema.clone() }).set(waiting);
+        }
+    }
+    let dead = a.dead_letters.dead_letters(None).await?.len();
+    a.prometheus.dead_letters.set(i64::try_from(dead).unwrap_or(i64::MAX));
+    let text = a
+        .prometheus
+        .encode()
+        .map_err(|e| ApiError(coffee_service::ServiceError::Internal(format!("encoding the metrics: {e}"))))?;
+    Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response())
 }
 
 /// Alive: the process answers.

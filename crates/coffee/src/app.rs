@@ -22,6 +22,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::backend::{Backend, BackendConfig};
 use crate::config::{AuthSettings, ServeConfig};
+use crate::metrics::Prometheus;
 use crate::services::{self, ServiceKind, ServiceSettings};
 use crate::{admin, identity, live};
 
@@ -78,6 +79,7 @@ impl Application {
         let auth = Arc::new(Authenticator::new(&key, node.auth.allowed_origins.clone())?);
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
         let mut router = Router::new();
+        let prometheus = Prometheus::new();
         let mut running = Vec::new();
         let mut stores: Vec<Arc<dyn Store>> = Vec::new();
         let options = services::ServiceOptions {
@@ -125,10 +127,16 @@ impl Application {
         };
         let key_store = stores.first().cloned().or_else(|| identity.as_ref().map(|i| i.store().clone()));
         router = router
-            .merge(admin::routes(stores, backend.bus_client(), backend.dead_letters(), backend.metrics()))
+            .merge(admin::routes(
+                stores,
+                backend.bus_client(),
+                backend.dead_letters(),
+                backend.metrics(),
+                prometheus.clone(),
+            ))
             .merge(live::routes(live.clone(), shutdown.clone()));
         let router = match node.gateway {
-            Gateway::None => finish(router),
+            Gateway::None => finish(router, &prometheus),
             gateway => {
                 let services = match gateway {
                     Gateway::OverHttp(services) => services,
@@ -140,13 +148,10 @@ impl Application {
                 }
                 // GraphQL and the web app. Its fallback serves the app's pages, and the same JSON
                 // 404 as `finish` for unknown API paths, so it is the one fallback here.
-                layers(router.merge(coffee_gateway::routes(
-                    services,
-                    live,
-                    shutdown.clone(),
-                    auth.clone(),
-                    node.auth.dev,
-                )))
+                layers(
+                    router.merge(coffee_gateway::routes(services, live, shutdown.clone(), auth.clone(), node.auth.dev)),
+                    &prometheus,
+                )
             }
         };
         // Idempotency keys are kept in this process's store (a service's, else the identity
@@ -281,8 +286,8 @@ async fn serve_http(listener: tokio::net::TcpListener, router: Router, stop: Can
 }
 
 /// The layers and fallbacks every router gets.
-fn finish(router: Router) -> Router {
-    layers(router.fallback(coffee_http::fallback))
+fn finish(router: Router, metrics: &Prometheus) -> Router {
+    layers(router.fallback(coffee_http::fallback), metrics)
 }
 
 /// The layers every router gets, for a router that brings its own fallback (the gateway's).
@@ -290,13 +295,15 @@ fn finish(router: Router) -> Router {
 /// Every answer says: do not guess content types, show no page of ours in a frame, send no
 /// full URL to other sites. The pages' own `<meta>` policy adds `script-src` with the hashes
 /// of their inline scripts (SvelteKit writes it); the header's policy applies beside it.
-fn layers(router: Router) -> Router {
+fn layers(router: Router, metrics: &Prometheus) -> Router {
     use axum::http::{HeaderName, HeaderValue, header};
     use tower_http::set_header::SetResponseHeaderLayer;
     let always = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
     // One stack in one `layer` call: each call boxes every route again (see coffee_http::guarded).
+    // Each route counted and timed (a route layer: it knows the route's declared path).
+    let router = router.route_layer(axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::record));
     router.method_not_allowed_fallback(coffee_http::method_not_allowed).layer(
         tower::ServiceBuilder::new()
             .layer(TraceLayer::new_for_http())

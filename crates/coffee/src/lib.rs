@@ -13,6 +13,7 @@ pub mod config;
 pub mod dlq;
 pub mod identity;
 pub mod live;
+pub mod metrics;
 pub mod operator;
 pub mod services;
 pub mod staff;

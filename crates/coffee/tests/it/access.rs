@@ -186,7 +186,8 @@ where
 {
     for (who, want) in EVERYONE.iter().zip(row) {
         let (path, body) = fixture().await;
-        let bases: Vec<&str> = if path.starts_with("/api/admin") || path.starts_with("/api/events") {
+        let every_process = ["/api/admin", "/api/events", "/metrics"].iter().any(|p| path.starts_with(p));
+        let bases: Vec<&str> = if every_process {
             system.processes.iter().map(String::as_str).collect()
         } else {
             vec![system.base_for(&path)]
@@ -300,6 +301,7 @@ async fn every_rest_cell(system: &System) {
 
     rest_cell(system, "the event stream", Method::GET, ADMIN, fixed("/api/events".into())).await;
     rest_cell(system, "metrics", Method::GET, ADMIN, fixed("/api/admin/metrics".into())).await;
+    rest_cell(system, "Prometheus metrics", Method::GET, ADMIN, fixed("/metrics".into())).await;
     rest_cell(system, "dead letters", Method::GET, ADMIN, fixed("/api/admin/dead-letters".into())).await;
     rest_cell(system, "redrive", Method::POST, ADMIN, fixed("/api/admin/dead-letters/redrive".into())).await;
     rest_cell(system, "the staff", Method::GET, ADMIN, fixed("/api/staff".into())).await;

@@ -12,6 +12,7 @@ mod graphql;
 mod helpers;
 mod identity;
 mod limits;
+mod metrics;
 mod restart;
 mod saga;
 mod saga_property;
