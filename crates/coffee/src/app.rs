@@ -286,6 +286,12 @@ async fn serve_http(listener: tokio::net::TcpListener, router: Router, stop: Can
 }
 
 /// The layers and fallbacks every router gets.
+/// The span of one request: its id, method and path.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+    tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+}
+
 fn finish(router: Router, metrics: &Prometheus) -> Router {
     layers(router.fallback(coffee_http::fallback), metrics)
 }
@@ -306,7 +312,12 @@ fn layers(router: Router, metrics: &Prometheus) -> Router {
     let router = router.route_layer(axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::record));
     router.method_not_allowed_fallback(coffee_http::method_not_allowed).layer(
         tower::ServiceBuilder::new()
-            .layer(TraceLayer::new_for_http())
+            // Every request gets an id (or keeps the one a proxy gave it), sent back in
+            // `x-request-id` and on each of its log lines; the span holds the path, not the
+            // query, and no header, so no credential reaches a log.
+            .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(tower_http::request_id::MakeRequestUuid))
+            .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+            .layer(TraceLayer::new_for_http().make_span_with(request_span))
             .layer(CatchPanicLayer::custom(|_| {
                 axum::response::IntoResponse::into_response(coffee_http::ApiError(
                     coffee_service::ServiceError::Internal("a request handler panicked".to_owned()),

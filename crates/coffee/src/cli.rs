@@ -12,8 +12,18 @@ use crate::staff::StaffArgs;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 pub struct Cli {
+    /// How log lines are written to stderr: `text` for people, `json` (one object a line) for
+    /// log collectors.
+    #[arg(long, global = true, env = "COFFEE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,7 @@
 use anyhow::Context;
 use clap::Parser;
 use coffee::app::{Application, Node};
-use coffee::cli::{Cli, Command};
+use coffee::cli::{Cli, Command, LogFormat};
 use coffee::services::ServiceKind;
 use tokio_util::sync::CancellationToken;
 
@@ -20,14 +20,18 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 // sqlx reports each "already exists, skipping" of a migration at info.
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        // The span's fields (a request's id, method and path) on each line, flattened beside the event's.
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).flatten_event(true).init(),
+    }
     let (node, what) = match cli.command {
         Command::Serve(config) => (config.node()?, "the whole system"),
         Command::Order(config) => (config.node(ServiceKind::Order)?, "the order service"),

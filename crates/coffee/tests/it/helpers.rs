@@ -203,6 +203,11 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub async fn start(data_dir: &std::path::Path, extra: &[&str]) -> Self {
+        Self::start_with_env(data_dir, extra, &[]).await
+    }
+
+    /// As [`Self::start`], with more environment variables (`RUST_LOG`, ...).
+    pub async fn start_with_env(data_dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         use tokio::io::AsyncBufReadExt;
         let log =
             std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("server.log")).expect("log file");
@@ -213,6 +218,7 @@ impl ServerProcess {
             .args(extra)
             .env("COFFEE_WEBHOOK_SECRET", WEBHOOK_SECRET)
             .env("COFFEE_AUTH_KEY", coffee_testkit::AUTH_KEY)
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .stderr(log)
             .kill_on_drop(true)

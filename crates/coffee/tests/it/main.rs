@@ -12,7 +12,7 @@ mod graphql;
 mod helpers;
 mod identity;
 mod limits;
-mod metrics;
+mod operability;
 mod restart;
 mod saga;
 mod saga_property;

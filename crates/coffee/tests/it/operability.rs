@@ -1,11 +1,14 @@
-//! `GET /metrics`: Prometheus's text format, with each route's requests counted and timed under
-//! the route's declared path (never an id), and the gauges read at each scrape.
+//! What an operator reads: `GET /metrics` in Prometheus's text format, with each route's
+//! requests counted and timed under the route's declared path (never an id) and the gauges read
+//! at each scrape; and the logs, as JSON with each request's id on its lines.
 
 use std::collections::BTreeMap;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, id};
+use serde_json::Value;
+
+use crate::helpers::{ServerProcess, TestApp, id};
 
 /// The samples of a scrape, by their name and labels as written (`name{a="b"}`).
 fn samples(text: &str) -> BTreeMap<String, f64> {
@@ -65,4 +68,39 @@ async fn each_route_is_counted_and_timed_by_its_declared_path_in_prometheus_s_fo
     };
     assert_eq!((counted(&text), counted(&again)), (None, Some(1.0)), "a scrape is counted after it answers");
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_each_request_s_id_which_the_answer_names_and_no_credential() {
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = ServerProcess::start_with_env(
+        dir.path(),
+        &["--log-format", "json"],
+        &[("RUST_LOG", "info,tower_http=debug,sqlx=warn")],
+    )
+    .await;
+    let token = coffee_testkit::token(coffee_testkit::AUTH_KEY, "log-admin", "admin");
+    let client = reqwest::Client::new();
+    let response = client
+        .get(format!("{}/api/order?date=2026-01-01", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    let request_id = response.headers()["x-request-id"].to_str().expect("an id").to_owned();
+    assert_eq!(request_id.len(), 36, "a UUID: {request_id}");
+    // A proxy's id is kept.
+    let given = client.get(format!("{}/healthz", server.base)).header("x-request-id", "from-the-proxy-1").send().await;
+    assert_eq!(given.expect("sent").headers()["x-request-id"], "from-the-proxy-1");
+    server.terminate().await;
+
+    let log = std::fs::read_to_string(dir.path().join("server.log")).expect("the log");
+    let lines: Vec<Value> =
+        log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"))).collect();
+    let of_request: Vec<&Value> = lines.iter().filter(|l| l["span"]["request_id"] == request_id.as_str()).collect();
+    assert!(of_request.len() >= 2, "the request's start and end, with its id: {log}");
+    assert!(of_request.iter().all(|l| l["span"]["path"] == "/api/order"), "the path, not the query: {of_request:?}");
+    assert!(lines.iter().any(|l| l["span"]["request_id"] == "from-the-proxy-1"), "{log}");
+    assert!(!log.contains(&token) && !log.contains("Bearer"), "no credential in the logs");
 }
