@@ -232,3 +232,57 @@ async fn a_lost_webhook_is_settled_by_looking_the_intent_up_while_running_and_af
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payment_service_on_its_own_takes_money_through_stripe_in_the_distributed_mode() {
+    use crate::distributed::{Process, service_args};
+    let stripe = FakeStripe::start(SECRET_KEY, STRIPE_WEBHOOK_SECRET).await;
+    let (nats, db) = (coffee_testkit::NatsServer::start(), coffee_testkit::TestDatabase::create());
+    let logs = tempfile::tempdir().expect("a log dir");
+    let start = |service: &str, extra: &[String]| {
+        let mut args = service_args(service, &nats.url(), &db.url());
+        args.extend(extra.iter().cloned());
+        let log = logs.path().join(format!("{service}.log"));
+        async move { Process::start(&args.iter().map(String::as_str).collect::<Vec<_>>(), &log).await }
+    };
+    let stripe_flags: Vec<String> = [
+        "--payment-provider",
+        "stripe",
+        "--stripe-secret-key",
+        SECRET_KEY,
+        "--stripe-publishable-key",
+        PUBLISHABLE_KEY,
+        "--stripe-webhook-secret",
+        STRIPE_WEBHOOK_SECRET,
+        "--stripe-api-base",
+        &stripe.url(),
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let order = start("order", &[]).await;
+    let payment = start("payment", &stripe_flags).await;
+    let fulfilment = start("fulfilment", &[]).await;
+    stripe.deliver_webhooks_to(&format!("{}/api/payment/webhook", payment.url));
+    let http = crate::helpers::Http::admin(coffee_testkit::AUTH_KEY);
+
+    let placed = http
+        .post(
+            &format!("{}/api/order", order.url),
+            json!({"coffeeId": "3", "customerId": "stripe-far", "customerName": "Di"}),
+        )
+        .await
+        .expect("placed");
+    let order_id = id(&placed, "orderId");
+    let created =
+        http.post(&format!("{}/api/payment", payment.url), json!({"orderId": order_id})).await.expect("an intent");
+    assert!(stripe.intent(&id(&created, "paymentIntentId")).is_some(), "the intent is at Stripe: {created}");
+    pay_with(&stripe, &created, "pm_card_visa").await;
+    http.until(&format!("{}/api/order/{order_id}", order.url), "the order in progress", |o| {
+        o["orderStatus"] == "ORDER_IN_PROGRESS"
+    })
+    .await;
+    http.until(&format!("{}/api/fulfilment?orderId={order_id}", fulfilment.url), "the barista's card", |v| {
+        v.as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+}
