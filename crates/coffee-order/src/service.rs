@@ -11,7 +11,7 @@ use coffee_domain::{
     OrderStatus, Shop,
 };
 use coffee_service::{
-    Caller, Context, Events, ListRecords, Load, MAX_LIST, ServiceError, ServiceResult, ShopRule, now,
+    Caller, Coalesced, Context, Events, ListRecords, Load, MAX_LIST, ServiceError, ServiceResult, ShopRule, now,
 };
 
 use crate::client::OrderClient;
@@ -26,6 +26,9 @@ pub struct OrderService {
     shop: Records<Shop>,
     menu: Records<Menu>,
     rules: ShopRules,
+    /// The orders of the days that can still be open, read once for all who ask at once: the
+    /// shop's status and the pickup board are anyone's to read, and each reads two days.
+    recent: Arc<Coalesced<Vec<Order>>>,
 }
 
 /// The shop's rules the order service applies, set when it starts (`--max-unpaid-orders`,
@@ -63,6 +66,7 @@ impl OrderService {
             shop: Records::new(store.clone(), SHOP),
             menu: Records::new(store, MENU),
             rules,
+            recent: Arc::default(),
         }
     }
 
@@ -109,12 +113,16 @@ impl OrderService {
 
     /// The orders of the days that can still be open (yesterday's and today's, UTC, as the
     /// pickup board reads them), with their bodies: what the queue and the estimate count.
-    async fn recent_orders(&self, now: Millis) -> ServiceResult<Vec<Order>> {
-        let mut orders = Vec::new();
-        for day in PickupOrder::board_days(now) {
-            orders.extend(self.orders.find(Lookup::Day(&day.to_string()), MAX_LIST).await?);
-        }
-        Ok(orders)
+    async fn recent_orders(&self, now: Millis) -> ServiceResult<Arc<Vec<Order>>> {
+        self.recent
+            .get(async {
+                let mut orders = Vec::new();
+                for day in PickupOrder::board_days(now) {
+                    orders.extend(self.orders.find(Lookup::Day(&day.to_string()), MAX_LIST).await?);
+                }
+                Ok(orders)
+            })
+            .await
     }
 
     /// How many orders are open (placed and not yet completed or cancelled) since yesterday:

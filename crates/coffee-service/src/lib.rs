@@ -7,14 +7,17 @@
 //!   [`access`]: who may do what, asked by every operation.
 //! - [`now`]: the clock, read in one place.
 //! - [`List`]: how many records a list returns.
+//! - [`Coalesced`]: one read shared by the callers of an open endpoint that reads a lot.
 
 pub mod access;
+mod coalesce;
 mod context;
 mod error;
 mod lists;
 mod records;
 
 pub use access::Caller;
+pub use coalesce::Coalesced;
 pub use context::{Context, Credential};
 pub use error::{ServiceError, ShopRule};
 pub use lists::{DEFAULT_LIST, List, ListQuery, Listed, Listing, MAX_LIST, Of, list_day};
