@@ -211,6 +211,27 @@ struct Saved {
     request_id: String,
 }
 
+impl Saved {
+    /// The answer to a request, kept under its idempotency key.
+    fn answer(
+        method: &Method,
+        path: &str,
+        params: Vec<(String, String)>,
+        status: u16,
+        body: &str,
+        request_id: &str,
+    ) -> Self {
+        Self {
+            method: method.to_string(),
+            path: path.to_owned(),
+            params,
+            status,
+            body: body.to_owned(),
+            request_id: request_id.to_owned(),
+        }
+    }
+}
+
 impl FakeStripe {
     /// Starts the server on a free port of 127.0.0.1, taking `secret_key` (what the provider
     /// must send as its API key) and `webhook_secret` (what events are signed with, used as-is).
@@ -746,14 +767,8 @@ async fn handle(
             if let Some(key) = &idempotency_key {
                 let mut params = form.clone();
                 params.sort();
-                shared.state().saved.entry(key.clone()).or_insert(Saved {
-                    method: method.to_string(),
-                    path: path.clone(),
-                    params,
-                    status,
-                    body: text.clone(),
-                    request_id: request_id.clone(),
-                });
+                let saved = Saved::answer(&method, &path, params, status, &text, &request_id);
+                shared.state().saved.entry(key.clone()).or_insert(saved);
             }
             return response(status, text, &request_id, &answer_version, &[]);
         }
@@ -798,15 +813,7 @@ async fn handle(
                 Err(failure) => (failure.status, pretty(&failure.body()), Vec::new(), failure.saved),
             };
             if let (Some(key), true) = (&idempotency_key, keep) {
-                let saved = Saved {
-                    method: method.to_string(),
-                    path: path.clone(),
-                    params,
-                    status,
-                    body: text.clone(),
-                    request_id: request_id.clone(),
-                };
-                state.saved.insert(key.clone(), saved);
+                state.saved.insert(key.clone(), Saved::answer(&method, &path, params, status, &text, &request_id));
             }
             (status, text, made, Vec::new())
         }

@@ -36,6 +36,12 @@ async fn each_route_is_counted_and_timed_by_its_declared_path_in_prometheus_s_fo
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app.get("/api/order/0190c0de-0000-7000-8000-000000000000").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Made-up methods: a client must not be able to grow the series without bound.
+    for made_up in ["BREW", "WHEN"] {
+        let method = reqwest::Method::from_bytes(made_up.as_bytes()).expect("a method");
+        let (status, _) = app.send(method, "/api/order", None).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    }
 
     let (kind, text) = scrape(&app).await;
     assert!(kind.starts_with("application/openmetrics-text"), "{kind}");
@@ -60,6 +66,8 @@ async fn each_route_is_counted_and_timed_by_its_declared_path_in_prometheus_s_fo
     assert_eq!((got.get(&read(200)), got.get(&read(404))), (Some(&1.0), Some(&1.0)), "{text}");
     assert!(!text.contains(&order_id) && !text.contains("0190c0de"), "no id in a label: {text}");
     assert_eq!(got.get("coffee_dead_letters"), Some(&0.0));
+    // A method no route takes is answered before the routes' layer: no series for it at all.
+    assert!(!text.contains("BREW") && !text.contains(r#"status="405""#), "{text}");
 
     // Counters only go up: the next scrape has the first one in it too.
     let (_, again) = scrape(&app).await;

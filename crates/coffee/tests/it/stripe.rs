@@ -81,13 +81,24 @@ async fn a_paid_order_creates_one_intent_as_stripe_documents_it_and_its_webhook_
     app.fulfilment_of(&order_id).await;
 
     // Stripe delivers an event again (it retries until acknowledged): applied once.
-    let succeeded = stripe.events().into_iter().find(|e| e["type"] == "payment_intent.succeeded").expect("sent");
+    succeeded_again_changes_nothing(&stripe, &app, &order_id, &payment).await;
+    app.stop().await;
+}
+
+/// Stripe sends the payment's `payment_intent.succeeded` again: answered 200, and the payment
+/// was announced paid once.
+async fn succeeded_again_changes_nothing(stripe: &FakeStripe, app: &TestApp, order_id: &str, payment: &Value) {
+    let succeeded = stripe
+        .events()
+        .into_iter()
+        .filter(|e| e["type"] == "payment_intent.succeeded")
+        .find(|e| e["data"]["object"]["id"] == payment["paymentIntentId"])
+        .expect("the event Stripe made");
     assert_eq!(stripe.redeliver(succeeded["id"].as_str().expect("an id")).await, 200);
     assert_eq!(
-        app.event_types("payment", &order_id).await,
+        app.event_types("payment", order_id).await,
         ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.succeeded"]
     );
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -219,17 +230,7 @@ async fn a_lost_webhook_is_settled_by_looking_the_intent_up_while_running_and_af
     app.order_status(&later, "ORDER_IN_PROGRESS").await;
     // The webhook, sent late after all, changes nothing: paid once.
     stripe.deliver_webhooks_to(&format!("{}/api/payment/webhook", app.base));
-    let succeeded = stripe
-        .events()
-        .into_iter()
-        .filter(|e| e["type"] == "payment_intent.succeeded")
-        .find(|e| e["data"]["object"]["id"] == waiting["paymentIntentId"])
-        .expect("the event Stripe made");
-    assert_eq!(stripe.redeliver(succeeded["id"].as_str().expect("an id")).await, 200);
-    assert_eq!(
-        app.event_types("payment", &later).await,
-        ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.succeeded"]
-    );
+    succeeded_again_changes_nothing(&stripe, &app, &later, &waiting).await;
     app.stop().await;
 }
 
