@@ -5,6 +5,8 @@ import { defineConfig } from '@playwright/test';
 export default defineConfig({
 	testDir: 'tests/e2e',
 	globalSetup: './tests/e2e/global-setup.ts',
+	// Against `--payment-provider stripe`: playwright.stripe.config.ts.
+	testIgnore: ['stripe-payment.spec.ts'],
 	// One server, two cores: run the tests one after another.
 	workers: 1,
 	fullyParallel: false,

@@ -16,16 +16,21 @@ const config = {
 		// each request costs a round trip, and the whole app is ~50 kB compressed.
 		output: { bundleStrategy: 'single' },
 		// A content security policy in each prerendered page, with the hash of its inline
-		// bootstrap script: no other script runs, whatever gets into a page. The server adds
-		// `frame-ancestors 'none'` and the rest that only a header can carry.
+		// bootstrap script: no other script runs, whatever gets into a page. The build cannot know
+		// who takes the card, so Stripe's hosts (Stripe.js, its frames, its API, as Stripe's
+		// security guide lists them) are allowed here, and the server's header policy, which a
+		// page obeys as well, takes them away unless the payment provider is Stripe
+		// (crates/coffee/src/page_policy.rs). The header also adds `frame-ancestors 'none'` and
+		// the rest that only a header can carry.
 		csp: {
 			mode: 'hash',
 			directives: {
 				'default-src': ['self'],
-				'script-src': ['self'],
+				'script-src': ['self', 'https://js.stripe.com', 'https://*.js.stripe.com'],
 				'style-src': ['self', 'unsafe-inline'],
 				'img-src': ['self', 'data:'],
-				'connect-src': ['self'],
+				'connect-src': ['self', 'https://api.stripe.com'],
+				'frame-src': ['https://js.stripe.com', 'https://*.js.stripe.com', 'https://hooks.stripe.com'],
 				'object-src': ['none'],
 				'base-uri': ['self'],
 				'form-action': ['self']

@@ -355,6 +355,26 @@ impl From<&coffee_order::model::PickupOrder> for PickupOrder {
     }
 }
 
+/// How a customer's browser pays.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct Checkout {
+    /// `simulated` (the app's own card form, `confirmPayment`, with Stripe's test card numbers)
+    /// or `stripe` (Stripe.js and its Payment Element, with `makePayment`'s client secret).
+    pub provider: String,
+    /// Stripe's publishable key (`pk_...`) for Stripe.js; null with the simulated provider.
+    pub publishable_key: Option<String>,
+}
+
+impl From<coffee_payment::model::Checkout> for Checkout {
+    fn from(c: coffee_payment::model::Checkout) -> Self {
+        let provider = match c.provider {
+            coffee_payment::model::CheckoutProvider::Simulated => "simulated",
+            coffee_payment::model::CheckoutProvider::Stripe => "stripe",
+        };
+        Self { provider: provider.to_owned(), publishable_key: c.publishable_key }
+    }
+}
+
 /// The shop as anyone sees it before ordering.
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct Shop {
@@ -629,6 +649,12 @@ impl Query {
     /// The shop, for anyone: open or not, its capacity and queue, the estimated wait, its message.
     async fn get_shop(&self, ctx: &Context<'_>) -> Res<Shop> {
         Ok(Shop::from(&services(ctx)?.orders.shop(&op(ctx)).await?))
+    }
+
+    /// How a customer's browser pays, for anyone: the simulated card form, or Stripe's Payment
+    /// Element with the shop's publishable key.
+    async fn get_checkout(&self, ctx: &Context<'_>) -> Res<Checkout> {
+        Ok(Checkout::from(services(ctx)?.payments.checkout(&op(ctx)).await?))
     }
 
     /// A day's figures (admins): orders and takings by drink, cancellations by reason, times from

@@ -12,7 +12,7 @@ use coffee_service::OfOrder;
 use serde_json::{Value, json};
 
 use crate::client::PaymentClient;
-use crate::model::{ConfirmPayment, CreatePayment, PaymentList, PaymentWithSecret};
+use crate::model::{Checkout, ConfirmPayment, CreatePayment, PaymentList, PaymentWithSecret};
 use crate::service::PaymentService;
 use crate::webhook::SIGNATURE_HEADER;
 
@@ -21,6 +21,7 @@ pub fn routes(service: PaymentService) -> Router {
         .route("/api/payment", get(list).post(create))
         .route("/api/payment/webhook", post(webhook))
         .route("/api/payment/events", get(events))
+        .route("/api/payment/checkout", get(checkout))
         .route("/api/payment/{id}", get(one))
         .route("/api/payment/{id}/confirm", post(confirm))
         .with_state(service)
@@ -70,4 +71,8 @@ async fn events(
     ApiQuery(of): ApiQuery<OfOrder>,
 ) -> Answer<Vec<Envelope>> {
     Ok(Json(s.payment_events(&ctx, of.order_id).await?))
+}
+
+async fn checkout(State(s): State<PaymentService>, Ctx(ctx): Ctx) -> Answer<Checkout> {
+    Ok(Json(s.checkout(&ctx).await?))
 }

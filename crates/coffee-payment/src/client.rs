@@ -9,7 +9,7 @@ use coffee_http::HttpClient;
 use coffee_service::{Context, ListQuery, OfOrder, ServiceResult};
 use reqwest::Method;
 
-use crate::model::{ConfirmPayment, CreatePayment, PaymentList, PaymentWithSecret};
+use crate::model::{Checkout, ConfirmPayment, CreatePayment, PaymentList, PaymentWithSecret};
 
 #[async_trait]
 pub trait PaymentClient: Send + Sync {
@@ -21,6 +21,8 @@ pub trait PaymentClient: Send + Sync {
     async fn confirm_payment(&self, ctx: &Context, id: PaymentId, request: &ConfirmPayment) -> ServiceResult<Payment>;
     /// The events the payment service published about an order, oldest first.
     async fn payment_events(&self, ctx: &Context, order_id: OrderId) -> ServiceResult<Vec<Envelope>>;
+    /// How a customer's browser pays: the simulated card form or Stripe's. Anyone may ask.
+    async fn checkout(&self, ctx: &Context) -> ServiceResult<Checkout>;
 }
 
 #[derive(Debug, Clone)]
@@ -52,5 +54,9 @@ impl PaymentClient for HttpPaymentClient {
 
     async fn payment_events(&self, ctx: &Context, order_id: OrderId) -> ServiceResult<Vec<Envelope>> {
         self.0.get(ctx, "/api/payment/events", &OfOrder { order_id }).await
+    }
+
+    async fn checkout(&self, ctx: &Context) -> ServiceResult<Checkout> {
+        self.0.get(ctx, "/api/payment/checkout", &()).await
     }
 }

@@ -47,3 +47,38 @@ pub struct PaymentWithSecret {
     pub payment: Payment,
     pub client_secret: String,
 }
+
+/// `GET /api/payment/checkout`, `getCheckout`: how a customer's browser pays, for anyone (the
+/// publishable key is public by design: it can only start what the secret key allows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checkout {
+    pub provider: CheckoutProvider,
+    /// Stripe's publishable key (`pk_...`), for Stripe.js; none with the simulated provider.
+    pub publishable_key: Option<String>,
+}
+
+/// Whose form takes the card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckoutProvider {
+    /// The app's own card form (`confirmPayment`), with Stripe's test card numbers.
+    Simulated,
+    /// Stripe's Payment Element, with the payment's client secret.
+    Stripe,
+}
+
+impl Checkout {
+    pub fn simulated() -> Self {
+        Self { provider: CheckoutProvider::Simulated, publishable_key: None }
+    }
+
+    pub fn stripe(publishable_key: &str) -> Self {
+        Self { provider: CheckoutProvider::Stripe, publishable_key: Some(publishable_key.to_owned()) }
+    }
+
+    /// Whether the customer's browser loads Stripe.js (and the page's policy must allow it).
+    pub fn uses_stripe_js(&self) -> bool {
+        self.provider == CheckoutProvider::Stripe
+    }
+}

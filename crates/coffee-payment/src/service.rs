@@ -13,9 +13,9 @@ use coffee_domain::{Millis, Note, OrderId, Payment, PaymentId, PaymentStatus};
 use coffee_service::{Context, Events, ListRecords, Load, ServiceError, ServiceResult, now};
 
 use crate::client::PaymentClient;
-use crate::model::{CreatePayment, PAYMENTS, PaymentList, PaymentWithSecret};
+use crate::model::{Checkout, CreatePayment, PAYMENTS, PaymentList, PaymentWithSecret};
 use crate::provider::{PaymentProvider, ProviderError, SimulatedProvider};
-use crate::webhook::{self, INTENT_FAILED, INTENT_SUCCEEDED, WebhookEvent};
+use crate::webhook::{self, CHARGE_REFUNDED, ChargeEvent, INTENT_FAILED, INTENT_SUCCEEDED, WebhookEvent};
 
 /// The inbox name under which webhook deliveries are recorded, so a delivery the
 /// provider repeats is applied once.
@@ -102,6 +102,11 @@ impl PaymentService {
         let succeeded = match head.event_type.as_str() {
             INTENT_SUCCEEDED => true,
             INTENT_FAILED => false,
+            CHARGE_REFUNDED => {
+                let event: ChargeEvent = serde_json::from_slice(body)
+                    .map_err(|e| ServiceError::BadInput(format!("webhook body is not a charge event: {e}")))?;
+                return self.refunded_at_provider(ctx, &event).await;
+            }
             other => {
                 tracing::debug!(r#type = other, event = %head.id, "ignoring a webhook event of a type we do not use");
                 return Ok(());
@@ -110,6 +115,17 @@ impl PaymentService {
         let event: WebhookEvent = serde_json::from_slice(body)
             .map_err(|e| ServiceError::BadInput(format!("webhook body is not a payment intent event: {e}")))?;
         self.apply_outcome(ctx, &event, succeeded).await
+    }
+
+    /// The payment an event of the provider names, when `intent_id` is its intent.
+    async fn payment_of_intent(&self, payment_id: PaymentId, intent_id: &str) -> ServiceResult<Versioned<Payment>> {
+        let current = self.payments.load(payment_id).await?;
+        if current.value.payment_intent_id.as_deref() != Some(intent_id) {
+            return Err(ServiceError::BadInput(format!(
+                "payment intent {intent_id} does not belong to payment {payment_id}"
+            )));
+        }
+        Ok(current)
     }
 
     /// Applies the outcome an event reports (a webhook's, or one found by [`Self::reconcile`]),
@@ -124,13 +140,7 @@ impl PaymentService {
         let recorded = self
             .payments
             .update(|| async move {
-                let current = self.payments.load(payment_id).await?;
-                if current.value.payment_intent_id.as_deref() != Some(intent.id.as_str()) {
-                    return Err(ServiceError::BadInput(format!(
-                        "payment intent {} does not belong to payment {payment_id}",
-                        intent.id
-                    )));
-                }
+                let current = self.payment_of_intent(payment_id, &intent.id).await?;
                 // A signed event for the right intent with another amount or currency is not
                 // this payment's outcome (a provider-side change we did not make): refused, so
                 // the provider retries it and an operator sees it, rather than recorded as paid.
@@ -168,6 +178,34 @@ impl PaymentService {
             tracing::debug!(payment = %p.id, order = %p.order_id, status = %p.status, "payment outcome recorded");
         }
         Ok(())
+    }
+
+    /// A charge refunded at the provider. This service's own refunds find the payment refunded
+    /// already and change nothing; a refund made by someone else (the shop, in Stripe's
+    /// dashboard) of all of a paid payment records it refunded, which closes its coffee if it
+    /// is still being made. A partial refund is the shop's own business: left alone. The
+    /// charge does not name our payment: its intent, looked up at the provider, does.
+    async fn refunded_at_provider(&self, ctx: &Context, event: &ChargeEvent) -> ServiceResult<()> {
+        let charge = &event.data.object;
+        let Some(intent_id) = charge.payment_intent.as_deref().filter(|_| charge.refunded) else {
+            tracing::info!(charge = %charge.id, event = %event.id, "a charge refunded in part, or of no intent: left alone");
+            return Ok(());
+        };
+        let Some(intent) = self.provider.look_up(intent_id).await.map_err(provider_error)? else { return Ok(()) };
+        let (payment_id, intent) = (PaymentId::parse(&intent.metadata.payment_id)?, &intent);
+        let handled = &Handled { consumer: WEBHOOK_INBOX.to_owned(), event_id: event.id.clone(), delivery_seq: None };
+        self.payments
+            .update(|| async move {
+                let current = self.payment_of_intent(payment_id, &intent.id).await?;
+                let steps: Vec<Payment> = match current.value.status {
+                    PaymentStatus::Successful => vec![current.value.refund(Note::system("refunded at Stripe"), now())?],
+                    _ => Vec::new(),
+                };
+                let mut change = Change::new().steps(PAYMENTS, Expect::Version(current.version), &steps, &ctx.trace)?;
+                change.handled = Some(handled.clone());
+                Ok(Decision::Commit(change, ()))
+            })
+            .await
     }
 
     /// Looks up at the provider the intents of payments still waiting for their outcome that
@@ -320,5 +358,9 @@ impl PaymentClient for PaymentService {
 
     async fn payment_events(&self, ctx: &Context, order_id: OrderId) -> ServiceResult<Vec<Envelope>> {
         self.payments.events_to_read(ctx, order_id).await
+    }
+
+    async fn checkout(&self, _ctx: &Context) -> ServiceResult<Checkout> {
+        Ok(self.provider.checkout())
     }
 }

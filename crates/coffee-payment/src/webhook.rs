@@ -124,6 +124,32 @@ pub struct PaymentError {
 
 pub const INTENT_SUCCEEDED: &str = "payment_intent.succeeded";
 pub const INTENT_FAILED: &str = "payment_intent.payment_failed";
+/// A charge was refunded, in part or in full, by this service or by anyone else at the
+/// provider (Stripe's dashboard, its API).
+pub const CHARGE_REFUNDED: &str = "charge.refunded";
+
+/// `charge.refunded`: the event, with its charge.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ChargeEvent {
+    pub id: String,
+    pub data: ChargeData,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ChargeData {
+    pub object: ChargeObject,
+}
+
+/// The subset of Stripe's Charge this service reads.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ChargeObject {
+    pub id: String,
+    /// The intent the charge paid; none for a charge made without one.
+    #[serde(default)]
+    pub payment_intent: Option<String>,
+    /// Whether all of it was given back (a partial refund leaves it false).
+    pub refunded: bool,
+}
 
 #[cfg(test)]
 mod tests {

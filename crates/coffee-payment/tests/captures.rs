@@ -76,6 +76,9 @@ impl PaymentProvider for Counting {
         }
         self.inner.refund(intent_id).await
     }
+    fn checkout(&self) -> coffee_payment::model::Checkout {
+        self.inner.checkout()
+    }
     fn card_form(&self) -> Option<&dyn CardForm> {
         self.inner.card_form()
     }

@@ -18,6 +18,7 @@
 //! fake.delivered(event_type).await -> Delivery           waits (up to 10 s) for a delivery of that type
 //! fake.fail_next(n, fault)                               the next n API requests answer `fault` instead
 //! fake.confirm(intent, payment_method, deliver).await    the customer pays in the browser (what Stripe.js does)
+//! fake.accept_publishable_key(pk)                        the browser may confirm over HTTP with this key
 //! fake.redeliver(event_id).await -> u16                  sends a stored event again, freshly signed
 //! fake.sign(timestamp, body) -> String                   the Stripe-Signature header value for a body
 //! ```
@@ -38,10 +39,20 @@
 //!   charge to refund."; a fully refunded charge 400 `charge_already_refunded`; more than is left
 //!   400 (`param: "amount"`).
 //! - `GET /v1/refunds/:id`, `GET /v1/events/:id`: the object, or 404 `resource_missing`.
+//! - `POST /v1/payment_intents/:id/confirm` (`payment_method`, `client_secret`, `return_url`,
+//!   `expand[]`), the call Stripe.js makes from the customer's browser with the publishable key
+//!   as the `key` parameter (see [`FakeStripe::accept_publishable_key`]) and the intent's client
+//!   secret: what [`FakeStripe::confirm`] does, answered with the intent; a declined card answers
+//!   402 with a `card_error` (`code`, `decline_code`, `message`, the intent under
+//!   `error.payment_intent`); a wrong client secret 400 (`param: "client_secret"`); an intent not
+//!   awaiting payment 400 `payment_intent_unexpected_state`; an unknown payment method 400
+//!   `resource_missing`. The events it makes are delivered in the background.
 //! - Anything else: 404 "Unrecognized request URL (METHOD: /path)".
 //!
-//! Every request needs `Authorization: Bearer <secret key>`;
-//! otherwise 401, with the presented key masked as `sk_test_****<last 4>`. Bodies are
+//! Every request needs `Authorization: Bearer <secret key>` (the browser's confirm: the
+//! publishable key instead); otherwise 401, with the presented key masked as `sk_test_****<last 4>`.
+//! Every answer allows any origin (`Access-Control-Allow-Origin: *`), as Stripe's API does for
+//! the browser's calls. Bodies are
 //! `application/x-www-form-urlencoded` with bracketed keys, brackets percent-encoded or not. A
 //! parameter the fake does not know answers 400 `parameter_unknown` (Stripe knows more parameters
 //! than the fake models: a provider that starts sending a new one is seen here); a missing
@@ -173,6 +184,7 @@ impl Drop for Handle {
 
 struct Shared {
     secret_key: String,
+    publishable_key: Mutex<Option<String>>,
     webhook_secret: String,
     state: Mutex<State>,
     shutdown: tokio::sync::watch::Sender<bool>,
@@ -243,6 +255,7 @@ impl FakeStripe {
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let shared = Arc::new(Shared {
             secret_key: secret_key.to_owned(),
+            publishable_key: Mutex::new(None),
             webhook_secret: webhook_secret.to_owned(),
             state: Mutex::new(State::default()),
             shutdown,
@@ -276,6 +289,12 @@ impl FakeStripe {
     /// still made (and in [`events`](Self::events)), with `pending_webhooks: 0`.
     pub fn enable_events(&self, types: &[&str]) {
         self.shared().state().enabled_events = Some(types.iter().map(|t| (*t).to_owned()).collect());
+    }
+
+    /// The browser may pay over HTTP (`POST /v1/payment_intents/:id/confirm`) presenting this
+    /// publishable key as Stripe.js does, in the `key` parameter.
+    pub fn accept_publishable_key(&self, publishable_key: &str) {
+        *self.shared().publishable_key.lock().unwrap_or_else(|p| p.into_inner()) = Some(publishable_key.to_owned());
     }
 
     /// Every API request received, in order.
@@ -549,6 +568,8 @@ struct Failure {
     status: u16,
     error: Map<String, Value>,
     saved: bool,
+    /// Events made although the request failed (a declined card's).
+    events: Vec<String>,
 }
 
 impl Failure {
@@ -556,7 +577,7 @@ impl Failure {
         let mut error = Map::new();
         error.insert("type".into(), json!(kind));
         error.insert("message".into(), json!(message));
-        Failure { status, error, saved: true }
+        Failure { status, error, saved: true, events: Vec::new() }
     }
 
     fn invalid(message: &str) -> Failure {
@@ -668,7 +689,8 @@ fn response(status: u16, body: String, request_id: &str, version: &str, extra: &
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("content-type", "application/json")
         .header("request-id", request_id)
-        .header("stripe-version", version);
+        .header("stripe-version", version)
+        .header("access-control-allow-origin", "*");
     for (name, value) in extra {
         builder = builder.header(*name, value.as_str());
     }
@@ -732,8 +754,13 @@ async fn handle(
     };
     let idempotency_key = header(&headers, "idempotency-key").filter(|_| method == Method::POST);
     let stripe_version = header(&headers, "stripe-version");
-    let presented = presented_key(&headers);
-    let authorized = presented.as_deref() == Some(shared.secret_key.as_str());
+    // Stripe.js's own calls carry the publishable key as a parameter; only confirming takes it.
+    let browser_key =
+        param(&form, "key").map(str::to_owned).filter(|_| method == Method::POST && path.ends_with("/confirm"));
+    let presented = presented_key(&headers).or(browser_key.clone());
+    let publishable = shared.publishable_key.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let authorized = presented.as_deref() == Some(shared.secret_key.as_str())
+        || (browser_key.is_some() && browser_key == publishable);
     let answer_version = stripe_version.clone().unwrap_or_else(|| DEFAULT_API_VERSION.to_owned());
 
     let fault = {
@@ -810,7 +837,7 @@ async fn handle(
             };
             let (status, text, made, keep) = match route(&mut state, &call) {
                 Ok((object, made)) => (200, pretty(&object), made, true),
-                Err(failure) => (failure.status, pretty(&failure.body()), Vec::new(), failure.saved),
+                Err(failure) => (failure.status, pretty(&failure.body()), failure.events.clone(), failure.saved),
             };
             if let (Some(key), true) = (&idempotency_key, keep) {
                 state.saved.insert(key.clone(), Saved::answer(&method, &path, params, status, &text, &request_id));
@@ -843,6 +870,7 @@ fn route(state: &mut State, call: &Call) -> Routed {
             Ok((intent.clone(), Vec::new()))
         }
         ("POST", ["v1", "payment_intents", id, "cancel"]) => cancel_intent(state, call, id),
+        ("POST", ["v1", "payment_intents", id, "confirm"]) => browser_confirm(state, call, id),
         ("POST", ["v1", "refunds"]) => create_refund(state, call),
         ("GET", ["v1", "refunds", id]) => {
             check_params(call.form, &RETRIEVE)?;
@@ -1083,8 +1111,20 @@ fn create_refund(state: &mut State, call: &Call) -> Routed {
 
 /// A test payment method: the card's brand and last four, and the decline it causes (code,
 /// message) if any.
-fn test_card(payment_method: &str) -> (&'static str, &'static str, Option<(&'static str, &'static str)>) {
-    match payment_method {
+type TestCard = (&'static str, &'static str, Option<(&'static str, &'static str)>);
+
+fn test_card(payment_method: &str) -> TestCard {
+    known_test_card(payment_method).unwrap_or_else(|| {
+        panic!(
+            "the fake Stripe does not know the test payment method {payment_method}: use pm_card_visa, \
+             pm_card_visa_debit, pm_card_mastercard, pm_card_amex, pm_card_visa_chargeDeclined or \
+             pm_card_visa_chargeDeclinedInsufficientFunds"
+        )
+    })
+}
+
+fn known_test_card(payment_method: &str) -> Option<TestCard> {
+    Some(match payment_method {
         "pm_card_visa" => ("visa", "4242", None),
         "pm_card_visa_debit" => ("visa", "5556", None),
         "pm_card_mastercard" => ("mastercard", "4444", None),
@@ -1095,11 +1135,53 @@ fn test_card(payment_method: &str) -> (&'static str, &'static str, Option<(&'sta
         "pm_card_visa_chargeDeclinedInsufficientFunds" | "pm_card_chargeDeclinedInsufficientFunds" => {
             ("visa", "9995", Some(("insufficient_funds", "Your card has insufficient funds.")))
         }
-        other => panic!(
-            "the fake Stripe does not know the test payment method {other}: use pm_card_visa, pm_card_visa_debit, \
-             pm_card_mastercard, pm_card_amex, pm_card_visa_chargeDeclined or \
-             pm_card_visa_chargeDeclinedInsufficientFunds"
-        ),
+        _ => return None,
+    })
+}
+
+const BROWSER_CONFIRM: Spec = Spec {
+    scalars: &["key", "client_secret", "payment_method", "return_url"],
+    hashes: &[],
+    objects: &[],
+    lists: &["expand"],
+};
+
+/// The browser pays (Stripe.js's `confirmPayment`): as [`confirm_intent`], answered over HTTP.
+fn browser_confirm(state: &mut State, call: &Call, id: &str) -> Routed {
+    let form = call.form;
+    check_params(form, &BROWSER_CONFIRM)?;
+    let intent = state.intents.get(id).ok_or_else(|| no_such("payment_intent", id, "intent").status(404))?.clone();
+    if param(form, "key").is_some() && param(form, "client_secret") != intent["client_secret"].as_str() {
+        return Err(Failure::invalid(
+            "The client_secret provided does not match the client_secret associated with the PaymentIntent.",
+        )
+        .param("client_secret"));
+    }
+    let method = param(form, "payment_method").ok_or_else(|| missing_parameter("payment_method"))?;
+    if known_test_card(method).is_none() {
+        return Err(no_such("PaymentMethod", method, "payment_method"));
+    }
+    let status = intent["status"].as_str().unwrap_or_default().to_owned();
+    if !PAYABLE.contains(&status.as_str()) {
+        return Err(Failure::invalid(&format!(
+            "You cannot confirm this PaymentIntent because it has a status of {status}."
+        ))
+        .code("payment_intent_unexpected_state")
+        .with("payment_intent", intent));
+    }
+    let made = confirm_intent(state, id, method);
+    let now = state.intents.get(id).cloned().unwrap_or_default();
+    match now.get("last_payment_error").filter(|e| !e.is_null()) {
+        None => Ok((now, made)),
+        Some(error) => {
+            // The events are made all the same: Stripe sends them whatever the browser hears.
+            let mut failure = Failure::new(402, "card_error", error["message"].as_str().unwrap_or_default())
+                .code("card_declined")
+                .with("decline_code", error["decline_code"].clone())
+                .with("payment_intent", now.clone());
+            failure.events = made;
+            Err(failure)
+        }
     }
 }
 

@@ -587,3 +587,63 @@ async fn a_hung_request_is_never_answered_and_others_still_are() {
     assert!(outcome.as_ref().is_err_and(reqwest::Error::is_timeout), "the client gave up: {outcome:?}");
     assert!(fake.events().is_empty(), "the hung request did nothing");
 }
+
+/// What Stripe.js sends from the customer's browser: no Authorization header, the publishable
+/// key and the intent's client secret as parameters.
+async fn browser_confirm(fake: &FakeStripe, intent: &Value, pairs: &[(&str, &str)]) -> Answer {
+    let id = id_of(intent);
+    let request = client()
+        .post(format!("{}/v1/payment_intents/{id}/confirm", fake.url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "http://127.0.0.1:8080")
+        .body(form(pairs));
+    answer(request).await
+}
+
+#[tokio::test]
+async fn the_browser_confirms_with_the_publishable_key_and_the_client_secret() {
+    const PUBLISHABLE: &str = "pk_test_51FakeKeyForTheCoffeeShop0000abcd";
+    let fake = FakeStripe::start(SECRET_KEY, WEBHOOK_SECRET).await;
+    let receiver = Receiver::start().await;
+    fake.deliver_webhooks_to(&receiver.url);
+    let intent = create_intent(&fake, "450", "o-browser").await;
+    let secret = intent["client_secret"].as_str().expect("a client secret").to_owned();
+    let paying = |key: &'static str, secret: String, method: &'static str| {
+        let intent = intent.clone();
+        let fake = fake.clone();
+        async move {
+            let pairs = [("key", key), ("client_secret", secret.as_str()), ("payment_method", method)];
+            browser_confirm(&fake, &intent, &pairs).await
+        }
+    };
+
+    // Until the fake is given the shop's publishable key, the browser's key is not accepted.
+    let refused = paying(PUBLISHABLE, secret.clone(), "pm_card_visa").await;
+    assert_eq!(refused.status, 401, "{}", refused.text);
+    fake.accept_publishable_key(PUBLISHABLE);
+    let wrong_secret = paying(PUBLISHABLE, format!("{}_secret_wrong", id_of(&intent)), "pm_card_visa").await;
+    assert_eq!((wrong_secret.status, wrong_secret.error()["param"].clone()), (400, json!("client_secret")));
+    let unknown = paying(PUBLISHABLE, secret.clone(), "pm_card_unheard_of").await;
+    assert_eq!((unknown.status, unknown.error()["code"].clone()), (400, json!("resource_missing")));
+
+    // A decline: 402, Stripe's words, the intent awaiting another payment method, the event sent.
+    let declined = paying(PUBLISHABLE, secret.clone(), "pm_card_visa_chargeDeclined").await;
+    assert_eq!(declined.status, 402, "{}", declined.text);
+    assert_eq!(declined.header("access-control-allow-origin"), Some("*"), "the browser may read the answer");
+    assert_eq!(declined.error()["type"], "card_error");
+    assert_eq!(declined.error()["decline_code"], "generic_decline");
+    assert_eq!(declined.error()["message"], "Your card was declined.");
+    assert_eq!(declined.error()["payment_intent"]["status"], "requires_payment_method");
+    let failed = fake.delivered("payment_intent.payment_failed").await;
+    assert_eq!(failed.status, 200);
+
+    // Another card: paid, and payment_intent.succeeded is delivered, signed.
+    let paid = paying(PUBLISHABLE, secret.clone(), "pm_card_visa").await;
+    assert_eq!(paid.status, 200, "{}", paid.text);
+    assert_eq!(paid.json["status"], "succeeded");
+    assert_eq!(fake.delivered("payment_intent.succeeded").await.status, 200);
+    let (signature, raw, _) = receiver.of_type("payment_intent.succeeded").pop().expect("delivered");
+    assert!(verify(&signature, &raw, WEBHOOK_SECRET));
+    let again = paying(PUBLISHABLE, secret, "pm_card_visa").await;
+    assert_eq!((again.status, again.error()["code"].clone()), (400, json!("payment_intent_unexpected_state")));
+}

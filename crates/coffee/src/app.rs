@@ -146,10 +146,17 @@ impl Application {
                 if let Some(identity) = &identity {
                     router = router.merge(coffee_identity::api::routes(identity.clone(), node.auth.secure_cookies));
                 }
+                // The pages' policy follows who takes the card (see page_policy).
+                let policy = crate::page_policy::PagePolicy::strict();
+                let following =
+                    crate::page_policy::follow(policy.clone(), services.payments.clone(), shutdown.clone()).await;
+                tasks.push(tokio::spawn(following));
                 // GraphQL and the web app. Its fallback serves the app's pages, and the same JSON
                 // 404 as `finish` for unknown API paths, so it is the one fallback here.
+                let router =
+                    router.merge(coffee_gateway::routes(services, live, shutdown.clone(), auth.clone(), node.auth.dev));
                 layers(
-                    router.merge(coffee_gateway::routes(services, live, shutdown.clone(), auth.clone(), node.auth.dev)),
+                    router.layer(axum::middleware::map_response_with_state(policy, crate::page_policy::apply)),
                     &prometheus,
                 )
             }
@@ -300,7 +307,8 @@ fn finish(router: Router, metrics: &Prometheus) -> Router {
 ///
 /// Every answer says: do not guess content types, show no page of ours in a frame, send no
 /// full URL to other sites. The pages' own `<meta>` policy adds `script-src` with the hashes
-/// of their inline scripts (SvelteKit writes it); the header's policy applies beside it.
+/// of their inline scripts (SvelteKit writes it); the header's policy applies beside it, and
+/// where the web app is served it also says what may load from Stripe (`page_policy`).
 fn layers(router: Router, metrics: &Prometheus) -> Router {
     use axum::http::{HeaderName, HeaderValue, header};
     use tower_http::set_header::SetResponseHeaderLayer;
@@ -328,10 +336,7 @@ fn layers(router: Router, metrics: &Prometheus) -> Router {
             .layer(always(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
             .layer(always(header::X_FRAME_OPTIONS, "DENY"))
             .layer(always(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
-            .layer(always(
-                header::CONTENT_SECURITY_POLICY,
-                "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'",
-            )),
+            .layer(always(header::CONTENT_SECURITY_POLICY, crate::page_policy::BASE)),
     )
 }
 

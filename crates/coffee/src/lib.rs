@@ -15,5 +15,6 @@ pub mod identity;
 pub mod live;
 pub mod metrics;
 pub mod operator;
+pub mod page_policy;
 pub mod services;
 pub mod staff;

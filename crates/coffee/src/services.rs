@@ -162,8 +162,9 @@ impl ServiceKind {
                     crate::config::Provider::Simulated => {
                         PaymentService::simulated(store, options.webhook_secret.clone())
                     }
-                    crate::config::Provider::Stripe { secret_key, api_base, .. } => {
-                        let stripe = StripeProvider::new(secret_key.clone(), api_base).map_err(anyhow::Error::msg)?;
+                    crate::config::Provider::Stripe { secret_key, publishable_key, api_base, .. } => {
+                        let stripe = StripeProvider::new(secret_key.clone(), publishable_key, api_base)
+                            .map_err(anyhow::Error::msg)?;
                         PaymentService::with_provider(store, Arc::new(stripe), options.webhook_secret.clone())
                     }
                 };

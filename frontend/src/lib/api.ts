@@ -222,6 +222,23 @@ export async function getPickupBoard(): Promise<PickupOrder[]> {
 	return data.getPickupBoard;
 }
 
+/** How the customer pays: the app's own card form, or Stripe's with the shop's publishable key. */
+export type Checkout = Schema.Checkout;
+
+// Asked once per page load: it changes only when the payment service restarts with another
+// provider, and a failed ask is asked again next time.
+let checkout: Promise<Checkout> | null = null;
+export function getCheckout(): Promise<Checkout> {
+	checkout ??= request<{ getCheckout: Checkout }>(`{ getCheckout { provider publishableKey } }`).then(
+		(data) => data.getCheckout,
+		(error) => {
+			checkout = null;
+			throw error;
+		}
+	);
+	return checkout;
+}
+
 /** The shop, for anyone. */
 export async function getShop(): Promise<Shop> {
 	const data = await request<{ getShop: Shop }>(`{ getShop { ${SHOP} } }`);
@@ -264,9 +281,10 @@ export async function createOrder(
 	return data.createOrder;
 }
 
-export async function makePayment(orderId: string): Promise<Payment> {
-	const data = await request<{ makePayment: Payment }>(
-		`mutation($orderId: ID!) { makePayment(orderId: $orderId) { ${PAYMENT} } }`,
+/** Makes the order payable; the answer alone carries the client secret Stripe.js pays with. */
+export async function makePayment(orderId: string): Promise<Payment & { clientSecret: string | null }> {
+	const data = await request<{ makePayment: Payment & { clientSecret: string | null } }>(
+		`mutation($orderId: ID!) { makePayment(orderId: $orderId) { ${PAYMENT} clientSecret } }`,
 		{ orderId } satisfies Schema.MutationMakePaymentArgs
 	);
 	return data.makePayment;

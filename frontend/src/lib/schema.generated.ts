@@ -19,6 +19,17 @@ export interface Cancellations {
 	other: number;
 }
 
+/** How a customer's browser pays. */
+export interface Checkout {
+	/**
+	 * `simulated` (the app's own card form, `confirmPayment`, with Stripe's test card numbers)
+	 * or `stripe` (Stripe.js and its Payment Element, with `makePayment`'s client secret).
+	 */
+	provider: string;
+	/** Stripe's publishable key (`pk_...`) for Stripe.js; null with the simulated provider. */
+	publishableKey: string | null;
+}
+
 /** The options a customer chose. */
 export interface ChosenOptions {
 	/** small, regular or large. */
@@ -356,6 +367,11 @@ export interface Query {
 	/** The shop, for anyone: open or not, its capacity and queue, the estimated wait, its message. */
 	getShop: Shop;
 	/**
+	 * How a customer's browser pays, for anyone: the simulated card form, or Stripe's Payment
+	 * Element with the shop's publishable key.
+	 */
+	getCheckout: Checkout;
+	/**
 	 * A day's figures (admins): orders and takings by drink, cancellations by reason, times from
 	 * payment to ready, orders per hour. `date` is YYYY-MM-DD (UTC).
 	 */
@@ -399,6 +415,8 @@ export interface QueryGetFulfilmentForOrderArgs {
 export type QueryGetFulfilmentQueueArgs = Record<string, never>;
 
 export type QueryGetShopArgs = Record<string, never>;
+
+export type QueryGetCheckoutArgs = Record<string, never>;
 
 export interface QueryGetDayFiguresArgs {
 	date: string;

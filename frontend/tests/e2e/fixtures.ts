@@ -1,7 +1,7 @@
 // What every browser test shares: the server's URL, the staff's logins (made by the global
 // setup with `coffee staff add`), pages that record console errors and warnings (a test fails if
 // any page logged one), and screenshots into artifacts/playwright/.
-import { test as base, expect, type BrowserContextOptions, type Page } from '@playwright/test';
+import { test as base, expect, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test';
 import path from 'node:path';
 import { STAFF_ENV, type StaffLogin } from './servers';
 
@@ -12,6 +12,8 @@ export type OpenOptions = BrowserContextOptions & {
 	expectedConsole?: RegExp;
 	/** Sign in on the page's login form first, as this member of staff (a staff page). */
 	as?: StaffLogin;
+	/** Prepares the page's browser context before the page opens (routes another host's URLs). */
+	prepare?: (context: BrowserContext) => Promise<void>;
 };
 
 export type Staff = Record<'barista' | 'admin', StaffLogin>;
@@ -53,8 +55,9 @@ export const test = base.extend<{ app: App; staff: Staff }>({
 		const pages: Page[] = [];
 		const spec = path.basename(testInfo.file, '.spec.ts');
 		await use({
-			async open(pathname, { expectedConsole, as, ...options } = {}) {
+			async open(pathname, { expectedConsole, as, prepare, ...options } = {}) {
 				const context = await browser.newContext({ baseURL, ...options });
+				await prepare?.(context);
 				const page = await context.newPage();
 				const who = `page ${pages.length + 1} (${pathname})`;
 				page.on('console', (message) => {

@@ -82,19 +82,27 @@ export const TEST_RATE_LIMIT = ['--rate-limit', '1000'];
 
 /** Runs `coffee <args> --listen <listen>` and waits for the line saying where it listens. */
 export async function startCoffee(bin: string, args: string[], listen = '127.0.0.1:0'): Promise<Running> {
-	const server = spawn(bin, [...args, '--listen', listen], { stdio: ['ignore', 'pipe', 'inherit'] });
+	return startListening(bin, [...args, '--listen', listen], `coffee ${args[0]}`, LISTENING);
+}
+
+/**
+ * Runs `bin args` and waits for the line `listening` matches (its first group: the URL). Its
+ * standard input stays open while it runs (a process that stops when it closes dies with us).
+ */
+async function startListening(bin: string, args: string[], name: string, listening: RegExp): Promise<Running> {
+	const server = spawn(bin, args, { stdio: ['pipe', 'pipe', 'inherit'] });
 	const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
 	try {
 		const url = await new Promise<string>((resolve, reject) => {
 			const timer = setTimeout(
-				() => reject(new Error(`coffee ${args[0]} did not say "coffee listening on …" within ${START_TIMEOUT_MS / 1000} s`)),
+				() => reject(new Error(`${name} did not say where it listens within ${START_TIMEOUT_MS / 1000} s`)),
 				START_TIMEOUT_MS
 			);
 			server.once('error', reject);
-			exited.then(() => reject(new Error(`coffee ${args[0]} exited early (code ${server.exitCode})`)));
+			exited.then(() => reject(new Error(`${name} exited early (code ${server.exitCode})`)));
 			// Keep reading stdout after the line we wait for, so the server never blocks on a full pipe.
 			createInterface({ input: server.stdout! }).on('line', (line) => {
-				const match = LISTENING.exec(line);
+				const match = listening.exec(line);
 				if (match) {
 					clearTimeout(timer);
 					resolve(match[1]);
@@ -106,6 +114,21 @@ export async function startCoffee(bin: string, args: string[], listen = '127.0.0
 		await stopProcess({ process: server, url: '', exited });
 		throw error;
 	}
+}
+
+/** The test kit's fake Stripe API (FAKE_STRIPE_BIN, else beside the coffee binary under test). */
+export async function startFakeStripe(
+	coffee: string,
+	keys: { secretKey: string; publishableKey: string; webhookSecret: string },
+	webhookUrl: string
+): Promise<Running> {
+	const bin = process.env.FAKE_STRIPE_BIN ?? path.join(path.dirname(coffee), 'fake-stripe');
+	if (!existsSync(bin)) {
+		throw new Error(`No fake-stripe at ${bin}: build it (cargo build -p coffee-testkit --bin fake-stripe) or set FAKE_STRIPE_BIN`);
+	}
+	const args = ['--secret-key', keys.secretKey, '--publishable-key', keys.publishableKey];
+	args.push('--webhook-secret', keys.webhookSecret, '--webhook-url', webhookUrl);
+	return startListening(bin, args, 'fake-stripe', /fake stripe listening on (http:\/\/[\w.:[\]-]+)/);
 }
 
 /** SIGTERM, and SIGKILL if it has not exited within 10 s. */
@@ -148,7 +171,7 @@ export async function controlEndpoint(stop: () => Promise<void>, start: () => Pr
 	};
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
 	const server = createNetServer();
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const { port } = server.address() as AddressInfo;

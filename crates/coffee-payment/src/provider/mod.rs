@@ -69,6 +69,8 @@ pub trait PaymentProvider: Send + Sync {
     async fn look_up(&self, _intent_id: &str) -> Result<Option<crate::webhook::PaymentIntentObject>, ProviderError> {
         Ok(None)
     }
+    /// How the customer's browser pays through this provider.
+    fn checkout(&self) -> crate::model::Checkout;
     /// The provider's own card form, when it takes cards in this process (the simulated
     /// provider does; a real one takes them in its own page).
     fn card_form(&self) -> Option<&dyn CardForm> {

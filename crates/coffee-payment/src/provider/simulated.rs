@@ -222,6 +222,10 @@ impl CardForm for SimulatedProvider {
 
 #[async_trait]
 impl PaymentProvider for SimulatedProvider {
+    fn checkout(&self) -> crate::model::Checkout {
+        crate::model::Checkout::simulated()
+    }
+
     fn card_form(&self) -> Option<&dyn CardForm> {
         Some(self)
     }

@@ -71,6 +71,8 @@ pub struct StripeProvider {
     http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     base: Arc<str>,
     key: SecretKey,
+    /// For the customer's browser (Stripe.js): public by design.
+    publishable_key: Arc<str>,
     backoff: Duration,
 }
 
@@ -106,8 +108,9 @@ struct Refusal {
 }
 
 impl StripeProvider {
-    /// A provider calling `base` (Stripe's API, or a stand-in for tests and proxies).
-    pub fn new(key: SecretKey, base: &str) -> Result<Self, String> {
+    /// A provider calling `base` (Stripe's API, or a stand-in for tests and proxies), whose
+    /// customers pay in Stripe.js with `publishable_key`.
+    pub fn new(key: SecretKey, publishable_key: &str, base: &str) -> Result<Self, String> {
         let base = base.trim_end_matches('/');
         if !(base.starts_with("https://") || base.starts_with("http://")) {
             return Err(format!("the Stripe API base must be an http(s) URL, not '{base}'"));
@@ -120,7 +123,7 @@ impl StripeProvider {
             .enable_http1()
             .build();
         let http = Client::builder(hyper_util::rt::TokioExecutor::new()).build(https);
-        Ok(Self { http, base: base.into(), key, backoff: FIRST_BACKOFF })
+        Ok(Self { http, base: base.into(), key, publishable_key: publishable_key.into(), backoff: FIRST_BACKOFF })
     }
 
     /// The same provider with another first pause between tries (tests: shorter).
@@ -246,6 +249,10 @@ fn intent_path(intent_id: &str) -> Result<String, ProviderError> {
 
 #[async_trait]
 impl PaymentProvider for StripeProvider {
+    fn checkout(&self) -> crate::model::Checkout {
+        crate::model::Checkout::stripe(&self.publishable_key)
+    }
+
     async fn create_intent(&self, payment: &Payment) -> Result<Intent, ProviderError> {
         let form = [
             ("amount", payment.amount.0.to_string()),
@@ -320,9 +327,11 @@ mod tests {
         assert!(SecretKey::parse("pk_test_123456").is_err(), "a publishable key is not a secret key");
         assert!(SecretKey::parse("sk_").is_err());
         assert!(SecretKey::parse("sk_test 1234").is_err());
-        let provider = StripeProvider::new(key, "http://127.0.0.1:1/").expect("a provider");
+        let provider = StripeProvider::new(key, "pk_test_1234", "http://127.0.0.1:1/").expect("a provider");
         assert!(!format!("{provider:?}").contains("sk_test"), "{provider:?}");
-        assert!(StripeProvider::new(SecretKey::parse("rk_live_12345678").expect("key"), "ftp://x").is_err());
+        assert!(
+            StripeProvider::new(SecretKey::parse("rk_live_12345678").expect("key"), "pk_live_1234", "ftp://x").is_err()
+        );
     }
 
     #[test]

@@ -219,6 +219,7 @@ async fn every_rest_cell(system: &System) {
     rest_cell(system, "the menu", Method::GET, ANYONE, fixed("/api/coffees".into())).await;
     rest_cell(system, "the pickup board", Method::GET, ANYONE, fixed("/api/order/board".into())).await;
     rest_cell(system, "the shop", Method::GET, ANYONE, fixed("/api/shop".into())).await;
+    rest_cell(system, "how customers pay", Method::GET, ANYONE, fixed("/api/payment/checkout".into())).await;
     rest_cell(system, "add a drink", Method::POST, ADMIN, || async {
         ("/api/coffees".to_owned(), Some(json!({"name": "Piccolo", "price": 350})))
     })
@@ -368,6 +369,7 @@ async fn every_graphql_cell(system: &System) {
     graphql_cell(system, "getCoffees", ANYONE, q("{ getCoffees { id } }", json!({}))).await;
     graphql_cell(system, "getPickupBoard", ANYONE, q("{ getPickupBoard { number name } }", json!({}))).await;
     graphql_cell(system, "getShop", ANYONE, q("{ getShop { open queueLength } }", json!({}))).await;
+    graphql_cell(system, "getCheckout", ANYONE, q("{ getCheckout { provider publishableKey } }", json!({}))).await;
     graphql_cell(
         system,
         "addCoffee",

@@ -25,6 +25,15 @@ pub(crate) fn service_args(service: &str, bus: &str, database: &str) -> Vec<Stri
     args
 }
 
+/// The arguments the gateway starts with, calling these order, payment and fulfilment processes.
+pub(crate) fn gateway_args(bus: &str, database: &str, [order, payment, fulfilment]: [&Process; 3]) -> Vec<String> {
+    let mut args = vec!["gateway".to_owned(), "--bus".into(), bus.into(), "--database".into(), database.into()];
+    args.extend(["--auth-key".to_owned(), coffee_testkit::AUTH_KEY.to_owned()]);
+    args.extend(["--order-url".to_owned(), order.url.clone(), "--payment-url".to_owned(), payment.url.clone()]);
+    args.extend(["--fulfilment-url".to_owned(), fulfilment.url.clone()]);
+    args
+}
+
 impl Process {
     pub(crate) async fn start(args: &[&str], log: &std::path::Path) -> Self {
         use tokio::io::AsyncBufReadExt;
@@ -96,25 +105,7 @@ impl Cluster {
         let payment = start(common("payment"), "payment".into()).await;
         let f1 = start(common("fulfilment"), "fulfilment-1".into()).await;
         let f2 = start(common("fulfilment"), "fulfilment-2".into()).await;
-        let gateway = start(
-            vec![
-                "gateway".into(),
-                "--bus".into(),
-                bus.clone(),
-                "--database".into(),
-                database.clone(),
-                "--auth-key".into(),
-                coffee_testkit::AUTH_KEY.into(),
-                "--order-url".into(),
-                order.url.clone(),
-                "--payment-url".into(),
-                payment.url.clone(),
-                "--fulfilment-url".into(),
-                f1.url.clone(),
-            ],
-            "gateway".into(),
-        )
-        .await;
+        let gateway = start(gateway_args(&bus, &database, [&order, &payment, &f1]), "gateway".into()).await;
         Self { order, payment, fulfilment: vec![f1, f2], gateway, logs }
     }
 

@@ -167,6 +167,21 @@ impl TestApp {
     }
 
     /// The types of every event published about an order, per producing service.
+    /// The order was paid only after it was cancelled: the money went straight back, it was
+    /// never announced as paid, and nothing was made.
+    pub async fn assert_refunded_before_anything_was_made(&self, order_id: &str) {
+        let refunded = self.payment_of(order_id).await;
+        assert_eq!(refunded["paymentStatus"], "PAYMENT_REFUNDED", "{refunded}");
+        assert_eq!(refunded["paymentNote"], "paid after the order was cancelled; refunded", "{refunded}");
+        assert_eq!(
+            self.event_types("payment", order_id).await,
+            ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.refunded"],
+            "never announced as paid"
+        );
+        let (_, made) = self.get(&format!("/api/fulfilment?orderId={order_id}")).await;
+        assert_eq!(made, serde_json::json!([]), "nothing for the barista");
+    }
+
     pub async fn event_types(&self, service: &str, order_id: &str) -> Vec<String> {
         let (status, events) = self.get(&format!("/api/{service}/events?orderId={order_id}")).await;
         assert_eq!(status, StatusCode::OK, "{events}");

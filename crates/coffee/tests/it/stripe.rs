@@ -88,13 +88,7 @@ async fn a_paid_order_creates_one_intent_as_stripe_documents_it_and_its_webhook_
 /// Stripe sends the payment's `payment_intent.succeeded` again: answered 200, and the payment
 /// was announced paid once.
 async fn succeeded_again_changes_nothing(stripe: &FakeStripe, app: &TestApp, order_id: &str, payment: &Value) {
-    let succeeded = stripe
-        .events()
-        .into_iter()
-        .filter(|e| e["type"] == "payment_intent.succeeded")
-        .find(|e| e["data"]["object"]["id"] == payment["paymentIntentId"])
-        .expect("the event Stripe made");
-    assert_eq!(stripe.redeliver(succeeded["id"].as_str().expect("an id")).await, 200);
+    succeeded_event_is_accepted(stripe, &id(payment, "paymentIntentId")).await;
     assert_eq!(
         app.event_types("payment", order_id).await,
         ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.succeeded"]
@@ -264,6 +258,15 @@ async fn the_payment_service_on_its_own_takes_money_through_stripe_in_the_distri
     let payment = start("payment", &stripe_flags).await;
     let fulfilment = start("fulfilment", &[]).await;
     stripe.deliver_webhooks_to(&format!("{}/api/payment/webhook", payment.url));
+    // The gateway is not told the provider: it asks the payment service, for the web app's
+    // payment step and its pages' policy.
+    let gateway_args = crate::distributed::gateway_args(&nats.url(), &db.url(), [&order, &payment, &fulfilment]);
+    let gateway_args: Vec<&str> = gateway_args.iter().map(String::as_str).collect();
+    let gateway = Process::start(&gateway_args, &logs.path().join("gateway.log")).await;
+    let (header, _) = page_policies(&gateway.url).await;
+    assert_pages_may_load_stripe(&header);
+    let checkout = checkout_over_graphql(&gateway.url).await;
+    assert_eq!(checkout, json!({"provider": "stripe", "publishableKey": PUBLISHABLE_KEY}));
     let http = crate::helpers::Http::admin(coffee_testkit::AUTH_KEY);
 
     let placed = http
@@ -286,4 +289,194 @@ async fn the_payment_service_on_its_own_takes_money_through_stripe_in_the_distri
         v.as_array().is_some_and(|a| !a.is_empty())
     })
     .await;
+}
+
+/// `getCheckout`, asked with no login.
+async fn checkout_over_graphql(base: &str) -> Value {
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .json(&json!({"query": "{ getCheckout { provider publishableKey } }"}))
+        .send()
+        .await
+        .expect("an answer")
+        .json::<Value>()
+        .await
+        .expect("json");
+    answer["data"]["getCheckout"].clone()
+}
+
+/// The policy header a page of `base` is served with, and the page's own `<meta>` policy.
+pub(crate) async fn page_policies(base: &str) -> (String, String) {
+    let page = reqwest::get(format!("{base}/")).await.expect("the home page");
+    let header = page.headers()["content-security-policy"].to_str().expect("ascii").to_owned();
+    let html = page.text().await.expect("html");
+    let meta = html.split("http-equiv=\"content-security-policy\" content=\"").nth(1).expect("a CSP meta");
+    (header, meta.split('"').next().unwrap_or_default().to_owned())
+}
+
+/// The page policy with Stripe: Stripe.js, its frames and its API may load, and nothing else
+/// from elsewhere.
+pub(crate) fn assert_pages_may_load_stripe(header: &str) {
+    for allowed in [
+        "script-src 'self' 'unsafe-inline' https://js.stripe.com https://*.js.stripe.com;",
+        "connect-src 'self' https://api.stripe.com;",
+        "frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(header.contains(allowed), "{allowed} in {header}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_app_is_told_to_pay_in_stripe_js_and_its_pages_may_load_stripe_only_with_stripe() {
+    let (_stripe, app) = stripe_shop().await;
+    let want = json!({"provider": "stripe", "publishableKey": PUBLISHABLE_KEY});
+    // Anyone may ask (the key is public by design): no login.
+    let rest = reqwest::get(format!("{}/api/payment/checkout", app.base)).await.expect("an answer");
+    assert_eq!(rest.status(), StatusCode::OK);
+    assert_eq!(rest.json::<Value>().await.expect("json"), want);
+    assert_eq!(checkout_over_graphql(&app.base).await, want);
+    let (header, meta) = page_policies(&app.base).await;
+    assert_pages_may_load_stripe(&header);
+    // The page's own policy cannot know the provider: it allows Stripe's hosts, and the header
+    // decides.
+    assert!(meta.contains("https://js.stripe.com") && meta.contains("'sha256-"), "{meta}");
+    app.stop().await;
+
+    let plain = TestApp::spawn().await;
+    let (_, checkout) = plain.get("/api/payment/checkout").await;
+    assert_eq!(checkout, json!({"provider": "simulated", "publishableKey": null}));
+    let (header, _) = page_policies(&plain.base).await;
+    assert!(!header.contains("stripe"), "nothing of Stripe's with the simulated provider: {header}");
+    assert!(header.contains("frame-src 'none'") && header.contains("connect-src 'self';"), "{header}");
+    plain.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_order_its_customer_cancels_is_refunded_once_at_stripe() {
+    let (stripe, app) = stripe_shop().await;
+    let (order_id, payment) = order_with_intent(&app, "2", "stripe-changed-mind").await;
+    pay_with(&stripe, &payment, "pm_card_visa").await;
+    app.order_status(&order_id, "ORDER_IN_PROGRESS").await;
+    let (status, cancelled) = app
+        .patch(&format!("/api/order/{order_id}"), json!({"status": "ORDER_CANCELLED", "note": "running late"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    let refunded = app
+        .eventually(&format!("/api/payment?orderId={order_id}"), "a refund", |v| {
+            v[0]["paymentStatus"] == "PAYMENT_REFUNDED"
+        })
+        .await;
+    let intent_id = id(&payment, "paymentIntentId");
+    let refunds: Vec<_> = stripe.refunds().into_iter().filter(|r| r["payment_intent"] == intent_id.as_str()).collect();
+    assert_eq!(refunds.len(), 1, "one refund: {refunds:?}");
+    assert_eq!(refunds[0]["amount"], payment["amount"], "all of it: {refunds:?}");
+    let charge = stripe.charge(refunds[0]["charge"].as_str().expect("the refund's charge")).expect("the charge");
+    assert_eq!(charge["refunded"], true, "{charge}");
+    assert_eq!(
+        stripe.requests().iter().find(|r| r.path == "/v1/refunds").and_then(|r| r.idempotency_key.clone()),
+        Some(format!("coffee-refund-{intent_id}")),
+    );
+    assert!(refunded[0]["paymentNote"].is_string(), "why it was refunded: {refunded}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_paid_at_stripe_after_its_time_was_up_is_refunded_and_no_coffee_is_made() {
+    let stripe = FakeStripe::start(SECRET_KEY, STRIPE_WEBHOOK_SECRET).await;
+    let stripe_at = paying_through(stripe.url());
+    let app = TestApp::spawn_with(move |c| {
+        stripe_at(c);
+        c.shop.unpaid_order_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let (order_id, payment) = order_with_intent(&app, "1", "stripe-too-late").await;
+    // The card went through at Stripe just before the time was up; its webhook is slow.
+    let sent = stripe.confirm(&id(&payment, "paymentIntentId"), "pm_card_visa", false).await;
+    assert!(sent.iter().all(|(_, status)| *status == 0), "not delivered yet: {sent:?}");
+    let expired = app.order_status(&order_id, "ORDER_CANCELLED").await;
+    assert_eq!(expired["orderNote"], "Not paid in time", "{expired}");
+    // Too late to cancel the intent at Stripe (it succeeded): the payment waits for the webhook.
+    let intent_id = id(&payment, "paymentIntentId");
+    let cancel = stripe.requests().into_iter().find(|r| r.path == format!("/v1/payment_intents/{intent_id}/cancel"));
+    assert!(cancel.is_some(), "the payment service tried to cancel the intent");
+    // The webhook arrives: the money goes straight back, once, and nothing is made.
+    stripe.deliver_webhooks_to(&format!("{}/api/payment/webhook", app.base));
+    succeeded_event_is_accepted(&stripe, &intent_id).await;
+    app.eventually(&format!("/api/payment?orderId={order_id}"), "a refund", |v| {
+        v[0]["paymentStatus"] == "PAYMENT_REFUNDED"
+    })
+    .await;
+    app.assert_refunded_before_anything_was_made(&order_id).await;
+    assert_eq!(stripe.refunds().iter().filter(|r| r["payment_intent"] == intent_id.as_str()).count(), 1);
+    // Stripe sends it again: refunded once all the same.
+    succeeded_event_is_accepted(&stripe, &intent_id).await;
+    assert_eq!(stripe.refunds().iter().filter(|r| r["payment_intent"] == intent_id.as_str()).count(), 1);
+    app.stop().await;
+}
+
+/// Delivers (again) the `payment_intent.succeeded` Stripe made for `intent_id`: answered 200.
+async fn succeeded_event_is_accepted(stripe: &FakeStripe, intent_id: &str) {
+    let succeeded = stripe
+        .events()
+        .into_iter()
+        .filter(|e| e["type"] == "payment_intent.succeeded")
+        .find(|e| e["data"]["object"]["id"] == intent_id)
+        .expect("the event Stripe made");
+    assert_eq!(stripe.redeliver(succeeded["id"].as_str().expect("an id")).await, 200);
+}
+
+/// A refund made at Stripe by the shop itself (its dashboard calls Stripe's API with the
+/// account's key), not by this system.
+async fn refund_at_stripe(stripe: &FakeStripe, intent_id: &str, amount: Option<u32>) {
+    let mut form = format!("payment_intent={intent_id}");
+    form.extend(amount.map(|a| format!("&amount={a}")));
+    let answer = reqwest::Client::new()
+        .post(format!("{}/v1/refunds", stripe.url()))
+        .bearer_auth(SECRET_KEY)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .expect("Stripe answers");
+    assert_eq!(answer.status(), StatusCode::OK, "{:?}", answer.text().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_made_in_stripe_s_dashboard_is_recorded_and_stops_the_coffee_and_a_partial_one_changes_nothing() {
+    let (stripe, app) = stripe_shop().await;
+    let (order_id, payment) = order_with_intent(&app, "2", "stripe-dashboard").await;
+    let intent_id = id(&payment, "paymentIntentId");
+    pay_with(&stripe, &payment, "pm_card_visa").await;
+    app.fulfilment_of(&order_id).await;
+
+    // Part of it back (a goodwill gesture): the payment stays paid, the coffee is made.
+    refund_at_stripe(&stripe, &intent_id, Some(100)).await;
+    assert_eq!(stripe.delivered("charge.refunded").await.status, 200);
+    assert_eq!(app.payment_of(&order_id).await["paymentStatus"], "PAYMENT_SUCCESSFUL");
+
+    // The rest: the payment is refunded, and the barista's card and the order close.
+    refund_at_stripe(&stripe, &intent_id, None).await;
+    let refunded = app
+        .eventually(&format!("/api/payment?orderId={order_id}"), "the refund recorded", |v| {
+            v[0]["paymentStatus"] == "PAYMENT_REFUNDED"
+        })
+        .await;
+    assert_eq!(refunded[0]["paymentNote"], "refunded at Stripe", "{refunded}");
+    app.eventually(&format!("/api/fulfilment?orderId={order_id}"), "the coffee stopped", |v| {
+        v[0]["fulfilmentStatus"] == "FULFILMENT_REJECTED"
+    })
+    .await;
+    app.order_status(&order_id, "ORDER_CANCELLED").await;
+    // Stripe sends it again; nothing more happens, and this system refunded nothing itself.
+    let events: Vec<_> = stripe.events().into_iter().filter(|e| e["type"] == "charge.refunded").collect();
+    let last = events.last().and_then(|e| e["id"].as_str()).expect("the full refund's event").to_owned();
+    assert_eq!(stripe.redeliver(&last).await, 200);
+    assert_eq!(
+        app.event_types("payment", &order_id).await,
+        ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.succeeded", "coffee.payment.refunded"]
+    );
+    let ours = stripe.requests().into_iter().filter(|r| r.path == "/v1/refunds" && r.idempotency_key.is_some()).count();
+    assert_eq!(ours, 0, "the order's cancellation found the payment refunded already");
+    app.stop().await;
 }
