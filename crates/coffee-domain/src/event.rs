@@ -99,10 +99,13 @@ event_types! {
         PaymentCreated on Created => "coffee.payment.created";
         /// The money was taken.
         PaymentSucceeded on Successful => "coffee.payment.succeeded";
-        /// The card was declined, or the order was cancelled before it was paid.
+        /// The order was cancelled before it was paid: its payment can no longer be made.
         PaymentFailed on Failed => "coffee.payment.failed";
         /// The money was given back.
         PaymentRefunded on Refunded => "coffee.payment.refunded";
+        within
+        /// A card was declined (`paymentNote`: why); the payment waits for another card.
+        PaymentDeclined => "coffee.payment.declined";
     }
     Fulfilment(FulfilmentStatus) {
         /// Reserved by the original's vocabulary; never published.
@@ -215,6 +218,11 @@ mod tests {
         let released = claimed.release(&barista, false, crate::Millis(10)).expect("releases").expect("a change");
         check(DomainEvent::Fulfilment(claimed), Source::Fulfilment);
         check(DomainEvent::Fulfilment(released), Source::Fulfilment);
+        // A declined card: the payment still waits.
+        let created = Payment { status: PaymentStatus::Created, note: None, ..its_payment(&order) };
+        let declined = created.on_declined(crate::Note::system("declined"), crate::Millis(10)).expect("declined");
+        assert_eq!(DomainEvent::Payment(declined.clone()).event_type(), EventType::PaymentDeclined);
+        check(DomainEvent::Payment(declined), Source::Payment);
         assert_eq!(seen.len(), EventType::ALL.len());
         for t in EventType::ALL {
             assert_eq!(EventType::parse(t.as_str()), Some(*t));

@@ -88,9 +88,10 @@ impl Payment {
         }
     }
 
-    /// A payment takes no step within a status: each of its events is named for its status.
+    /// The step a payment takes without changing status: a declined card, after which it still
+    /// waits for one (a payment that is waiting carries a note only after a decline).
     pub(crate) fn step_within(&self) -> Option<crate::EventType> {
-        None
+        (self.status == PaymentStatus::Created && self.note.is_some()).then_some(crate::EventType::PaymentDeclined)
     }
 
     pub fn date(&self) -> Day {
@@ -107,9 +108,10 @@ impl Payment {
     /// The provider reports the money was taken.
     pub fn on_captured(&self, now: Millis) -> Capture {
         match self.status {
-            PaymentStatus::Created if !self.order_cancelled => {
-                self.become_(PaymentStatus::Successful, None, now).map_or(Capture::Ignore, Capture::Succeeded)
-            }
+            PaymentStatus::Created if !self.order_cancelled => self
+                .become_(PaymentStatus::Successful, None, now)
+                // A card declined before this one is no longer news.
+                .map_or(Capture::Ignore, |paid| Capture::Succeeded(Self { note: None, ..paid })),
             PaymentStatus::Created => {
                 // Both steps are legal one after the other; only the final state is recorded
                 // and announced, so no service ever acts on a success for a cancelled order.
@@ -135,9 +137,35 @@ impl Payment {
         }
     }
 
-    /// The provider reports the card was declined.
+    /// The provider reports that all of the money was given back, by a refund this service did
+    /// not make (the shop's, in the provider's dashboard). A paid payment is refunded; one whose
+    /// capture has not been heard of yet (the provider's events may come in any order) is too,
+    /// and its late capture then changes nothing. One that failed or was refunded already stays
+    /// as it is.
+    pub fn on_refunded_at_provider(&self, now: Millis) -> Option<Self> {
+        let note = || Some(Note::system("refunded at Stripe"));
+        match self.status {
+            PaymentStatus::Successful => self.become_(PaymentStatus::Refunded, note(), now).ok(),
+            // As for a capture after a cancellation: only the final state is recorded.
+            PaymentStatus::Created => self
+                .become_(PaymentStatus::Successful, None, now)
+                .and_then(|paid| paid.become_(PaymentStatus::Refunded, note(), now))
+                .ok(),
+            PaymentStatus::Pending | PaymentStatus::Failed | PaymentStatus::Refunded => None,
+        }
+    }
+
+    /// The provider reports a card was declined. The order stays open and the customer may try
+    /// another card (a Stripe intent, declined, again awaits a payment method), so a waiting
+    /// payment records why and goes on waiting, announced as declined; it ends when the order is
+    /// paid, or cancelled (by the customer, or unpaid in time). A decline for a payment that has
+    /// moved on (an earlier attempt's, arriving late) changes nothing.
     pub fn on_declined(&self, reason: Note, now: Millis) -> Option<Self> {
-        self.become_(PaymentStatus::Failed, Some(reason), now).ok()
+        (self.status == PaymentStatus::Created && !self.order_cancelled).then(|| Self {
+            note: Some(reason),
+            updated_at: now,
+            ..self.clone()
+        })
     }
 
     /// The payment service's reaction to an event of the saga. `new_id` is the id a payment
@@ -276,11 +304,47 @@ mod tests {
     }
 
     #[test]
-    fn a_capture_after_a_decline_is_refunded_at_once() {
-        let failed = created().on_declined(Note::system("Your card was declined."), Millis(4)).expect("fails");
+    fn a_declined_card_leaves_the_payment_waiting_for_another_and_the_next_card_pays() {
+        let declined = created().on_declined(Note::system("Your card was declined."), Millis(4)).expect("declined");
+        assert_eq!((declined.status, declined.updated_at), (PaymentStatus::Created, Millis(4)));
+        assert_eq!(declined.note.as_ref().map(Note::as_str), Some("Your card was declined."));
+        assert_eq!(declined.step_within(), Some(crate::EventType::PaymentDeclined));
+        assert_eq!(created().step_within(), None, "a payment that waits with no decline took no step");
+        let again = declined.on_declined(Note::system("Your card has insufficient funds."), Millis(5)).expect("again");
+        assert_eq!(again.note.as_ref().map(Note::as_str), Some("Your card has insufficient funds."));
+        let Capture::Succeeded(paid) = again.on_captured(Millis(6)) else { panic!("another card pays") };
+        assert_eq!((paid.status, paid.note.clone()), (PaymentStatus::Successful, None), "the declines are over");
+        assert_eq!(paid.step_within(), None);
+        // A decline that arrives after the payment moved on (an earlier attempt's) changes nothing.
+        assert_eq!(paid.on_declined(Note::system("late"), Millis(7)), None);
+        let remembered = declined.remember_order_cancelled(Millis(5));
+        assert_eq!(remembered.on_declined(Note::system("late"), Millis(6)), None);
+        let pending = its_pending_payment(&an_order());
+        assert_eq!(pending.on_declined(Note::system("no intent"), Millis(6)), None);
+    }
+
+    #[test]
+    fn a_capture_after_the_payment_failed_is_refunded_at_once() {
+        let failed = created().fail(Note::system("order cancelled"), Millis(4)).expect("fails");
         let Capture::RefundAtOnce(refunded) = failed.on_captured(Millis(5)) else { panic!("expected a refund") };
         assert_eq!(refunded.status, PaymentStatus::Refunded);
         assert_eq!(refunded.on_captured(Millis(6)), Capture::Ignore);
+    }
+
+    #[test]
+    fn a_refund_made_at_the_provider_refunds_a_paid_or_not_yet_heard_of_payment_once() {
+        let Capture::Succeeded(paid) = created().on_captured(Millis(4)) else { panic!("expected success") };
+        let refunded = paid.on_refunded_at_provider(Millis(5)).expect("a paid payment is refunded");
+        assert_eq!((refunded.status, refunded.updated_at), (PaymentStatus::Refunded, Millis(5)));
+        assert_eq!(refunded.note.as_ref().map(Note::as_str), Some("refunded at Stripe"));
+        assert_eq!(refunded.on_refunded_at_provider(Millis(6)), None, "once");
+        // The refund's event overtook the capture's: refunded, and the capture changes nothing.
+        let early = created().on_refunded_at_provider(Millis(5)).expect("refunded before the capture was heard of");
+        assert_eq!(early.status, PaymentStatus::Refunded);
+        assert_eq!(early.on_captured(Millis(6)), Capture::Ignore);
+        let failed = created().fail(Note::system("order cancelled"), Millis(4)).expect("fails");
+        assert_eq!(failed.on_refunded_at_provider(Millis(5)), None);
+        assert_eq!(its_pending_payment(&an_order()).on_refunded_at_provider(Millis(5)), None);
     }
 
     #[test]

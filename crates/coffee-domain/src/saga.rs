@@ -47,7 +47,8 @@ saga_inputs!(
     OrderInput for Order {
         /// The order starts.
         PaymentSucceeded(Payment),
-        /// The order is cancelled with the payment's reason.
+        /// The order is cancelled with the payment's reason (the payment fails only once its
+        /// order is cancelled, so this changes nothing but an order that had not heard yet).
         PaymentFailed(Payment),
         /// The order is ready to collect.
         FulfilmentCompleted(Fulfilment),
@@ -114,7 +115,14 @@ mod tests {
         assert_eq!(consumers_of(T::PaymentRefunded), [Source::Fulfilment]);
         assert_eq!(consumers_of(T::FulfilmentCompleted), [Source::Order]);
         assert_eq!(consumers_of(T::FulfilmentRejected), [Source::Order]);
-        for t in [T::OrderStarted, T::OrderCompleted, T::PaymentPending, T::PaymentCreated, T::FulfilmentCreated] {
+        for t in [
+            T::OrderStarted,
+            T::OrderCompleted,
+            T::PaymentPending,
+            T::PaymentCreated,
+            T::PaymentDeclined,
+            T::FulfilmentCreated,
+        ] {
             assert!(consumers_of(t).is_empty(), "{t} has no consumer");
         }
     }

@@ -839,7 +839,8 @@ impl Mutation {
     }
 
     /// The simulated provider's card form. Returns the payment after the outcome:
-    /// PAYMENT_SUCCESSFUL, or PAYMENT_FAILED with a note saying why. Test cards:
+    /// PAYMENT_SUCCESSFUL, or, for a declined card, still PAYMENT_CREATED with a note saying
+    /// why: another card may then pay. Test cards:
     /// 4242424242424242 succeeds; 4000000000000002 is declined; 4000000000009995 has
     /// insufficient funds; any other number is refused (BAD_USER_INPUT).
     async fn confirm_payment(&self, ctx: &Context<'_>, payment_id: ID, card_number: String) -> Res<PaymentDetail> {

@@ -182,9 +182,10 @@ impl PaymentService {
 
     /// A charge refunded at the provider. This service's own refunds find the payment refunded
     /// already and change nothing; a refund made by someone else (the shop, in Stripe's
-    /// dashboard) of all of a paid payment records it refunded, which closes its coffee if it
-    /// is still being made. A partial refund is the shop's own business: left alone. The
-    /// charge does not name our payment: its intent, looked up at the provider, does.
+    /// dashboard) of all of a payment records it refunded (`Payment::on_refunded_at_provider`),
+    /// which closes its coffee if it is still being made. A partial refund is the shop's own
+    /// business: left alone. The charge does not name our payment: its intent, looked up at the
+    /// provider, does.
     async fn refunded_at_provider(&self, ctx: &Context, event: &ChargeEvent) -> ServiceResult<()> {
         let charge = &event.data.object;
         let Some(intent_id) = charge.payment_intent.as_deref().filter(|_| charge.refunded) else {
@@ -197,10 +198,7 @@ impl PaymentService {
         self.payments
             .update(|| async move {
                 let current = self.payment_of_intent(payment_id, &intent.id).await?;
-                let steps: Vec<Payment> = match current.value.status {
-                    PaymentStatus::Successful => vec![current.value.refund(Note::system("refunded at Stripe"), now())?],
-                    _ => Vec::new(),
-                };
+                let steps: Vec<Payment> = current.value.on_refunded_at_provider(now()).into_iter().collect();
                 let mut change = Change::new().steps(PAYMENTS, Expect::Version(current.version), &steps, &ctx.trace)?;
                 change.handled = Some(handled.clone());
                 Ok(Decision::Commit(change, ()))

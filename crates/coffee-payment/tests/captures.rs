@@ -326,21 +326,25 @@ async fn the_payment_is_listed_by_its_order() {
 }
 
 #[tokio::test]
-async fn a_declined_card_fails_the_payment_with_the_providers_reason() {
+async fn a_declined_card_keeps_the_payment_waiting_with_the_providers_reason() {
     let f = fixture().await;
     for (card, reason) in
         [("4000000000000002", "Your card was declined."), ("4000000000009995", "Your card has insufficient funds.")]
     {
         let (order, payment_id, intent) = a_created_payment_of(&f).await;
         let card = ConfirmPayment { card_number: CardNumber::parse(card).expect("card") };
-        let failed = f.service.confirm_payment(&Context::internal(), payment_id, &card).await.expect("answered");
-        assert_eq!(failed.status.as_str(), "PAYMENT_FAILED");
-        assert_eq!(failed.note.as_ref().map(|n| n.as_str()), Some(reason));
+        let declined = f.service.confirm_payment(&Context::internal(), payment_id, &card).await.expect("answered");
+        assert_eq!(declined.status.as_str(), "PAYMENT_CREATED", "another card may still pay");
+        assert_eq!(declined.note.as_ref().map(|n| n.as_str()), Some(reason));
         assert_eq!(intent_status(&f, &intent).await, "requires_payment_method", "nothing was taken");
         assert_eq!(
             event_types(&f, order.id).await,
-            ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.failed"]
+            ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.declined"]
         );
+        let good = ConfirmPayment { card_number: CardNumber::parse("4242424242424242").expect("card") };
+        let paid = f.service.confirm_payment(&Context::internal(), payment_id, &good).await.expect("answered");
+        assert_eq!((paid.status.as_str(), paid.note), ("PAYMENT_SUCCESSFUL", None));
+        assert_eq!(intent_status(&f, &intent).await, "succeeded");
     }
     f.store.close().await;
 }

@@ -201,6 +201,11 @@ export function orderOutcome(
 	}
 }
 
+/** A declined card, in the provider's words, and what the customer can do about it. */
+export function declinedWords(reason: string): string {
+	return `${sentence(reason)} Nothing was charged: try another card.`;
+}
+
 /** "out of milk" -> "Out of milk." */
 function sentence(text: string): string {
 	const t = text.trim();

@@ -187,7 +187,8 @@ export interface Mutation {
 	releaseFulfilment: FulfilmentDetail;
 	/**
 	 * The simulated provider's card form. Returns the payment after the outcome:
-	 * PAYMENT_SUCCESSFUL, or PAYMENT_FAILED with a note saying why. Test cards:
+	 * PAYMENT_SUCCESSFUL, or, for a declined card, still PAYMENT_CREATED with a note saying
+	 * why: another card may then pay. Test cards:
 	 * 4242424242424242 succeeds; 4000000000000002 is declined; 4000000000009995 has
 	 * insufficient funds; any other number is refused (BAD_USER_INPUT).
 	 */

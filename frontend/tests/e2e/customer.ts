@@ -43,3 +43,15 @@ export async function cancelOrder(page: Page): Promise<void> {
 }
 
 export const orderStatus = (page: Page) => page.getByTestId('order-status');
+
+/** What the order page says, without the card form's list of test cards (which names outcomes). */
+export async function orderViewWords(page: Page): Promise<string> {
+	return page.getByTestId('order-view').evaluate((view) => {
+		const copy = view.cloneNode(true) as HTMLElement;
+		copy.querySelectorAll('[data-testid="test-cards"]').forEach((list) => list.remove());
+		document.body.appendChild(copy);
+		const text = copy.innerText;
+		copy.remove();
+		return text;
+	});
+}

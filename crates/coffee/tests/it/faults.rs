@@ -681,7 +681,8 @@ async fn walk_order(
     orders.note(order_id, format_args!("card {card} on the card form: {confirmed:?}"));
     let Some(status) = confirmed else { return "the card form failed" };
     match walk {
-        Walk::Declined | Walk::NoFunds if status == "PAYMENT_FAILED" => "walked",
+        // Declined: the payment waits for another card, and the order stays open.
+        Walk::Declined | Walk::NoFunds if status == "PAYMENT_CREATED" => "walked",
         Walk::Declined | Walk::NoFunds => "the bad card was not refused",
         _ if status != "PAYMENT_SUCCESSFUL" => "the good card did not pay",
         Walk::CancelledAfterPaying => cancel(client, rng, order_id, orders).await,

@@ -1,7 +1,7 @@
 //! The saga, path by path, over HTTP.
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{DECLINED_CARD, GOOD_CARD, NO_FUNDS_CARD, TestApp, id};
 
@@ -64,23 +64,41 @@ async fn a_paid_order_is_made_and_completed_and_every_service_published_each_ste
 }
 
 #[tokio::test]
-async fn a_declined_card_fails_the_payment_and_cancels_the_order_with_the_reason() {
+async fn a_declined_card_leaves_the_order_open_with_the_reason_and_another_card_pays() {
     let app = TestApp::spawn().await;
+    let order_id = id(&app.place_order("1", "bo").await, "orderId");
     for (card, reason) in
         [(DECLINED_CARD, "Your card was declined."), (NO_FUNDS_CARD, "Your card has insufficient funds.")]
     {
-        let order_id = id(&app.place_order("1", "bo").await, "orderId");
-        let paid = app.pay(&order_id, card).await;
-        assert_eq!(paid["paymentStatus"], "PAYMENT_FAILED");
-        assert_eq!(paid["paymentNote"], reason);
-        let order = app.order_status(&order_id, "ORDER_CANCELLED").await;
-        assert_eq!(order["orderNote"], format!("payment failed: {reason}").as_str());
+        let declined = app.pay(&order_id, card).await;
+        assert_eq!(declined["paymentStatus"], "PAYMENT_CREATED", "still waiting for a card: {declined}");
+        assert_eq!(declined["paymentNote"], reason);
+        let (_, order) = app.get(&format!("/api/order/{order_id}")).await;
+        assert_eq!(order["orderStatus"], "ORDER_CREATED", "the order stays open: {order}");
         let (_, fulfilments) = app.get(&format!("/api/fulfilment?orderId={order_id}")).await;
         assert_eq!(fulfilments, json!([]), "no fulfilment without a successful payment");
-        // A failed payment cannot be retried: the order is cancelled.
-        let (status, err) = app.post("/api/payment", json!({"orderId": order_id})).await;
-        assert_eq!(status, StatusCode::CONFLICT, "{err}");
     }
+    // Asking to pay again gives the same payment, still payable.
+    let again = app.create_payment(&order_id).await;
+    assert_eq!(again["paymentStatus"], "PAYMENT_CREATED", "{again}");
+    let paid = app.pay(&order_id, GOOD_CARD).await;
+    assert_eq!(
+        (paid["paymentStatus"].clone(), paid["paymentNote"].clone()),
+        (json!("PAYMENT_SUCCESSFUL"), Value::Null)
+    );
+    app.order_status(&order_id, "ORDER_IN_PROGRESS").await;
+    app.fulfilment_of(&order_id).await;
+    // Each attempt has its event.
+    assert_eq!(
+        app.event_types("payment", &order_id).await,
+        [
+            "coffee.payment.pending",
+            "coffee.payment.created",
+            "coffee.payment.declined",
+            "coffee.payment.declined",
+            "coffee.payment.succeeded"
+        ]
+    );
     app.stop().await;
 }
 

@@ -96,20 +96,29 @@ async fn succeeded_again_changes_nothing(stripe: &FakeStripe, app: &TestApp, ord
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_declined_card_or_no_funds_cancels_the_order_with_stripe_s_words() {
+async fn a_declined_card_or_no_funds_is_said_in_stripe_s_words_and_another_card_pays() {
     let (stripe, app) = stripe_shop().await;
+    let (order_id, payment) = order_with_intent(&app, "1", "stripe-declined").await;
     for (method, words) in [
         ("pm_card_chargeDeclined", "Your card was declined."),
         ("pm_card_chargeDeclinedInsufficientFunds", "Your card has insufficient funds."),
     ] {
-        let (order_id, payment) = order_with_intent(&app, "1", &format!("stripe-{method}")).await;
         pay_with(&stripe, &payment, method).await;
-        let order = app.order_status(&order_id, "ORDER_CANCELLED").await;
-        assert!(order["orderNote"].as_str().is_some_and(|n| n.contains(words)), "{method}: {order}");
-        let failed = app.payment_of(&order_id).await;
-        assert_eq!(failed["paymentStatus"], "PAYMENT_FAILED", "{failed}");
-        assert!(failed["paymentNote"].as_str().is_some_and(|n| n.contains(words)), "{failed}");
+        let declined = app.payment_of(&order_id).await;
+        assert_eq!(declined["paymentStatus"], "PAYMENT_CREATED", "{method}: {declined}");
+        assert_eq!(declined["paymentNote"], words, "{method}: {declined}");
+        let (_, order) = app.get(&format!("/api/order/{order_id}")).await;
+        assert_eq!(order["orderStatus"], "ORDER_CREATED", "{method}: the order stays open: {order}");
     }
+    // The same intent, paid with another card (as Stripe lets a customer do after a decline).
+    pay_with(&stripe, &payment, "pm_card_visa").await;
+    app.order_status(&order_id, "ORDER_IN_PROGRESS").await;
+    let paid = app.payment_of(&order_id).await;
+    assert_eq!(
+        (paid["paymentStatus"].clone(), paid["paymentNote"].clone()),
+        (json!("PAYMENT_SUCCESSFUL"), Value::Null)
+    );
+    assert_eq!(stripe.requests().iter().filter(|r| r.path == "/v1/payment_intents").count(), 1, "one intent");
     app.stop().await;
 }
 
@@ -478,5 +487,41 @@ async fn a_refund_made_in_stripe_s_dashboard_is_recorded_and_stops_the_coffee_an
     );
     let ours = stripe.requests().into_iter().filter(|r| r.path == "/v1/refunds" && r.idempotency_key.is_some()).count();
     assert_eq!(ours, 0, "the order's cancellation found the payment refunded already");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_s_events_out_of_order_and_twice_leave_the_money_given_back_and_nothing_made() {
+    let stripe = FakeStripe::start(SECRET_KEY, STRIPE_WEBHOOK_SECRET).await;
+    let app = TestApp::spawn_with(paying_through(stripe.url())).await;
+    let (order_id, payment) = order_with_intent(&app, "1", "stripe-reordered").await;
+    let intent_id = id(&payment, "paymentIntentId");
+    // Paid, then given back in Stripe's dashboard, while Stripe's events wait to be sent.
+    stripe.confirm(&intent_id, "pm_card_visa", false).await;
+    refund_at_stripe(&stripe, &intent_id, None).await;
+    let event_of = |kind: &str| {
+        let found = stripe.events().into_iter().find(|e| e["type"] == kind).expect("the event Stripe made");
+        found["id"].as_str().expect("an id").to_owned()
+    };
+    let (succeeded, refunded) = (event_of("payment_intent.succeeded"), event_of("charge.refunded"));
+    // They arrive the wrong way round, and one twice.
+    stripe.deliver_webhooks_to(&format!("{}/api/payment/webhook", app.base));
+    for event in [&refunded, &succeeded, &refunded, &succeeded] {
+        assert_eq!(stripe.redeliver(event).await, 200, "{event}");
+    }
+    let payment = app.payment_of(&order_id).await;
+    assert_eq!(payment["paymentStatus"], "PAYMENT_REFUNDED", "{payment}");
+    assert_eq!(payment["paymentNote"], "refunded at Stripe", "{payment}");
+    assert_eq!(
+        app.event_types("payment", &order_id).await,
+        ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.refunded"],
+        "never announced as paid, so no coffee is started"
+    );
+    let (_, made) = app.get(&format!("/api/fulfilment?orderId={order_id}")).await;
+    assert_eq!(made, json!([]), "nothing for the barista");
+    assert!(
+        stripe.requests().iter().all(|r| r.path != "/v1/refunds" || r.idempotency_key.is_none()),
+        "no refund of ours"
+    );
     app.stop().await;
 }
