@@ -20,8 +20,8 @@ pub struct Guards {
     pub auth: Arc<Authenticator>,
     /// Requests per second per client (0: no limit).
     pub rate_limit: u32,
-    /// Live streams per client.
-    pub max_streams: usize,
+    /// The live streams held, each client's at most `--max-streams`.
+    pub streams: Arc<Streams>,
     /// Where idempotency keys' answers are kept (none: keys are not honoured).
     pub idempotency: Option<Arc<dyn Store>>,
 }
@@ -31,7 +31,7 @@ pub struct Guards {
 pub fn guarded(router: Router, guards: Guards) -> Router {
     router.layer(
         ServiceBuilder::new()
-            .layer(axum::Extension(Streams::new(guards.max_streams)))
+            .layer(axum::Extension(guards.streams))
             .layer(from_fn_with_state(guards.auth, auth::authenticate))
             .option_layer(rate::limiter(guards.rate_limit).map(|l| from_fn_with_state(l, rate::limit)))
             .option_layer(

@@ -55,6 +55,11 @@ impl Streams {
         Ok(StreamGuard { streams: self.clone(), client })
     }
 
+    /// How many streams every client holds together (the metrics' `coffee_open_streams`).
+    pub fn total(&self) -> usize {
+        self.open.lock().unwrap_or_else(|p| p.into_inner()).values().sum()
+    }
+
     /// How many streams `client` holds (for tests).
     pub fn held(&self, client: &str) -> usize {
         self.open.lock().unwrap_or_else(|p| p.into_inner()).get(client).copied().unwrap_or(0)
@@ -89,8 +94,10 @@ mod tests {
         let mut other = Context::new(coffee_bus::TraceContext::new_root());
         other.session = Some("s2".to_owned());
         assert!(streams.open(&other, &parts).is_ok(), "another session has its own share");
+        assert_eq!(streams.total(), 2, "the other session's stream closed as it was dropped");
         drop(a);
         assert_eq!(streams.held("session:s1"), 1);
+        assert_eq!(streams.total(), 1);
         assert!(streams.open(&ctx, &parts).is_ok(), "a closed stream gives its place back");
     }
 }

@@ -79,7 +79,9 @@ impl Application {
         let auth = Arc::new(Authenticator::new(&key, node.auth.allowed_origins.clone())?);
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
         let mut router = Router::new();
-        let prometheus = Prometheus::new();
+        // Counted in the guards, reported in the metrics.
+        let streams = coffee_http::Streams::new(node.auth.max_streams);
+        let prometheus = Prometheus::new(streams.clone());
         let mut running = Vec::new();
         let mut stores: Vec<Arc<dyn Store>> = Vec::new();
         let options = services::ServiceOptions {
@@ -165,12 +167,7 @@ impl Application {
         // service's): the one store in `serve`, each process's own in the distributed mode.
         let router = coffee_http::guarded(
             router,
-            coffee_http::Guards {
-                auth,
-                rate_limit: node.auth.rate_limit,
-                max_streams: node.auth.max_streams,
-                idempotency: key_store,
-            },
+            coffee_http::Guards { auth, rate_limit: node.auth.rate_limit, streams, idempotency: key_store },
         );
         let mut app = Self::serve(node.listen, router, shutdown, tasks, backend.close()).await?;
         app.notice = notice;

@@ -6,7 +6,8 @@
 //! - `coffee_http_request_duration_seconds{method,route,status}`: how long the route took (a
 //!   histogram, 0.5 ms to 16 s);
 //! - `coffee_outbox_events{schema}`: events committed and not yet on the broker (distributed);
-//! - `coffee_dead_letters`: messages dead-lettered and not redriven.
+//! - `coffee_dead_letters`: messages dead-lettered and not redriven;
+//! - `coffee_open_streams`: live streams held open (subscriptions' WebSockets, event streams).
 //!
 //! The names follow Prometheus's conventions: the unit in the name, `_total` on counters.
 
@@ -46,6 +47,9 @@ pub struct Prometheus {
     durations: Durations,
     pub outbox: Family<SchemaLabels, Gauge>,
     pub dead_letters: Gauge,
+    open_streams: Gauge,
+    /// The process's streams, read at each scrape.
+    streams: Arc<coffee_http::Streams>,
 }
 
 fn durations() -> Histogram {
@@ -54,7 +58,8 @@ fn durations() -> Histogram {
 }
 
 impl Prometheus {
-    pub fn new() -> Self {
+    /// The metrics of a process whose live streams are `streams`.
+    pub fn new(streams: Arc<coffee_http::Streams>) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register("coffee_http_requests", "HTTP requests answered, by route and status", requests.clone());
@@ -69,20 +74,21 @@ impl Prometheus {
         registry.register("coffee_outbox_events", "Events committed and not yet on the broker", outbox.clone());
         let dead_letters = Gauge::default();
         registry.register("coffee_dead_letters", "Messages dead-lettered and not redriven", dead_letters.clone());
-        Self { registry: Arc::new(registry), requests, durations, outbox, dead_letters }
+        let open_streams = Gauge::default();
+        registry.register(
+            "coffee_open_streams",
+            "Live streams held open: subscriptions' WebSockets and event streams",
+            open_streams.clone(),
+        );
+        Self { registry: Arc::new(registry), requests, durations, outbox, dead_letters, open_streams, streams }
     }
 
-    /// The metrics in the OpenMetrics text format.
+    /// The metrics in the OpenMetrics text format; the streams are counted now.
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        self.open_streams.set(i64::try_from(self.streams.total()).unwrap_or(i64::MAX));
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)
-    }
-}
-
-impl Default for Prometheus {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

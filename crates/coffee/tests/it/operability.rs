@@ -112,3 +112,32 @@ async fn json_logs_carry_each_request_s_id_which_the_answer_names_and_no_credent
     assert!(lines.iter().any(|l| l["span"]["request_id"] == "from-the-proxy-1"), "{log}");
     assert!(!log.contains(&token) && !log.contains("Bearer"), "no credential in the logs");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_streams_held_open_are_counted_at_each_scrape() {
+    let app = TestApp::spawn().await;
+    let open_streams = |text: &str| samples(text).get("coffee_open_streams").copied();
+    let (_, before) = scrape(&app).await;
+    assert_eq!(open_streams(&before), Some(0.0), "{before}");
+    // Two event streams, held open.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let stream = app.http.get(format!("{}/api/events", app.base)).send().await.expect("a stream");
+        assert_eq!(stream.status(), StatusCode::OK);
+        held.push(stream);
+    }
+    let (_, during) = scrape(&app).await;
+    assert_eq!(open_streams(&during), Some(2.0), "{during}");
+    drop(held);
+    // Closed by the client: the server notices when it next writes (a keep-alive at the latest).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, after) = scrape(&app).await;
+        if open_streams(&after) == Some(0.0) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the streams were never given back: {after}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    app.stop().await;
+}
