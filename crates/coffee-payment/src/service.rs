@@ -117,22 +117,33 @@ impl PaymentService {
         self.apply_outcome(ctx, &event, succeeded).await
     }
 
-    /// The payment an event of the provider names, when `intent_id` is its intent.
-    async fn payment_of_intent(&self, payment_id: PaymentId, intent_id: &str) -> ServiceResult<Versioned<Payment>> {
-        let current = self.payments.load(payment_id).await?;
+    /// The payment an event of the provider names, when `intent_id` is its intent; none when
+    /// no payment of this service has that id: the intent is someone else's on the same account
+    /// (a payment is recorded before its intent is made, so none of ours can be missing).
+    async fn payment_of_intent(
+        &self,
+        payment_id: PaymentId,
+        intent_id: &str,
+    ) -> ServiceResult<Option<Versioned<Payment>>> {
+        let Some(current) = self.payments.get(&payment_id.to_string()).await? else { return Ok(None) };
+        // The intent is made before the payment records its id, so its events may overtake
+        // that commit: refused, and the provider delivers it again later.
         if current.value.payment_intent_id.as_deref() != Some(intent_id) {
             return Err(ServiceError::BadInput(format!(
                 "payment intent {intent_id} does not belong to payment {payment_id}"
             )));
         }
-        Ok(current)
+        Ok(Some(current))
     }
 
     /// Applies the outcome an event reports (a webhook's, or one found by [`Self::reconcile`]),
     /// once per event id.
     async fn apply_outcome(&self, ctx: &Context, event: &WebhookEvent, succeeded: bool) -> ServiceResult<()> {
         let intent = &event.data.object;
-        let payment_id = PaymentId::parse(&intent.metadata.payment_id)?;
+        let Some(payment_id) = intent.metadata.payment() else {
+            not_ours(&event.id, &intent.id);
+            return Ok(());
+        };
         let handled = &Handled { consumer: WEBHOOK_INBOX.to_owned(), event_id: event.id.clone(), delivery_seq: None };
         // The decision below is made again after a version conflict; the provider is asked
         // to refund once however often that happens.
@@ -140,7 +151,9 @@ impl PaymentService {
         let recorded = self
             .payments
             .update(|| async move {
-                let current = self.payment_of_intent(payment_id, &intent.id).await?;
+                let Some(current) = self.payment_of_intent(payment_id, &intent.id).await? else {
+                    return Ok(Decision::Answer(None));
+                };
                 // A signed event for the right intent with another amount or currency is not
                 // this payment's outcome (a provider-side change we did not make): refused, so
                 // the provider retries it and an operator sees it, rather than recorded as paid.
@@ -180,24 +193,35 @@ impl PaymentService {
         Ok(())
     }
 
-    /// A charge refunded at the provider. This service's own refunds find the payment refunded
-    /// already and change nothing; a refund made by someone else (the shop, in Stripe's
-    /// dashboard) of all of a payment records it refunded (`Payment::on_refunded_at_provider`),
-    /// which closes its coffee if it is still being made. A partial refund is the shop's own
-    /// business: left alone. The charge does not name our payment: its intent, looked up at the
-    /// provider, does.
+    /// A charge refunded at the provider. This service's own refunds are recorded by the step
+    /// that asked for them (which may not have committed yet: the event can overtake the
+    /// provider's answer), so their events change nothing; a refund made by someone else (the
+    /// shop, in Stripe's dashboard) of all of a payment records it refunded
+    /// (`Payment::on_refunded_at_provider`), which closes its coffee if it is still being made.
+    /// A partial refund is the shop's own business: left alone. The charge does not name our
+    /// payment: its intent, looked up at the provider, does.
     async fn refunded_at_provider(&self, ctx: &Context, event: &ChargeEvent) -> ServiceResult<()> {
         let charge = &event.data.object;
+        if event.refunded_by_this_service() {
+            tracing::debug!(charge = %charge.id, event = %event.id, "our own refund: recorded by the step that asked");
+            return Ok(());
+        }
         let Some(intent_id) = charge.payment_intent.as_deref().filter(|_| charge.refunded) else {
             tracing::info!(charge = %charge.id, event = %event.id, "a charge refunded in part, or of no intent: left alone");
             return Ok(());
         };
         let Some(intent) = self.provider.look_up(intent_id).await.map_err(provider_error)? else { return Ok(()) };
-        let (payment_id, intent) = (PaymentId::parse(&intent.metadata.payment_id)?, &intent);
+        let Some(payment_id) = intent.metadata.payment() else {
+            not_ours(&event.id, intent_id);
+            return Ok(());
+        };
+        let intent = &intent;
         let handled = &Handled { consumer: WEBHOOK_INBOX.to_owned(), event_id: event.id.clone(), delivery_seq: None };
         self.payments
             .update(|| async move {
-                let current = self.payment_of_intent(payment_id, &intent.id).await?;
+                let Some(current) = self.payment_of_intent(payment_id, &intent.id).await? else {
+                    return Ok(Decision::Answer(()));
+                };
                 let steps: Vec<Payment> = current.value.on_refunded_at_provider(now()).into_iter().collect();
                 let mut change = Change::new().steps(PAYMENTS, Expect::Version(current.version), &steps, &ctx.trace)?;
                 change.handled = Some(handled.clone());
@@ -267,6 +291,16 @@ impl PaymentService {
         }
         Ok(delivered)
     }
+}
+
+/// An event about an intent this service did not make: acknowledged, or the provider would
+/// deliver it again for days.
+fn not_ours(event_id: &str, intent_id: &str) {
+    tracing::info!(
+        event = event_id,
+        intent = intent_id,
+        "an event about an intent this service did not make: left alone"
+    );
 }
 
 fn unknown_order(order_id: OrderId) -> ServiceError {

@@ -5,6 +5,7 @@
 //! `"<t>.<raw body>"`. A signature is accepted when one `v1` matches and `t` is within the
 //! tolerance of now, which stops replays of old deliveries.
 
+use coffee_domain::PaymentId;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -106,11 +107,22 @@ pub struct PaymentIntentObject {
     pub last_payment_error: Option<PaymentError>,
 }
 
+/// What this service put in an intent's metadata. An intent made by anyone else on the same
+/// account (another shop, the account's own checkout) has neither key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IntentMetadata {
-    pub payment_id: String,
-    pub order_id: String,
+    #[serde(default)]
+    pub payment_id: Option<String>,
+    #[serde(default)]
+    pub order_id: Option<String>,
+}
+
+impl IntentMetadata {
+    /// The payment the intent was made for, when this service made it.
+    pub fn payment(&self) -> Option<PaymentId> {
+        self.payment_id.as_deref().and_then(|id| PaymentId::parse(id).ok())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,11 +140,39 @@ pub const INTENT_FAILED: &str = "payment_intent.payment_failed";
 /// provider (Stripe's dashboard, its API).
 pub const CHARGE_REFUNDED: &str = "charge.refunded";
 
+/// The idempotency key of this service's refund of an intent. Stripe names the key of the
+/// request that caused an event in the event's `request`, so a refund's events say whether
+/// this service asked for it.
+pub fn refund_key(intent_id: &str) -> String {
+    format!("{REFUND_KEY_PREFIX}{intent_id}")
+}
+
+const REFUND_KEY_PREFIX: &str = "coffee-refund-";
+
 /// `charge.refunded`: the event, with its charge.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ChargeEvent {
     pub id: String,
     pub data: ChargeData,
+    /// The API request that caused the event: none for one Stripe made on its own.
+    #[serde(default)]
+    pub request: Option<EventRequest>,
+}
+
+impl ChargeEvent {
+    /// Whether the refund was this service's own (see [`refund_key`]).
+    pub fn refunded_by_this_service(&self) -> bool {
+        let key = self.request.as_ref().and_then(|r| r.idempotency_key.as_deref());
+        key.is_some_and(|k| k.starts_with(REFUND_KEY_PREFIX))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct EventRequest {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -11,6 +11,7 @@
 //! fake.url() -> "http://127.0.0.1:PORT"                  the API base (paths are /v1/...)
 //! fake.deliver_webhooks_to(url)                          where events are POSTed
 //! fake.enable_events(&["payment_intent.succeeded"])      only these types are delivered (default: every type, "*")
+//! fake.send_events_before_answering()                    a request's events reach the endpoint before its answer does
 //! fake.requests() -> Vec<Recorded>                       every API request, in order (faulted and unauthorised ones too)
 //! fake.intent(id) / fake.charge(id) -> Option<Value>     an object as stored now
 //! fake.refunds() / fake.events() -> Vec<Value>           every refund / event made, in order
@@ -210,6 +211,8 @@ struct State {
     saved: HashMap<String, Saved>,
     webhook_url: Option<String>,
     enabled_events: Option<Vec<String>>,
+    /// Whether a request's events are delivered before it is answered.
+    events_first: bool,
     deliveries: Vec<Delivery>,
 }
 
@@ -289,6 +292,13 @@ impl FakeStripe {
     /// still made (and in [`events`](Self::events)), with `pending_webhooks: 0`.
     pub fn enable_events(&self, types: &[&str]) {
         self.shared().state().enabled_events = Some(types.iter().map(|t| (*t).to_owned()).collect());
+    }
+
+    /// Delivers the events a request makes before answering it, from now on: Stripe sends its
+    /// webhooks on its own time, so one may reach the endpoint before the answer to the request
+    /// that caused it reaches the caller. (By default they are sent just after.)
+    pub fn send_events_before_answering(&self) {
+        self.shared().state().events_first = true;
     }
 
     /// The browser may pay over HTTP (`POST /v1/payment_intents/:id/confirm`) presenting this
@@ -820,12 +830,13 @@ async fn handle(
 
     let mut params = form.clone();
     params.sort();
-    let (status, text, made, extra) = {
+    let (status, text, made, extra, events_first) = {
         let mut state = shared.state();
+        let events_first = state.events_first;
         let saved = idempotency_key.as_ref().and_then(|key| state.saved.get(key).map(|saved| (key, saved)));
         if let Some((key, saved)) = saved {
             let (status, text, extra) = replay(saved, key, method.as_str(), &path, &params);
-            (status, text, Vec::new(), extra)
+            (status, text, Vec::new(), extra, events_first)
         } else {
             let call = Call {
                 method: &method,
@@ -842,10 +853,14 @@ async fn handle(
             if let (Some(key), true) = (&idempotency_key, keep) {
                 state.saved.insert(key.clone(), Saved::answer(&method, &path, params, status, &text, &request_id));
             }
-            (status, text, made, Vec::new())
+            (status, text, made, Vec::new(), events_first)
         }
     };
-    if !made.is_empty() {
+    if events_first {
+        for event_id in made {
+            deliver_event(&shared, &event_id).await;
+        }
+    } else if !made.is_empty() {
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
             for event_id in made {

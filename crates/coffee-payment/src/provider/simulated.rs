@@ -196,8 +196,8 @@ impl SimulatedProvider {
                     currency: intent.currency.to_lowercase(),
                     status: intent.status.as_str().to_owned(),
                     metadata: IntentMetadata {
-                        payment_id: intent.payment_id.clone(),
-                        order_id: intent.order_id.clone(),
+                        payment_id: Some(intent.payment_id.clone()),
+                        order_id: Some(intent.order_id.clone()),
                     },
                     last_payment_error: intent.last_payment_error.clone(),
                 },

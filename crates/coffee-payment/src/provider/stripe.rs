@@ -306,7 +306,7 @@ impl PaymentProvider for StripeProvider {
     async fn refund(&self, intent_id: &str) -> Result<(), ProviderError> {
         intent_path(intent_id)?;
         let form = [("payment_intent", intent_id.to_owned())];
-        let key = format!("coffee-refund-{intent_id}");
+        let key = crate::webhook::refund_key(intent_id);
         match self.call(Method::POST, "/v1/refunds", &form, Some(&key)).await? {
             Ok(_) => Ok(()),
             // Refunded before (by us under another key, or from Stripe's dashboard): done.
