@@ -132,6 +132,11 @@ impl Order {
                 let why = p.note.as_ref().map_or("payment failed".to_owned(), |r| format!("payment failed: {r}"));
                 self.become_(OrderStatus::Cancelled, Some(Note::system(why)), now)
             }
+            OrderInput::PaymentRefunded(_) if self.status != OrderStatus::Created => return Vec::new(),
+            OrderInput::PaymentRefunded(p) => {
+                let why = p.note.as_ref().map_or("payment refunded".to_owned(), |r| format!("payment refunded: {r}"));
+                self.become_(OrderStatus::Cancelled, Some(Note::system(why)), now)
+            }
             OrderInput::FulfilmentCompleted(_) => {
                 // A fulfilment exists only once its payment succeeded. When its completion
                 // overtakes that payment's event, the order goes through IN_PROGRESS on the way,
@@ -245,6 +250,7 @@ mod tests {
             OrderInput::PaymentSucceeded(its_payment(&o)),
             OrderInput::FulfilmentCompleted(its_fulfilment(&o)),
             OrderInput::FulfilmentRejected(its_fulfilment(&o)),
+            OrderInput::PaymentRefunded(its_payment(&o)),
         ] {
             assert!(cancelled.react(&input, Millis(2)).is_empty(), "{input:?}");
         }
@@ -289,5 +295,19 @@ mod tests {
         rejected.note = Some(Note::system("out of milk"));
         let cancelled = o.react(&OrderInput::FulfilmentRejected(rejected), Millis(1));
         assert_eq!(cancelled[0].note.as_ref().expect("note").as_str(), "rejected by the barista: out of milk");
+    }
+
+    #[test]
+    fn a_refund_before_the_order_started_cancels_it_and_after_leaves_it_to_the_barista_s_card() {
+        let o = an_order();
+        let mut refunded = its_payment(&o);
+        refunded.note = Some(Note::system("refunded at Stripe"));
+        let refunded = OrderInput::PaymentRefunded(refunded);
+        let cancelled = o.react(&refunded, Millis(1));
+        assert_eq!(statuses(&cancelled), [OrderStatus::Cancelled]);
+        assert_eq!(cancelled[0].note.as_ref().expect("note").as_str(), "payment refunded: refunded at Stripe");
+        let started = o.react(&OrderInput::PaymentSucceeded(its_payment(&o)), Millis(1));
+        assert!(started[0].react(&refunded, Millis(2)).is_empty(), "the fulfilment's rejection cancels it");
+        assert!(cancelled[0].react(&OrderInput::PaymentSucceeded(its_payment(&o)), Millis(2)).is_empty());
     }
 }

@@ -33,6 +33,8 @@ pub struct Payment {
     /// The order was cancelled while the provider could still capture the money; a late
     /// capture must be refunded at once.
     pub order_cancelled: bool,
+    /// Cards declined so far; at [`Payment::MAX_DECLINED_CARDS`] the payment fails.
+    pub declined_cards: u32,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -83,6 +85,7 @@ impl Payment {
             order_number: order.order_number,
             options: order.options,
             order_cancelled: false,
+            declined_cards: 0,
             created_at: now,
             updated_at: now,
         }
@@ -155,17 +158,27 @@ impl Payment {
         }
     }
 
+    /// Cards a payment may have declined before it fails: enough for a customer's own cards,
+    /// too few for someone trying a list of stolen card numbers against the shop's account.
+    pub const MAX_DECLINED_CARDS: u32 = 5;
+
     /// The provider reports a card was declined. The order stays open and the customer may try
     /// another card (a Stripe intent, declined, again awaits a payment method), so a waiting
     /// payment records why and goes on waiting, announced as declined; it ends when the order is
-    /// paid, or cancelled (by the customer, or unpaid in time). A decline for a payment that has
-    /// moved on (an earlier attempt's, arriving late) changes nothing.
+    /// paid, or cancelled (by the customer, or unpaid in time), or with the
+    /// [`MAX_DECLINED_CARDS`](Self::MAX_DECLINED_CARDS)th decline, when it fails (its intent is
+    /// then cancelled at the provider). A decline for a payment that has moved on (an earlier
+    /// attempt's, arriving late) changes nothing.
     pub fn on_declined(&self, reason: Note, now: Millis) -> Option<Self> {
-        (self.status == PaymentStatus::Created && !self.order_cancelled).then(|| Self {
-            note: Some(reason),
-            updated_at: now,
-            ..self.clone()
-        })
+        if self.status != PaymentStatus::Created || self.order_cancelled {
+            return None;
+        }
+        let declined_cards = self.declined_cards + 1;
+        if declined_cards >= Self::MAX_DECLINED_CARDS {
+            let failed = self.fail(Note::system("Too many cards were declined."), now).ok()?;
+            return Some(Self { declined_cards, ..failed });
+        }
+        Some(Self { note: Some(reason), declined_cards, updated_at: now, ..self.clone() })
     }
 
     /// The payment service's reaction to an event of the saga. `new_id` is the id a payment
@@ -230,6 +243,8 @@ crate::entity::wire!(Payment as PaymentWire {
     payment_intent_id: Option<String>,
     #[serde(default)]
     order_cancelled: bool,
+    #[serde(default)]
+    declined_cards: u32,
 });
 
 #[cfg(test)]
@@ -321,6 +336,26 @@ mod tests {
         assert_eq!(remembered.on_declined(Note::system("late"), Millis(6)), None);
         let pending = its_pending_payment(&an_order());
         assert_eq!(pending.on_declined(Note::system("no intent"), Millis(6)), None);
+    }
+
+    #[test]
+    fn the_fifth_declined_card_fails_the_payment() {
+        let mut payment = created();
+        for n in 1..Payment::MAX_DECLINED_CARDS {
+            payment = payment.on_declined(Note::system("Your card was declined."), Millis(4)).expect("declined");
+            assert_eq!((payment.status, payment.declined_cards), (PaymentStatus::Created, n));
+        }
+        let failed = payment.on_declined(Note::system("Your card was declined."), Millis(5)).expect("the last");
+        assert_eq!((failed.status, failed.declined_cards), (PaymentStatus::Failed, Payment::MAX_DECLINED_CARDS));
+        assert_eq!(failed.note.as_ref().map(Note::as_str), Some("Too many cards were declined."));
+        assert_eq!(failed.step_within(), None, "announced as failed, not as one more decline");
+        assert_eq!(failed.on_declined(Note::system("late"), Millis(6)), None);
+        let json = serde_json::to_value(&failed).expect("json");
+        assert_eq!(json["declinedCards"], Payment::MAX_DECLINED_CARDS);
+        let mut old = json.clone();
+        old.as_object_mut().expect("an object").remove("declinedCards");
+        let back: Payment = serde_json::from_value(old).expect("a payment stored before the count was");
+        assert_eq!(back.declined_cards, 0);
     }
 
     #[test]

@@ -50,6 +50,10 @@ saga_inputs!(
         /// The order is cancelled with the payment's reason (the payment fails only once its
         /// order is cancelled, so this changes nothing but an order that had not heard yet).
         PaymentFailed(Payment),
+        /// Money given back before the order started (a refund in the provider's dashboard that
+        /// overtook the capture's event): the order is cancelled. Once started, the refund closes
+        /// the coffee, and its rejection cancels the order.
+        PaymentRefunded(Payment),
         /// The order is ready to collect.
         FulfilmentCompleted(Fulfilment),
         /// The order is cancelled with the barista's reason.
@@ -112,7 +116,7 @@ mod tests {
         assert_eq!(consumers_of(T::OrderCancelled), [Source::Payment, Source::Fulfilment]);
         assert_eq!(consumers_of(T::PaymentSucceeded), [Source::Order, Source::Fulfilment]);
         assert_eq!(consumers_of(T::PaymentFailed), [Source::Order]);
-        assert_eq!(consumers_of(T::PaymentRefunded), [Source::Fulfilment]);
+        assert_eq!(consumers_of(T::PaymentRefunded), [Source::Order, Source::Fulfilment]);
         assert_eq!(consumers_of(T::FulfilmentCompleted), [Source::Order]);
         assert_eq!(consumers_of(T::FulfilmentRejected), [Source::Order]);
         for t in [

@@ -187,8 +187,14 @@ impl PaymentService {
                 Ok(Decision::Commit(change, steps.into_iter().next()))
             })
             .await?;
-        if let Some(p) = recorded {
-            tracing::debug!(payment = %p.id, order = %p.order_id, status = %p.status, "payment outcome recorded");
+        let Some(p) = recorded else { return Ok(()) };
+        tracing::debug!(payment = %p.id, order = %p.order_id, status = %p.status, "payment outcome recorded");
+        if p.status == PaymentStatus::Failed {
+            // Too many cards declined: no more attempts on this intent. Should this not reach
+            // the provider, a capture that still comes finds the payment failed and is refunded.
+            if let Err(e) = self.provider.cancel_intent(&intent.id).await {
+                tracing::warn!(payment = %p.id, intent = %intent.id, error = %e, "the intent of a failed payment stays open");
+            }
         }
         Ok(())
     }

@@ -103,12 +103,14 @@ const CUSTOMER_CANCELLED = 'cancelled by the customer';
 const NOT_PAID_IN_TIME = 'not paid in time';
 const PAYMENT_FAILED = /^payment failed(?::\s*(.*))?$/i;
 const REJECTED = /^rejected by the barista(?::\s*(.*))?$/i;
+const REFUNDED = /^payment refunded\b/i;
 
 export type CancelReason =
 	| { by: 'customer' }
 	| { by: 'time' }
 	| { by: 'payment'; why: string | null }
 	| { by: 'shop'; why: string | null }
+	| { by: 'refund' }
 	| { by: 'unknown'; why: string | null };
 
 export function cancelReason(note: string | null): CancelReason {
@@ -119,6 +121,7 @@ export function cancelReason(note: string | null): CancelReason {
 	if (failed) return { by: 'payment', why: failed[1] || null };
 	const rejected = REJECTED.exec(text);
 	if (rejected) return { by: 'shop', why: rejected[1] || null };
+	if (REFUNDED.test(text)) return { by: 'refund' };
 	return { by: 'unknown', why: text || null };
 }
 
@@ -139,6 +142,8 @@ export function orderStatusLabel(order: Pick<Order, 'status' | 'note'>): string 
 					return 'Not paid';
 				case 'time':
 					return 'Not paid in time';
+				case 'refund':
+					return 'Refunded';
 				default:
 					return 'Cancelled';
 			}
@@ -196,6 +201,8 @@ export function orderOutcome(
 				headline: "Sorry, we couldn't make this one",
 				detail: reason.why ? `The barista said: ${sentence(reason.why)} ${money}` : money
 			};
+		case 'refund':
+			return { headline: 'The shop refunded this order', detail: 'Your payment has been refunded.' };
 		case 'unknown':
 			return { headline: 'This order was cancelled', detail: reason.why ? `${sentence(reason.why)} ${money}` : money };
 	}

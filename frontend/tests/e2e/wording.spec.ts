@@ -37,6 +37,10 @@ test('a cancelled order says why once, in the customer’s words', () => {
 		headline: "Sorry, we couldn't make this one",
 		detail: 'The barista said: Out of milk. Your payment has been refunded.'
 	});
+	expect(orderOutcome(cancelled('payment refunded: refunded at Stripe'), { status: 'PAYMENT_REFUNDED' })).toEqual({
+		headline: 'The shop refunded this order',
+		detail: 'Your payment has been refunded.'
+	});
 	expect(orderOutcome({ status: 'ORDER_COMPLETED', note: null }, null).headline).toBe('Ready to collect!');
 });
 

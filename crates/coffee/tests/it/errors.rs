@@ -223,8 +223,11 @@ async fn the_webhook_refuses_bad_or_stale_signatures_and_applies_a_repeated_deli
     let mut stranger = payment.clone();
     stranger["paymentId"] = json!("0193f5a0-0000-7000-8000-000000000009");
     let body = webhook_event("evt_test_2", "payment_intent.succeeded", &stranger);
-    let (status, _) = app.webhook(&body, &sign(WEBHOOK_SECRET.as_bytes(), now, &body)).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, ack) = app.webhook(&body, &sign(WEBHOOK_SECRET.as_bytes(), now, &body)).await;
+    // Another system's payment on the same account (a staging copy, say): acknowledged, as the
+    // provider would otherwise send it again for days, and nothing here changes.
+    assert_eq!(status, StatusCode::OK, "{ack}");
+    assert_eq!(app.event_types("payment", &order_id).await.len(), 3);
     app.stop().await;
 }
 

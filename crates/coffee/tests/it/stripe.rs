@@ -123,6 +123,32 @@ async fn a_declined_card_or_no_funds_is_said_in_stripe_s_words_and_another_card_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fifth_declined_card_ends_the_order_and_closes_its_intent_at_stripe() {
+    let (stripe, app) = stripe_shop().await;
+    let (order_id, payment) = order_with_intent(&app, "1", "stripe-card-tester").await;
+    let intent_id = id(&payment, "paymentIntentId");
+    for _ in 1..5 {
+        pay_with(&stripe, &payment, "pm_card_chargeDeclined").await;
+    }
+    assert_eq!(app.payment_of(&order_id).await["paymentStatus"], "PAYMENT_CREATED", "four declines: still open");
+    pay_with(&stripe, &payment, "pm_card_chargeDeclined").await;
+    let failed = app.payment_of(&order_id).await;
+    assert_eq!(failed["paymentStatus"], "PAYMENT_FAILED", "{failed}");
+    let cancelled = app.order_status(&order_id, "ORDER_CANCELLED").await;
+    assert_eq!(cancelled["orderNote"], "payment failed: Too many cards were declined.", "{cancelled}");
+    let intent = stripe.intent(&intent_id).expect("the intent");
+    assert_eq!(intent["status"], "canceled", "no sixth card can be tried on it: {intent}");
+    assert!(stripe.confirm(&intent_id, "pm_card_visa", true).await.is_empty(), "Stripe takes no more cards");
+    let mut announced = app.event_types("payment", &order_id).await;
+    announced.dedup();
+    assert_eq!(
+        announced,
+        ["coffee.payment.pending", "coffee.payment.created", "coffee.payment.declined", "coffee.payment.failed"]
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_coffee_is_refunded_once_through_an_outage_and_stripe_s_refund_events_are_acknowledged() {
     let (stripe, app) = stripe_shop().await;
     let (order_id, payment) = order_with_intent(&app, "3", "stripe-refund").await;
@@ -524,6 +550,9 @@ async fn stripe_s_events_out_of_order_and_twice_leave_the_money_given_back_and_n
     );
     let (_, made) = app.get(&format!("/api/fulfilment?orderId={order_id}")).await;
     assert_eq!(made, json!([]), "nothing for the barista");
+    // The customer's order does not wait for a payment that was given back.
+    let cancelled = app.order_status(&order_id, "ORDER_CANCELLED").await;
+    assert_eq!(cancelled["orderNote"], "payment refunded: refunded at Stripe", "{cancelled}");
     assert!(
         stripe.requests().iter().all(|r| r.path != "/v1/refunds" || r.idempotency_key.is_none()),
         "no refund of ours"
