@@ -46,6 +46,9 @@ const REFRESH: Duration = Duration::from_secs(30);
 const RETRY: Duration = Duration::from_secs(2);
 /// How long a start waits for the first answer before it serves pages with the strict policy.
 const FIRST_ANSWER: Duration = Duration::from_secs(2);
+/// How long a later ask may take: a payment service that accepts the connection and never
+/// answers must not stop the policy being followed, nor the process stopping.
+const ASK: Duration = Duration::from_secs(5);
 
 /// The policy pages get now; shared by the layer that sends it and the task that follows it.
 #[derive(Clone)]
@@ -102,7 +105,13 @@ pub async fn follow(
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(if known { REFRESH } else { RETRY }) => {}
             }
-            known = ask().await;
+            known = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                answered = tokio::time::timeout(ASK, ask()) => answered.unwrap_or_else(|_| {
+                    tracing::warn!("the payment service did not say in time how customers pay; pages keep their policy");
+                    false
+                }),
+            };
         }
     }
 }
@@ -114,4 +123,37 @@ pub async fn apply(
 ) -> axum::response::Response {
     response.headers_mut().entry(header::CONTENT_SECURITY_POLICY).or_insert_with(|| policy.current());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coffee_payment::HttpPaymentClient;
+
+    /// A payment service that takes the connection and never answers: the start goes on with the
+    /// strict policy, and a stop is not held up by an ask that hangs.
+    #[tokio::test]
+    async fn a_payment_service_that_never_answers_holds_up_neither_the_start_nor_the_stop() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let base = format!("http://{}", listener.local_addr().expect("an address"));
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        });
+        let payments: Arc<dyn PaymentClient> = Arc::new(HttpPaymentClient::new(&base, reqwest::Client::new()));
+        let (policy, shutdown) = (PagePolicy::strict(), CancellationToken::new());
+        let started = tokio::time::Instant::now();
+        let following = follow(policy.clone(), payments, shutdown.clone()).await;
+        assert!(started.elapsed() < FIRST_ANSWER + Duration::from_secs(1), "the start waited {:?}", started.elapsed());
+        assert_eq!(policy.current(), SIMULATED);
+        let following = tokio::spawn(following);
+        // Past the retry, into an ask that will never be answered.
+        tokio::time::sleep(RETRY + Duration::from_millis(500)).await;
+        shutdown.cancel();
+        let stopped = tokio::time::timeout(Duration::from_secs(1), following).await;
+        assert!(stopped.is_ok(), "the policy's task did not stop while its ask hung");
+        held.abort();
+    }
 }

@@ -30,6 +30,9 @@ test('a customer orders a large oat latte and sees the right price and number; a
 	await expect(customer.getByTestId('payment-status')).toHaveAttribute('data-status', 'PAYMENT_SUCCESSFUL');
 	const number = await orderNumberOf(request, orderId);
 	await expect(view.getByTestId('order-number')).toHaveText(`#${number}`);
+	// The number is what the barista calls out: big enough to read at arm's length.
+	const size = await view.getByTestId('order-number').evaluate((n) => parseFloat(getComputedStyle(n).fontSize));
+	expect(size).toBeGreaterThanOrEqual(24);
 	await app.screenshot(customer, '1-large-oat-latte');
 
 	const barista = await app.open('/barista', { as: staff.barista });

@@ -53,3 +53,20 @@ test('after the server comes back, stale errors go and fresh data shows', async 
 	await expect(customer.locator('body')).not.toContainText("can't reach");
 	await app.screenshot(customer, '2-back');
 });
+
+test('an order page whose payment settings fail to load still shows the order and its payment', async ({ app }) => {
+	const customer = await app.open('/', { expectedConsole: /status of 503/ });
+	const orderId = await orderCoffee(customer, 'Jo');
+	await payWith(customer, CARDS.good);
+	await expect(customer.getByTestId('payment-status')).toHaveAttribute('data-status', 'PAYMENT_SUCCESSFUL');
+	// Everything answers but the query for how the shop takes cards.
+	await customer.route('**/graphql', (route) =>
+		route.request().postData()?.includes('getCheckout')
+			? route.fulfill({ status: 503, contentType: 'application/json', body: '{"errors":[{"message":"down"}]}' })
+			: route.fallback()
+	);
+	await customer.goto(`/?order=${encodeURIComponent(orderId)}`);
+	await expect(customer.getByTestId('error-alert')).toBeVisible();
+	await expect(customer.getByTestId('payment-status')).toHaveAttribute('data-status', 'PAYMENT_SUCCESSFUL');
+	await expect(customer.getByTestId('order-number')).toBeVisible();
+});
