@@ -19,6 +19,7 @@ pub mod migrate;
 pub mod nats;
 pub mod pattern;
 pub mod postgres;
+pub mod retention;
 pub mod rule;
 pub mod sqlite;
 pub mod store;

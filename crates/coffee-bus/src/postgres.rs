@@ -19,6 +19,7 @@ use sqlx::{AssertSqlSafe, Executor, PgPool, Row as _};
 
 use crate::envelope::Envelope;
 use crate::migrate::{MIGRATIONS_TABLE, Migration};
+use crate::retention::{self, Retention};
 use crate::store::{By, Change, Committed, Expect, Lookup, Row, Store, StoreError, Table, Timer};
 
 pub struct PgStore {
@@ -427,6 +428,27 @@ impl Store for PgStore {
         let prune = sqlx::query("DELETE FROM bus_inbox WHERE handled_at < $1").bind(cutoff_ms);
         prune.execute(&self.pool).await.map_err(db_err)?;
         Ok(())
+    }
+
+    async fn prune_journal(&self, retention: &Retention) -> Result<u64, StoreError> {
+        // Unpublished events are still in the outbox; the broker keeps the rest.
+        let sql = retention::prune_window_sql(retention, "EXISTS (SELECT 1 FROM bus_outbox o WHERE o.seq = e.seq)");
+        let cutoff = retention::cutoff_time(retention.cutoff_ms);
+        let (mut from, mut pruned) = (0_i64, 0_u64);
+        loop {
+            let start: Option<(i64, String)> =
+                sqlx::query_as(retention::WINDOW_START).bind(from).fetch_optional(&self.pool).await.map_err(db_err)?;
+            let Some((seq, _)) = start.filter(|(_, time)| *time < cutoff) else { return Ok(pruned) };
+            let done = sqlx::query(AssertSqlSafe(sql.clone()))
+                .bind(seq)
+                .bind(seq + retention::WINDOW)
+                .bind(&cutoff)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+            pruned += done.rows_affected();
+            from = seq + retention::WINDOW;
+        }
     }
 
     async fn due_timers(&self, now_ms: i64, limit: u32) -> Result<Vec<Timer>, StoreError> {

@@ -407,6 +407,9 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Forgets inbox marks older than `cutoff_ms`: redeliveries stop long before.
     async fn prune_inbox(&self, cutoff_ms: i64) -> Result<(), StoreError>;
+    /// Forgets the journal's events that `retention` lets go (see [`crate::retention`]), a
+    /// window at a time; returns how many.
+    async fn prune_journal(&self, retention: &crate::retention::Retention) -> Result<u64, StoreError>;
 }
 
 /// What an attempt at a change decided.

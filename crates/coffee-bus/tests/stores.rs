@@ -501,3 +501,68 @@ async fn timers_fire_once(kind: &str, store: Arc<dyn Store>) {
     assert_eq!(fire_due(store.as_ref(), now).await, Ok(1), "{kind}: the moved timer is due");
     assert_eq!(store.events_about(&subject(22)).await.expect("journal").len(), 1, "{kind}");
 }
+
+/// An event no rule routes anywhere, about `order`, at `time` (the journal's text form).
+fn unrouted(order: u128, time: Option<&str>) -> Envelope {
+    let mut envelope = Envelope::of(
+        "order-service",
+        "coffee.test.noted",
+        &uuid::Uuid::from_u128(order).to_string(),
+        json!({}),
+        &TraceContext::new_root(),
+    );
+    if let Some(time) = time {
+        envelope.time = time.to_owned();
+    }
+    envelope
+}
+
+#[tokio::test]
+async fn the_journal_forgets_a_closed_orders_events_once_all_are_old_and_keeps_what_is_still_needed() {
+    use coffee_bus::retention::{OpenRecords, Retention};
+    let stores = Stores::open().await;
+    let about = |n: u128| uuid::Uuid::from_u128(n).to_string();
+    for (kind, store) in stores.each() {
+        // 200 and 204: closed, all old (204 has more events than one pruning window). 201: its
+        // note is open. 202: one of its events is newer than the cutoff. 203: still to be
+        // delivered (queued for a consumer on SQLite, in the outbox on PostgreSQL).
+        let mut change = Change::new().publish(unrouted(200, None)).publish(unrouted(200, None));
+        for _ in 0..600 {
+            change = change.publish(unrouted(204, None));
+        }
+        let note = Note { id: "n201".into(), order_id: about(201), text: "open".into() };
+        change = change.put(NOTES, &note, Expect::New).expect("put").publish(unrouted(201, None));
+        change = change.publish(unrouted(202, None)).publish(unrouted(202, Some("2999-01-01T00:00:00.000000Z")));
+        change = change.emit(&order_event(203), &TraceContext::new_root());
+        assert_eq!(store.commit(change).await, Ok(Committed::Applied), "{kind}");
+        if kind == "postgres" {
+            // What the relay does, for every event but 203's.
+            let relayed: Vec<i64> = stores
+                .postgres
+                .outbox_batch(10_000)
+                .await
+                .expect("outbox")
+                .into_iter()
+                .filter(|(_, body)| !body.contains(&about(203)))
+                .map(|(seq, _)| seq)
+                .collect();
+            stores.postgres.outbox_done(&relayed).await.expect("relayed");
+        }
+        let cutoff_ms = jiff::Timestamp::now().as_millisecond() + 60_000;
+        let open = vec![OpenRecords { table: NOTES.table, statuses: vec!["OPEN"] }];
+        let retention = Retention { cutoff_ms, open };
+        assert_eq!(store.prune_journal(&retention).await, Ok(602), "{kind}: the closed orders' events");
+        let count = async |n: u128| store.events_about(&about(n)).await.expect("journal").len();
+        assert_eq!(
+            [count(200).await, count(201).await, count(202).await, count(203).await, count(204).await],
+            [0, 1, 2, 1, 0],
+            "{kind}: what is kept"
+        );
+        assert_eq!(store.prune_journal(&retention).await, Ok(0), "{kind}: nothing more to prune");
+        // Without the open note's protection, its order's event goes too.
+        let unprotected = Retention { open: Vec::new(), ..retention };
+        assert_eq!(store.prune_journal(&unprotected).await, Ok(1), "{kind}: the open order's event");
+        assert_eq!(count(201).await, 0, "{kind}");
+    }
+    stores.close().await;
+}

@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use coffee_auth::Authenticator;
+use coffee_bus::retention::{OpenRecords, Retention};
 use coffee_bus::{DeliveryOptions, Store};
 use coffee_gateway::Services;
 use futures::future::BoxFuture;
@@ -29,6 +30,7 @@ use crate::{admin, identity, live};
 /// How long inbox marks are kept. Deliveries are retried for minutes, not days; a week
 /// is far beyond any redelivery the queues make.
 const INBOX_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// What one process runs.
 pub struct Node {
@@ -38,6 +40,8 @@ pub struct Node {
     pub gateway: Gateway,
     pub settings: ServiceSettings,
     pub delivery: DeliveryOptions,
+    /// How long the journal keeps a closed order's events (`--retain-days`).
+    pub retain: Duration,
     pub auth: AuthSettings,
 }
 
@@ -84,6 +88,7 @@ impl Application {
         let prometheus = Prometheus::new(streams.clone());
         let mut running = Vec::new();
         let mut stores: Vec<Arc<dyn Store>> = Vec::new();
+        let mut kept: Vec<(Arc<dyn Store>, Vec<OpenRecords>)> = Vec::new();
         let options = services::ServiceOptions {
             webhook_secret: match (&node.settings.provider, node.services.contains(&ServiceKind::Payment)) {
                 (_, false) => Vec::new(),
@@ -106,12 +111,19 @@ impl Application {
             if kind.schedules_timers() {
                 tasks.push(tokio::spawn(coffee_bus::timers::run(store.clone(), shutdown.clone())));
             }
-            // The embedded mode's services share one store: prune it and probe it once.
+            // The embedded mode's services share one store: prune it and probe it once, keeping
+            // what any of its services still needs.
+            match kept.iter_mut().find(|(s, _)| Arc::ptr_eq(s, &store)) {
+                Some((_, open)) => open.push(kind.open_records()),
+                None => kept.push((store.clone(), vec![kind.open_records()])),
+            }
             if !stores.iter().any(|s| Arc::ptr_eq(s, &store)) {
-                tasks.push(tokio::spawn(prune_inbox(store.clone(), shutdown.clone())));
                 stores.push(store);
             }
             running.push(service);
+        }
+        for (store, open) in kept {
+            tasks.push(tokio::spawn(prune(store, open, node.retain, shutdown.clone())));
         }
         let live = backend.live_feed(shutdown.clone());
         // Sessions that end from now on (subscribed first, so none falls between), then those
@@ -337,16 +349,28 @@ fn layers(router: Router, metrics: &Prometheus) -> Router {
     )
 }
 
-/// Forgets old inbox marks, hourly.
-async fn prune_inbox(store: Arc<dyn Store>, shutdown: CancellationToken) {
+/// Forgets what is older than the store must keep, at start and then hourly: inbox marks
+/// after `retain` or a week, whichever is sooner (redeliveries stop long before), and the
+/// journal's events of closed orders after `retain`.
+async fn prune(store: Arc<dyn Store>, open: Vec<OpenRecords>, retain: Duration, shutdown: CancellationToken) {
     loop {
-        let cutoff = jiff::Timestamp::now().as_millisecond() - INBOX_RETENTION.as_millis() as i64;
-        if let Err(e) = store.prune_inbox(cutoff).await {
+        let now = jiff::Timestamp::now().as_millisecond();
+        let inbox = now - INBOX_RETENTION.min(retain).as_millis() as i64;
+        if let Err(e) = store.prune_inbox(inbox).await {
             tracing::warn!(error = %e, "could not prune the inbox");
+        }
+        let retention = Retention { cutoff_ms: now - retain.as_millis() as i64, open: open.clone() };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            pruned = store.prune_journal(&retention) => match pruned {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "pruned the journal of closed orders"),
+                Err(e) => tracing::warn!(error = %e, "could not prune the journal"),
+            },
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = tokio::time::sleep(PRUNE_EVERY) => {}
         }
     }
 }

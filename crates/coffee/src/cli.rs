@@ -3,9 +3,11 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::backup::{BackupArgs, RestoreArgs};
 use crate::bench::BenchArgs;
 use crate::config::{GatewayConfig, ServeConfig, ServiceConfig};
 use crate::dlq::DlqArgs;
+use crate::health::HealthArgs;
 use crate::staff::StaffArgs;
 
 /// Event Driven Coffee: order, pay, make and collect coffee, the event-driven way.
@@ -45,6 +47,14 @@ pub enum Command {
     Dlq(DlqArgs),
     /// Add, list or remove staff accounts (baristas and admins).
     Staff(StaffArgs),
+    /// Copy the embedded store (the data directory's database) into a new file, while the
+    /// server runs.
+    Backup(BackupArgs),
+    /// Put a backup back into a data directory no server is running on.
+    Restore(RestoreArgs),
+    /// Ask a running process whether it is ready (its `/readyz`): exit 0 if so, for health
+    /// checks.
+    Health(HealthArgs),
     /// Print the event catalogue (docs/events.md): every event, its producer and consumers.
     Events,
 }

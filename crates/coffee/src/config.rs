@@ -336,6 +336,8 @@ impl AuthSettings {
     }
 }
 
+const DAY_SECS: u64 = 24 * 3600;
+
 /// How consumers are fed: shared by `serve` and the service commands.
 #[derive(Debug, Clone, Args)]
 pub struct DeliveryArgs {
@@ -348,6 +350,11 @@ pub struct DeliveryArgs {
     /// Orders each consumer (each replica, in the distributed mode) works on at once.
     #[arg(long, env = "COFFEE_CONSUMER_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub consumer_concurrency: u32,
+    /// Days the journal keeps a closed order's events (and the inbox its marks, at most 7):
+    /// older ones are pruned hourly, never while the order is open, queued or dead-lettered.
+    /// 0 prunes them at the first round after the order closes.
+    #[arg(long, env = "COFFEE_RETAIN_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub retain_days: u32,
 }
 
 impl DeliveryArgs {
@@ -361,6 +368,10 @@ impl DeliveryArgs {
             concurrency: self.consumer_concurrency as usize,
             drain_timeout: Duration::from_secs(10),
         }
+    }
+
+    pub fn retain(&self) -> Duration {
+        Duration::from_secs(u64::from(self.retain_days) * DAY_SECS)
     }
 }
 
@@ -376,7 +387,7 @@ impl ServeConfig {
             postgres: PostgresArgs::default(),
             sync: Sync::Full,
             webhook_secret: Some("whsec_test_secret".to_owned()),
-            delivery: DeliveryArgs { max_attempts: 5, retry_backoff_ms: 20, consumer_concurrency: 64 },
+            delivery: DeliveryArgs { max_attempts: 5, retry_backoff_ms: 20, consumer_concurrency: 64, retain_days: 30 },
             auth: AuthArgs::default(),
             shop: ShopArgs::default(),
             payment: PaymentArgs::default(),
@@ -412,6 +423,7 @@ impl ServeConfig {
                 provider: self.payment.provider()?,
             },
             delivery: self.delivery.options(),
+            retain: self.delivery.retain(),
             auth: self.auth.kept_in(&self.data_dir)?,
         })
     }
@@ -550,6 +562,7 @@ impl ServiceConfig {
                 },
             },
             delivery: self.delivery.options(),
+            retain: self.delivery.retain(),
             auth: self.auth.required()?,
         })
     }
@@ -609,6 +622,7 @@ impl GatewayConfig {
                 provider: Provider::Simulated,
             },
             delivery: DeliveryOptions::default(),
+            retain: Duration::from_secs(30 * DAY_SECS),
             auth: self.auth.required()?,
         })
     }

@@ -5,12 +5,14 @@
 pub mod admin;
 pub mod app;
 pub mod backend;
+pub mod backup;
 pub mod baseline;
 pub mod bench;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod dlq;
+pub mod health;
 pub mod identity;
 pub mod live;
 pub mod metrics;

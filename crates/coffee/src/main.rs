@@ -41,6 +41,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => return coffee::bench::run(args).await,
         Command::Dlq(args) => return coffee::dlq::run(args).await,
         Command::Staff(args) => return coffee::staff::run(args).await,
+        // Blocking file work, and nothing else runs in this process meanwhile.
+        Command::Health(args) => return coffee::health::run(args).await,
+        Command::Backup(args) => return coffee::backup::backup(args),
+        Command::Restore(args) => return coffee::backup::restore(args),
         Command::Events => {
             print!("{}", coffee::catalogue::markdown());
             return Ok(());

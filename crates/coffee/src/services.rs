@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use coffee_bus::retention::OpenRecords;
 use coffee_bus::{Migration, Rule, Rules, Store};
 use coffee_domain::Source;
 use coffee_fulfilment::FulfilmentService;
@@ -122,6 +123,25 @@ impl ServiceKind {
             ServiceKind::Payment => coffee_payment::SCHEMA,
             ServiceKind::Fulfilment => coffee_fulfilment::SCHEMA,
         }
+    }
+
+    /// The service's records that keep their order open while they have one of these statuses:
+    /// the journal keeps that order's events whatever their age (see `coffee_bus::retention`).
+    pub fn open_records(self) -> OpenRecords {
+        use coffee_domain::{FulfilmentStatus as F, OrderStatus as O, PaymentStatus as P};
+        let (table, statuses) = match self {
+            ServiceKind::Order => {
+                (coffee_order::model::ORDERS.table, vec![O::Created.as_str(), O::InProgress.as_str()])
+            }
+            // Waiting for the customer's card or the provider's word.
+            ServiceKind::Payment => {
+                (coffee_payment::model::PAYMENTS.table, vec![P::Pending.as_str(), P::Created.as_str()])
+            }
+            ServiceKind::Fulfilment => {
+                (coffee_fulfilment::model::FULFILMENTS.table, vec![F::Pending.as_str(), F::Created.as_str()])
+            }
+        };
+        OpenRecords { table, statuses }
     }
 
     pub fn migrations(self) -> &'static [Migration] {

@@ -18,7 +18,9 @@
 //! - [`readers`]: the pool of read connections.
 //! - [`queues`]: the embedded transport's queues, dead letters and inbox housekeeping.
 //! - [`schema`]: the bus's tables and the migration runner.
+//! - [`backup`]: online backups and restoring one.
 
+pub mod backup;
 mod queues;
 mod readers;
 mod schema;
@@ -26,6 +28,7 @@ mod writer;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -41,6 +44,7 @@ use self::schema::{apply_migrations, bus_migrations};
 use self::writer::{AdminFn, Checkpoints, Hooks, Job, run_writer};
 use crate::envelope::Envelope;
 use crate::migrate::Migration;
+use crate::retention::{self, Retention};
 use crate::rule::Rules;
 use crate::store::{By, Change, Committed, Lookup, Row, Store, StoreError, Table, Timer};
 
@@ -83,6 +87,10 @@ pub struct SqliteStore {
 }
 
 pub(super) const MAX_BATCH: usize = 512;
+
+/// An event still needed by the embedded transport: queued for a consumer, or dead-lettered.
+const SQLITE_HELD: &str = "EXISTS (SELECT 1 FROM bus_deliveries d WHERE d.seq = e.seq) \
+    OR EXISTS (SELECT 1 FROM bus_dead_letters l WHERE l.seq = e.seq)";
 
 pub(super) fn db_err(e: rusqlite::Error) -> StoreError {
     let transient = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
@@ -265,6 +273,41 @@ impl Store for SqliteStore {
         self.prune_inbox_rows(cutoff_ms).await.map(|_| ())
     }
 
+    async fn prune_journal(&self, retention: &Retention) -> Result<u64, StoreError> {
+        let sql = retention::prune_window_sql(retention, SQLITE_HELD);
+        let cutoff = retention::cutoff_time(retention.cutoff_ms);
+        let (mut from, mut pruned) = (0_i64, 0_u64);
+        loop {
+            let start = self
+                .readers
+                .with(move |c| {
+                    c.prepare_cached(retention::WINDOW_START)
+                        .map_err(db_err)?
+                        .query_row([from], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                        .optional()
+                        .map_err(db_err)
+                })
+                .await?;
+            // Done at the end of the journal, or at the first event younger than the cutoff
+            // (sequence numbers follow time: every later one is younger too).
+            let Some((seq, _)) = start.filter(|(_, time)| *time < cutoff) else { return Ok(pruned) };
+            let (sql, cutoff, deleted) = (sql.clone(), cutoff.clone(), Arc::new(AtomicU64::new(0)));
+            let counted = deleted.clone();
+            // Through the writer, as one short transaction among the commits.
+            self.submit_admin(Box::new(move |c| {
+                let n = c
+                    .prepare_cached(&sql)
+                    .and_then(|mut s| s.execute(params![seq, seq + retention::WINDOW, cutoff]))
+                    .map_err(db_err)?;
+                counted.store(n as u64, Ordering::Relaxed);
+                Ok(Vec::new())
+            }))
+            .await?;
+            pruned += deleted.load(Ordering::Relaxed);
+            from = seq + retention::WINDOW;
+        }
+    }
+
     async fn next_number(&self, sequence: &str) -> Result<i64, StoreError> {
         // Through the writer, so the number is taken in a batch's transaction and answered
         // only once that batch is durable.
@@ -313,21 +356,22 @@ impl Store for SqliteStore {
 /// One process owns a data file: a second `coffee serve` on the same directory would
 /// deliver every message twice. The lock is released when the process exits, however it exits.
 fn lock_data_file(path: &Path) -> Result<File, StoreError> {
-    let lock_path = path.with_extension("lock");
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", lock_path.display())))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Database(format!(
+    match try_lock_data_file(path) {
+        Ok(Some(file)) => Ok(file),
+        Ok(None) => Err(StoreError::Database(format!(
             "{} is in use by another process (is another `coffee serve` running on this data directory?)",
             path.display()
         ))),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(StoreError::Database(format!("cannot lock {}: {e}", lock_path.display())))
-        }
+        Err(e) => Err(StoreError::Database(format!("cannot lock {}: {e}", path.with_extension("lock").display()))),
+    }
+}
+
+/// The data file's lock (`coffee.lock` beside `coffee.db`), or `None` if a process holds it.
+fn try_lock_data_file(path: &Path) -> std::io::Result<Option<File>> {
+    let file = File::options().create(true).truncate(false).write(true).open(path.with_extension("lock"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
     }
 }

@@ -11,17 +11,17 @@ use serde_json::{Value, json};
 
 use crate::helpers::{EVERY_STEP_ONCE, GOOD_CARD, Http, ServerProcess};
 
-struct Client {
-    http: Http,
-    base: String,
+pub(crate) struct Client {
+    pub(crate) http: Http,
+    pub(crate) base: String,
 }
 
 impl Client {
-    async fn get(&self, path: &str) -> Result<Value, String> {
+    pub(crate) async fn get(&self, path: &str) -> Result<Value, String> {
         self.http.get(&format!("{}{path}", self.base)).await
     }
 
-    async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
         self.http.post(&format!("{}{path}", self.base), body).await
     }
 
@@ -34,7 +34,7 @@ impl Client {
     }
 
     /// Walks an order from wherever it stands to ORDER_COMPLETED.
-    async fn finish(&self, order_id: &str) {
+    pub(crate) async fn finish(&self, order_id: &str) {
         let payment = self
             .until(&format!("/api/payment?orderId={order_id}"), |v| v.as_array().is_some_and(|a| !a.is_empty()))
             .await;
@@ -62,18 +62,18 @@ impl Client {
 /// What the server told a customer about an order, in the order it was told: each step the
 /// server acknowledged (answered 2xx), so it must survive a crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Told {
+pub(crate) enum Told {
     Placed,
     Paid,
     Completed,
 }
 
-type Acks = Arc<Mutex<Vec<(String, Told)>>>;
+pub(crate) type Acks = Arc<Mutex<Vec<(String, Told)>>>;
 
 /// One customer's sagas until the stop flag or the first error (the server dying). A customer
 /// who `holds` pays for one order and then waits for the stop without collecting it, so the
 /// kill always finds a paid order not yet made, however the other customers' timing falls.
-async fn customer(client: Arc<Client>, n: usize, acks: Acks, stop: Arc<AtomicBool>, holds: bool) {
+pub(crate) async fn customer(client: Arc<Client>, n: usize, acks: Acks, stop: Arc<AtomicBool>, holds: bool) {
     while !stop.load(Ordering::Relaxed) {
         let coffee = ["1", "2", "3"][n % 3];
         let body = json!({"coffeeId": coffee, "customerId": format!("crash-{n}"), "customerName": "Kit"});
@@ -165,8 +165,19 @@ async fn a_server_killed_mid_stream_finishes_every_order_after_restart_with_each
         placed.len()
     );
 
+    every_order_published_every_step_once(&client, &placed).await;
+    let letters = client.get("/api/admin/dead-letters").await.expect("dead letters");
+    assert_eq!(letters, json!([]), "nothing was dead-lettered");
+    let status = server.terminate().await;
+    assert!(status.success(), "a clean stop on SIGTERM exits 0, got {status}");
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+    assert!(log.contains("stopped cleanly"), "{log}");
+}
+
+/// Each of `placed`, finished, published every step of its saga once, under ids that never repeat.
+pub(crate) async fn every_order_published_every_step_once(client: &Client, placed: &[String]) {
     let mut seen: HashMap<Vec<String>, usize> = HashMap::new();
-    for order_id in &placed {
+    for order_id in placed {
         let mut types = Vec::new();
         let mut ids = Vec::new();
         for service in ["order", "payment", "fulfilment"] {
@@ -184,16 +195,10 @@ async fn a_server_killed_mid_stream_finishes_every_order_after_restart_with_each
     let every_step_once: Vec<String> = EVERY_STEP_ONCE.iter().map(|t| (*t).to_owned()).collect();
     assert_eq!(seen.len(), 1, "every order published the same steps: {seen:?}");
     assert_eq!(seen.get(&every_step_once), Some(&placed.len()), "every order published every step once: {seen:?}");
-    let letters = client.get("/api/admin/dead-letters").await.expect("dead letters");
-    assert_eq!(letters, json!([]), "nothing was dead-lettered");
-    let status = server.terminate().await;
-    assert!(status.success(), "a clean stop on SIGTERM exits 0, got {status}");
-    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
-    assert!(log.contains("stopped cleanly"), "{log}");
 }
 
 /// The furthest step each order was acknowledged at, and the orders placed, oldest first.
-fn furthest_steps(acks: &Acks) -> (HashMap<String, Told>, Vec<String>) {
+pub(crate) fn furthest_steps(acks: &Acks) -> (HashMap<String, Told>, Vec<String>) {
     let mut told: HashMap<String, Told> = HashMap::new();
     let mut placed = Vec::new();
     for (order_id, step) in acks.lock().expect("lock").iter() {
@@ -208,7 +213,7 @@ fn furthest_steps(acks: &Acks) -> (HashMap<String, Told>, Vec<String>) {
 
 /// Nothing acknowledged went backwards, and what follows from it happens by itself: a paid
 /// order gets its fulfilment, a completed fulfilment completes its order, with no client help.
-async fn nothing_acknowledged_went_backwards(client: &Client, told: &HashMap<String, Told>) {
+pub(crate) async fn nothing_acknowledged_went_backwards(client: &Client, told: &HashMap<String, Told>) {
     for (order_id, step) in told {
         let order = client.get(&format!("/api/order/{order_id}")).await.expect("every acknowledged order survived");
         assert_ne!(order["orderStatus"], "ORDER_CANCELLED", "{order}");

@@ -69,6 +69,10 @@ fn the_compose_file_runs_real_commands_with_settings_they_read() {
         let sub = command.first().unwrap_or_else(|| panic!("{name} has no command"));
         let vars = commands.get(sub).unwrap_or_else(|| panic!("{name} runs `coffee {sub}`, which does not exist"));
         ours.insert(sub.clone());
+        // A health check that asks the process whether it can serve, not one that always passes.
+        let check = str_list(&service["healthcheck"]["test"]);
+        assert_eq!(check.get(..3), Some(&["CMD".to_owned(), "coffee".to_owned(), "health".to_owned()][..]), "{name}");
+        assert!(commands.contains_key("health"), "`coffee health` exists");
         let env = service["environment"].as_mapping().unwrap_or_else(|| panic!("{name} has no environment"));
         for (key, value) in env {
             let key = key.as_str().expect("key");
@@ -154,6 +158,9 @@ fn the_kubernetes_manifests_run_real_commands_and_every_reference_resolves() {
                 assert!(services.contains(&host), "{file}: {var} points at {host}, no such Service");
             }
         }
+        // Built and loaded locally: `Always` (the default for `:latest`) would pull from a
+        // registry that has no such image.
+        assert_eq!(container["imagePullPolicy"].as_str(), Some("IfNotPresent"), "{file}");
         for (probe, path) in [("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")] {
             assert_eq!(container[probe]["httpGet"]["path"].as_str(), Some(path), "{file}: {probe}");
         }
@@ -186,6 +193,13 @@ fn the_dockerfile_builds_the_binary_with_its_web_app_in_stages() {
             }
         }
     }
+    assert!(dockerfile.contains("HEALTHCHECK") && dockerfile.contains("\"coffee\", \"health\""), "a real health check");
+    // The build context leaves out what is built or installed on the host: `COPY frontend/`
+    // must not copy the host's node_modules over the image's `npm ci`.
+    let ignored: Vec<String> = read(".dockerignore").lines().map(str::trim).map(str::to_owned).collect();
+    for needed in ["target", ".tools", "**/node_modules", ".git"] {
+        assert!(ignored.iter().any(|l| l == needed), ".dockerignore leaves out {needed}");
+    }
     let nats = read("deploy/nats.conf");
     assert!(nats.contains("sync_interval: always"), "the reference NATS config must not lose acknowledged events");
 }
@@ -196,4 +210,19 @@ fn urls_name_their_hosts() {
     assert_eq!(host_of("postgres://coffee:coffee@postgres:5432/coffee").as_deref(), Some("postgres"));
     assert_eq!(host_of("nats://nats:4222").as_deref(), Some("nats"));
     assert_eq!(host_of("not a url"), None);
+}
+
+/// The README's tables list every flag of `coffee serve` (the services' flags are a subset).
+#[test]
+fn the_readme_lists_every_flag_of_serve() {
+    let readme = read("README.md");
+    let serve = Cli::command().find_subcommand("serve").cloned().expect("serve");
+    let missing: Vec<String> = serve
+        .get_arguments()
+        .filter_map(|a| a.get_long())
+        .filter(|long| !["help", "version"].contains(long))
+        .map(|long| format!("--{long}"))
+        .filter(|flag| !readme.contains(&format!("| `{flag}` |")))
+        .collect();
+    assert!(missing.is_empty(), "README.md has no table row for {missing:?}");
 }

@@ -2,6 +2,7 @@
 //! directory, driven over HTTP the way clients drive it. One test binary, a module per area.
 
 mod access;
+mod backup;
 mod crash;
 mod deploy;
 mod distributed;

@@ -94,3 +94,50 @@ async fn the_keys_made_at_the_first_start_are_kept_for_the_next() {
     assert_eq!(app.key, key, "the same session key after a restart");
     app.stop().await;
 }
+
+/// With `--retain-days 0` the journal forgets a completed order's events at the next round (at
+/// start, here), and keeps every event of the orders still open: one waiting for its payment,
+/// one being made. The records themselves stay.
+#[tokio::test]
+async fn the_journal_forgets_closed_orders_and_keeps_open_ones_at_the_retention_round() {
+    let retain_none = |c: &mut coffee::config::ServeConfig| c.delivery.retain_days = 0;
+    let app = TestApp::spawn_with(retain_none).await;
+    let completed = id(&app.place_order("1", "ada").await, "orderId");
+    app.pay(&completed, GOOD_CARD).await;
+    let made = id(&app.fulfilment_of(&completed).await, "fulfilmentId");
+    let (status, _) =
+        app.patch(&format!("/api/fulfilment/{made}"), serde_json::json!({"status": "FULFILMENT_COMPLETED"})).await;
+    assert!(status.is_success());
+    app.order_status(&completed, "ORDER_COMPLETED").await;
+    let unpaid = id(&app.place_order("2", "bo").await, "orderId");
+    app.eventually(&format!("/api/payment?orderId={unpaid}"), "a payment", |v| {
+        v.as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let in_progress = id(&app.place_order("3", "cy").await, "orderId");
+    app.pay(&in_progress, GOOD_CARD).await;
+    app.fulfilment_of(&in_progress).await;
+    app.order_status(&in_progress, "ORDER_IN_PROGRESS").await;
+    let journals = async |app: &TestApp, order: &str| {
+        let mut all = Vec::new();
+        for service in ["order", "payment", "fulfilment"] {
+            all.extend(app.event_types(service, order).await);
+        }
+        all
+    };
+    let (unpaid_before, in_progress_before) = (journals(&app, &unpaid).await, journals(&app, &in_progress).await);
+    assert!(!journals(&app, &completed).await.is_empty() && !unpaid_before.is_empty());
+    let dir = app.stop().await;
+
+    let app = TestApp::spawn_in(dir, retain_none).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !journals(&app, &completed).await.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the completed order's events were not pruned");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(journals(&app, &unpaid).await, unpaid_before, "an unpaid order keeps its events");
+    assert_eq!(journals(&app, &in_progress).await, in_progress_before, "an order being made keeps its events");
+    app.order_status(&completed, "ORDER_COMPLETED").await;
+    assert_eq!(app.payment_of(&completed).await["paymentStatus"], "PAYMENT_SUCCESSFUL", "records stay");
+    app.stop().await;
+}
