@@ -22,6 +22,7 @@ pub mod postgres;
 pub mod retention;
 pub mod rule;
 pub mod sqlite;
+pub mod stats;
 pub mod store;
 pub mod timers;
 pub mod trace;

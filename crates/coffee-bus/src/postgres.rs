@@ -26,6 +26,7 @@ pub struct PgStore {
     pool: PgPool,
     schema: String,
     outbox: tokio::sync::Notify,
+    commits: crate::stats::CommitCounters,
 }
 
 fn db_err(e: sqlx::Error) -> StoreError {
@@ -134,7 +135,8 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
-        let store = Self { pool, schema: schema.to_owned(), outbox: tokio::sync::Notify::new() };
+        let store =
+            Self { pool, schema: schema.to_owned(), outbox: tokio::sync::Notify::new(), commits: Default::default() };
         store.migrate(BUS_MIGRATIONS).await?;
         store.migrate(migrations).await?;
         Ok(Arc::new(store))
@@ -185,6 +187,11 @@ impl PgStore {
             tracing::info!(schema = %self.schema, owner = m.owner, version = m.version, name = m.name, "applied migration");
         }
         tx.commit().await.map_err(db_err)
+    }
+
+    /// Changes committed here and the events they published.
+    pub fn commits(&self) -> crate::stats::Commits {
+        self.commits.snapshot()
     }
 
     /// Woken when this process commits events: the relay need not wait for its next poll.
@@ -403,9 +410,13 @@ impl Store for PgStore {
     }
 
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
+        let started = std::time::Instant::now();
         let committed = self.apply(&change).await?;
-        if committed == Committed::Applied && !change.events.is_empty() {
-            self.outbox.notify_one();
+        if committed == Committed::Applied {
+            self.commits.count(started.elapsed(), change.events.iter().map(|e| e.envelope.event_type.as_str()));
+            if !change.events.is_empty() {
+                self.outbox.notify_one();
+            }
         }
         Ok(committed)
     }

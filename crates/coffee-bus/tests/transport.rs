@@ -948,3 +948,47 @@ async fn an_embedded_consumer_starting_while_events_commit_gets_each_of_them() {
     stop.cancel();
     task.await.expect("stops");
 }
+
+/// What the metrics read of a consumer's queue on NATS: the messages its durable consumer has
+/// not had acknowledged; a consumer not created yet counts as empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broker_counts_a_durable_consumers_messages_not_yet_handled() {
+    let t = Nats::new().await;
+    let consumer = Consumer::new(created_rule(), Arc::new(Recorder::default()));
+    t.bus.durable_consumer(&consumer, CONCURRENCY).await.expect("the durable consumer");
+    let store = t.store();
+    let trace = TraceContext::new_root();
+    for i in 0..3 {
+        publish(&store, Envelope::wrap(&order_event(i), &trace)).await;
+    }
+    let names = ["created-watcher".to_owned(), "never-started".to_owned()];
+    let mut stats = Vec::new();
+    for _ in 0..500 {
+        stats = t.bus.queue_stats(&names).await.expect("the broker answers");
+        if stats[0].messages == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(stats[0].messages, 3, "{stats:?}");
+    assert_eq!((stats[0].redelivered, stats[0].oldest_age_seconds), (0, None), "{stats:?}");
+    assert_eq!(stats[1], coffee_bus::stats::QueueStats::empty("never-started"));
+}
+
+/// The embedded queues as the metrics read them: per consumer, the messages waiting and how
+/// long the oldest has waited; an empty queue is 0 and 0.
+#[tokio::test]
+async fn the_embedded_store_counts_each_queues_messages_and_the_oldest_ones_age() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = coffee_testkit::sqlite_store(dir.path(), Rules::new(vec![created_rule(), cancelled_rule()]), &[]);
+    let shared: Arc<dyn Store> = store.clone();
+    let mut old = Envelope::wrap(&order_event(1), &TraceContext::new_root());
+    old.time = "2026-01-01T00:00:00.000000Z".to_owned();
+    publish(&shared, old).await;
+    publish(&shared, Envelope::wrap(&order_event(2), &TraceContext::new_root())).await;
+    let stats = store.queue_stats(&["created-watcher".to_owned(), "cancel-watcher".to_owned()]).await.expect("stats");
+    assert_eq!((stats[0].messages, stats[0].redelivered), (2, 0), "{stats:?}");
+    assert!(stats[0].oldest_age_seconds.is_some_and(|a| a > 86_400.0), "the oldest is the first: {stats:?}");
+    assert_eq!((stats[1].messages, stats[1].oldest_age_seconds), (0, Some(0.0)), "{stats:?}");
+    store.close().await;
+}

@@ -60,6 +60,7 @@ async fn prometheus_metrics(State(a): State<Admin>, Ctx(ctx): Ctx) -> Result<Res
             a.prometheus.outbox.get_or_create(&SchemaLabels { schema: schema.clone() }).set(waiting);
         }
     }
+    a.prometheus.record_backend(&counters);
     let dead = a.dead_letters.dead_letters(None).await?.len();
     a.prometheus.dead_letters.set(i64::try_from(dead).unwrap_or(i64::MAX));
     let text = a

@@ -145,7 +145,7 @@ impl Application {
                 stores,
                 backend.bus_client(),
                 backend.dead_letters(),
-                backend.metrics(),
+                backend.metrics(running.iter().map(|s| s.mount.consumer.name().to_owned()).collect()),
                 prometheus.clone(),
             ))
             .merge(live::routes(live.clone(), shutdown.clone()));

@@ -19,6 +19,9 @@ use tokio_util::sync::CancellationToken;
 use crate::admin::Metrics;
 use crate::services::{self, ServiceKind};
 
+/// How long the metrics wait for the broker's count of the queues.
+const BROKER_WITHIN: std::time::Duration = std::time::Duration::from_millis(800);
+
 /// The name of the database file inside the data directory.
 pub const DATABASE_FILE: &str = "coffee.db";
 
@@ -196,30 +199,52 @@ impl Backend {
         }
     }
 
-    /// Counters of the backend's work, for `/api/admin/metrics`: the SQLite writer's batches, or
-    /// the outbox length of each service in this process (events committed but not yet on the
-    /// broker: non-zero for long while NATS is unreachable).
-    pub fn metrics(&self) -> Metrics {
+    /// Counters of the backend's work, for `/api/admin/metrics` and `/metrics`: each store's
+    /// commits and the events they published, the queues of `consumers` (this process's), the
+    /// SQLite writer's batches, and the outbox length of each service in this process (events
+    /// committed but not yet on the broker: non-zero for long while NATS is unreachable).
+    pub fn metrics(&self, consumers: Vec<String>) -> Metrics {
+        let consumers = Arc::new(consumers);
         match self {
             Backend::Embedded(store) => {
                 let store = store.clone();
                 Arc::new(move || {
-                    let stats = serde_json::json!({ "sqliteWriter": store.writer_stats() });
-                    Box::pin(async move { stats })
+                    let (store, consumers) = (store.clone(), consumers.clone());
+                    async move {
+                        let queues = store.queue_stats(&consumers).await;
+                        serde_json::json!({
+                            "sqliteWriter": store.writer_stats(),
+                            "stores": { "sqlite": store.commits() },
+                            "queues": queues.ok(),
+                        })
+                    }
+                    .boxed()
                 })
             }
             Backend::Distributed(d) => {
                 let stores = d.stores.lock().map(|s| s.clone()).unwrap_or_default();
+                let bus = d.bus.clone();
                 Arc::new(move || {
-                    let stores = stores.clone();
+                    let (stores, bus, consumers) = (stores.clone(), bus.clone(), consumers.clone());
                     async move {
                         let mut outboxes = serde_json::Map::new();
+                        let mut commits = serde_json::Map::new();
                         for store in &stores {
                             let waiting =
                                 store.outbox_len().await.map_or(serde_json::Value::Null, serde_json::Value::from);
                             outboxes.insert(store.schema().to_owned(), waiting);
+                            commits.insert(store.schema().to_owned(), serde_json::json!(store.commits()));
                         }
-                        serde_json::json!({ "outbox": outboxes })
+                        // Asked of the broker only while it is there, and briefly: metrics must
+                        // answer while NATS is down (that is when they are read).
+                        let connected =
+                            bus.client().connection_state() == async_nats::connection::State::Connected;
+                        let queues = match connected {
+                            true => tokio::time::timeout(BROKER_WITHIN, bus.queue_stats(&consumers)).await.ok(),
+                            false => None,
+                        };
+                        let queues = queues.and_then(Result::ok);
+                        serde_json::json!({ "outbox": outboxes, "stores": commits, "queues": queues })
                     }
                     .boxed()
                 })

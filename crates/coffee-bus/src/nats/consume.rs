@@ -101,6 +101,29 @@ async fn durable(
 }
 
 impl NatsBus {
+    /// Each of `consumers`' durable consumers as the broker counts them: messages not yet
+    /// acknowledged (waiting, or in a replica's hands) and those redelivered. The broker does
+    /// not say how old the oldest is. A consumer not created yet has an empty queue.
+    pub async fn queue_stats(&self, consumers: &[String]) -> Result<Vec<crate::stats::QueueStats>, super::BusError> {
+        let stream = self.js.get_stream(STREAM).await.map_err(js_err)?;
+        let mut stats = Vec::with_capacity(consumers.len());
+        for name in consumers {
+            stats.push(match stream.consumer_info(name).await {
+                Ok(info) => crate::stats::QueueStats {
+                    consumer: name.clone(),
+                    messages: info.num_pending + info.num_ack_pending as u64,
+                    redelivered: info.num_redelivered as u64,
+                    oldest_age_seconds: None,
+                },
+                Err(e) if e.kind() == jetstream::context::ConsumerInfoErrorKind::NotFound => {
+                    crate::stats::QueueStats::empty(name)
+                }
+                Err(e) => return Err(js_err(e)),
+            });
+        }
+        Ok(stats)
+    }
+
     /// The durable consumer that the replicas of `consumer` share, created if it is not there
     /// yet (for tools and tests that look at or take its messages).
     pub async fn durable_consumer(

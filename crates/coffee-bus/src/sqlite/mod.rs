@@ -217,6 +217,11 @@ impl SqliteStore {
         }
     }
 
+    /// Units of work committed and the events they published.
+    pub fn commits(&self) -> crate::stats::Commits {
+        self.hooks.commits.snapshot()
+    }
+
     /// The writer's counters.
     pub fn writer_stats(&self) -> serde_json::Value {
         use std::sync::atomic::Ordering::Relaxed;

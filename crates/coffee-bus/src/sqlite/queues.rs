@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::{SqliteStore, db_err, now_ms};
 use crate::envelope::Envelope;
+use crate::stats::QueueStats;
 use crate::store::{DeadLetter, DeadLetters, StoreError};
 
 /// A message waiting in a consumer's queue.
@@ -23,6 +24,41 @@ pub struct Queued {
 }
 
 impl SqliteStore {
+    /// Each of `consumers`' queues as it stands: messages not yet handled, how many of them
+    /// failed before, and how long the oldest has waited since it was published.
+    pub async fn queue_stats(&self, consumers: &[String]) -> Result<Vec<QueueStats>, StoreError> {
+        let rows: Vec<(String, i64, i64, Option<String>)> = self
+            .readers
+            .with(|c| {
+                let mut stmt = c
+                    .prepare_cached(
+                        "SELECT d.consumer, count(*), sum(d.attempts > 0), min(e.time) FROM bus_deliveries d \
+                         JOIN bus_events e ON e.seq = d.seq GROUP BY d.consumer",
+                    )
+                    .map_err(db_err)?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(db_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+            })
+            .await?;
+        let now = jiff::Timestamp::now();
+        Ok(consumers
+            .iter()
+            .map(|consumer| match rows.iter().find(|r| &r.0 == consumer) {
+                Some((_, messages, redelivered, oldest)) => QueueStats {
+                    consumer: consumer.clone(),
+                    messages: u64::try_from(*messages).unwrap_or_default(),
+                    redelivered: u64::try_from(*redelivered).unwrap_or_default(),
+                    oldest_age_seconds: oldest
+                        .as_deref()
+                        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                        .map(|t| now.duration_since(t).as_secs_f64().max(0.0)),
+                },
+                // An empty queue's oldest message has waited for nothing (this transport knows).
+                None => QueueStats { oldest_age_seconds: Some(0.0), ..QueueStats::empty(consumer) },
+            })
+            .collect())
+    }
+
     /// Registers a consumer's dispatcher: new deliveries for it are sent here after commit.
     pub fn register_queue(&self, consumer: &str) -> mpsc::UnboundedReceiver<Queued> {
         let (tx, rx) = mpsc::unbounded_channel();

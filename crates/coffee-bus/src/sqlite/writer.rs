@@ -31,6 +31,8 @@ pub(super) struct Hooks {
     pub(super) queues: RwLock<HashMap<String, mpsc::UnboundedSender<Queued>>>,
     pub(super) live: Option<broadcast::Sender<Arc<Envelope>>>,
     pub(super) stats: WriterStats,
+    /// Units committed and the events they published, for the metrics.
+    pub(super) commits: crate::stats::CommitCounters,
 }
 
 /// Counters of the writer's work since start.
@@ -165,7 +167,8 @@ fn run_batch(conn: &mut Connection, batch: &mut Vec<Job>, rules: &Rules, hooks: 
     let done = apply_units(&mut tx, batch, rules);
     let applied = started.elapsed();
     let committed = tx.commit();
-    hooks.stats.count(units, applied, started.elapsed() - applied);
+    let committing = started.elapsed() - applied;
+    hooks.stats.count(units, applied, committing);
     if let Err(e) = committed {
         let err = StoreError::Database(format!("commit failed: {e}"));
         for d in done {
@@ -174,8 +177,11 @@ fn run_batch(conn: &mut Connection, batch: &mut Vec<Job>, rules: &Rules, hooks: 
         return;
     }
     // Durable now: wake consumers, then answer callers.
+    let ok = done.iter().filter(|d| d.result.is_ok()).count() as u64;
+    hooks.commits.add_commits(ok, committing);
     for d in done {
         if let Ok(outcome) = &d.result {
+            hooks.commits.count_published(outcome.published.iter().map(|e| e.event_type.as_str()));
             hooks.deliver(outcome);
         }
         send(d.reply, d.result);

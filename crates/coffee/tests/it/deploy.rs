@@ -158,6 +158,12 @@ fn the_kubernetes_manifests_run_real_commands_and_every_reference_resolves() {
                 assert!(services.contains(&host), "{file}: {var} points at {host}, no such Service");
             }
         }
+        let annotations = &doc["spec"]["template"]["metadata"]["annotations"];
+        for (key, value) in
+            [("prometheus.io/scrape", "true"), ("prometheus.io/port", "8080"), ("prometheus.io/path", "/metrics")]
+        {
+            assert_eq!(annotations[key].as_str(), Some(value), "{file}: the pods say how to scrape them");
+        }
         // Built and loaded locally: `Always` (the default for `:latest`) would pull from a
         // registry that has no such image.
         assert_eq!(container["imagePullPolicy"].as_str(), Some("IfNotPresent"), "{file}");

@@ -7,7 +7,7 @@ use crate::helpers::{TestApp, run_cli};
 
 /// Writes an event no handler can read into the payment service's queue, as a corrupt
 /// producer might.
-fn plant_poison(db: &std::path::Path) {
+pub(crate) fn plant_poison(db: &std::path::Path) {
     let conn = rusqlite::Connection::open(db).expect("open the database");
     let body = serde_json::json!({
         "specversion": "1.0", "id": "poison-1", "source": "order-service", "type": "coffee.order.created",

@@ -141,3 +141,119 @@ async fn the_streams_held_open_are_counted_at_each_scrape() {
     }
     app.stop().await;
 }
+
+/// Scrapes until `done` holds for the samples (the gauges are read at each scrape; a saga's
+/// last steps commit after its last answer).
+async fn scrape_until(
+    app: &TestApp,
+    what: &str,
+    done: impl Fn(&BTreeMap<String, f64>) -> bool,
+) -> BTreeMap<String, f64> {
+    let mut last = String::new();
+    for _ in 0..500 {
+        let (_, text) = scrape(app).await;
+        let got = samples(&text);
+        if done(&got) {
+            return got;
+        }
+        last = text;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the metrics never showed {what}: {last}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_the_sagas_outcomes_and_each_consumers_queue_are_in_the_metrics() {
+    // A failed message waits ten minutes before its next try: it stays in its queue.
+    let slow_retries = |c: &mut coffee::config::ServeConfig| c.delivery.retry_backoff_ms = 600_000;
+    let app = TestApp::spawn_with(slow_retries).await;
+    let completed = id(&app.place_order("1", "metrics-2").await, "orderId");
+    app.pay(&completed, crate::helpers::GOOD_CARD).await;
+    let made = id(&app.fulfilment_of(&completed).await, "fulfilmentId");
+    let body = serde_json::json!({"status": "FULFILMENT_COMPLETED"});
+    assert!(app.patch(&format!("/api/fulfilment/{made}"), body).await.0.is_success());
+    let cancelled = id(&app.place_order("2", "metrics-3").await, "orderId");
+    let body = serde_json::json!({"status": "ORDER_CANCELLED"});
+    assert!(app.patch(&format!("/api/order/{cancelled}"), body).await.0.is_success());
+
+    let published = |t: &str| format!(r#"coffee_events_published_total{{type="{t}"}}"#);
+    let queue = |name: &str, consumer: &str| format!(r#"{name}{{consumer="{consumer}"}}"#);
+    let got = scrape_until(&app, "both outcomes and empty queues", |got| {
+        got.get(&published("coffee.order.completed")) == Some(&1.0)
+            && got.get(&published("coffee.order.cancelled")) == Some(&1.0)
+            && ["order-service", "payment-service", "fulfilment-service"]
+                .iter()
+                .all(|c| got.get(&queue("coffee_queue_messages", c)) == Some(&0.0))
+    })
+    .await;
+    assert_eq!(got.get(&published("coffee.fulfilment.completed")), Some(&1.0));
+    assert_eq!(got.get(&published("coffee.order.created")), Some(&2.0));
+    let commits = got[r#"coffee_store_commits_total{store="sqlite"}"#];
+    assert!(commits >= 10.0, "every step of two sagas committed: {commits}");
+    assert!(got[r#"coffee_store_commit_seconds_total{store="sqlite"}"#] > 0.0);
+    assert_eq!(got.get(&queue("coffee_queue_oldest_message_age_seconds", "payment-service")), Some(&0.0));
+    let dir = app.stop().await;
+
+    // A message its handler cannot read, planted a week ago: tried once, failed, waiting.
+    crate::dlq::plant_poison(&dir.path().join(coffee::backend::DATABASE_FILE));
+    let app = TestApp::spawn_in(dir, slow_retries).await;
+    let got = scrape_until(&app, "the failed message waiting", |got| {
+        got.get(&queue("coffee_queue_redelivered_messages", "payment-service")) == Some(&1.0)
+    })
+    .await;
+    assert_eq!(got.get(&queue("coffee_queue_messages", "payment-service")), Some(&1.0));
+    assert_eq!(got.get(&queue("coffee_queue_messages", "order-service")), Some(&0.0));
+    let age = got[&queue("coffee_queue_oldest_message_age_seconds", "payment-service")];
+    assert!(age > 86_400.0, "the planted message was published on 2026-11-25: {age}");
+    app.stop().await;
+}
+
+/// The Grafana dashboard in deploy/ graphs only metric families the server exports: a renamed
+/// metric fails here, not on an operator's empty panel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grafana_dashboard_graphs_only_metrics_the_server_exports() {
+    let path = coffee_testkit::workspace_root().join("deploy/grafana/coffee.json");
+    let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("the dashboard")).expect("JSON");
+    // Both modes, each after an order: a family is listed once it has a series, and some are
+    // one mode's only (the outbox is the distributed mode's, the oldest message's age the
+    // embedded bus's).
+    let (nats, db) = (coffee_testkit::NatsServer::start(), coffee_testkit::TestDatabase::create());
+    let mut text = String::new();
+    for app in [TestApp::spawn().await, TestApp::spawn_with(crate::serve_nats::on(&nats, &db)).await] {
+        let order_id = id(&app.place_order("1", "grafana").await, "orderId");
+        app.eventually(&format!("/api/payment?orderId={order_id}"), "its payment", |v| {
+            v.as_array().is_some_and(|a| !a.is_empty())
+        })
+        .await;
+        text.push_str(&scrape(&app).await.1);
+        app.stop().await;
+    }
+    let families: Vec<&str> =
+        text.lines().filter_map(|l| l.strip_prefix("# TYPE ")).filter_map(|l| l.split(' ').next()).collect();
+    let panels = dashboard["panels"].as_array().expect("panels");
+    assert!(panels.len() >= 8, "a panel for each thing an operator watches");
+    let mut graphed = std::collections::BTreeSet::new();
+    for panel in panels {
+        let targets = panel["targets"].as_array().unwrap_or_else(|| panic!("{}: no targets", panel["title"]));
+        assert!(!targets.is_empty(), "{}", panel["title"]);
+        for target in targets {
+            let expr = target["expr"].as_str().expect("a PromQL expression");
+            let names: Vec<&str> = expr
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with("coffee_"))
+                .collect();
+            assert!(!names.is_empty(), "{expr} graphs none of ours");
+            for name in names {
+                let family = ["_total", "_bucket", "_count", "_sum"]
+                    .iter()
+                    .find_map(|suffix| name.strip_suffix(suffix))
+                    .unwrap_or(name);
+                assert!(families.contains(&family), "{expr}: the server exports no {family}: {families:?}");
+                graphed.insert(family.to_owned());
+            }
+        }
+    }
+    for needed in ["coffee_events_published", "coffee_queue_messages", "coffee_dead_letters", "coffee_store_commits"] {
+        assert!(graphed.contains(needed), "the dashboard graphs {needed}");
+    }
+}

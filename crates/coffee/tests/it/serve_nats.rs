@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::graphql::{Subscriber, order_sub};
 use crate::helpers::{EVERY_STEP_ONCE, GOOD_CARD, TestApp, id};
 
-fn on(nats: &NatsServer, db: &TestDatabase) -> impl FnOnce(&mut ServeConfig) {
+pub(crate) fn on(nats: &NatsServer, db: &TestDatabase) -> impl FnOnce(&mut ServeConfig) {
     let (bus, database) = (nats.url(), db.url());
     move |c| {
         c.bus = bus;
