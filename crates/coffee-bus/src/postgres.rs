@@ -50,10 +50,6 @@ fn is_unavailable(code: Option<&str>) -> bool {
     code.is_some_and(|c| c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03" | "53300"))
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
-}
-
 fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
@@ -359,8 +355,9 @@ async fn write(tx: &mut Tx<'_>, put: &crate::store::Put) -> Result<(), StoreErro
     };
     match written {
         Ok(done) if done.rows_affected() == 1 => Ok(()),
+        // `ON CONFLICT DO NOTHING` with no target covers every unique index (the id, and the
+        // order for a one-per-order table): a taken key writes no row rather than failing.
         Ok(_) => Err(StoreError::Conflict),
-        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict),
         Err(e) => Err(db_err(e)),
     }
 }
@@ -492,6 +489,20 @@ mod tests {
         for bad in ["", too_long.as_str(), "1abc", "_abc", "Abc", "aBc", "a-b", "a b", "a;b", "a.b", "é"] {
             assert!(matches!(check_schema(bad), Err(StoreError::Database(_))), "'{bad}' accepted");
         }
+    }
+
+    /// Through `db_err`, as every query's error goes: the server refusing for its own state is
+    /// unavailable (a 503 to the caller), a statement's own error is not.
+    #[tokio::test]
+    async fn a_server_state_error_from_postgresql_is_unavailable_and_a_statements_is_a_database_error() {
+        let db = coffee_testkit::TestDatabase::create();
+        let pool = sqlx::PgPool::connect(&db.url()).await.expect("PostgreSQL");
+        let raise = |code: &str| format!("DO $$ BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = '{code}'; END $$");
+        let unavailable = sqlx::raw_sql(AssertSqlSafe(raise("57P03"))).execute(&pool).await.map(|_| ());
+        assert!(matches!(unavailable.map_err(db_err), Err(StoreError::Unavailable(_))));
+        let statement = sqlx::raw_sql(AssertSqlSafe(raise("22012"))).execute(&pool).await.map(|_| ());
+        assert!(matches!(statement.map_err(db_err), Err(StoreError::Database(_))));
+        pool.close().await;
     }
 
     #[test]

@@ -992,3 +992,37 @@ async fn the_embedded_store_counts_each_queues_messages_and_the_oldest_ones_age(
     assert_eq!((stats[1].messages, stats[1].oldest_age_seconds), (0, Some(0.0)), "{stats:?}");
     store.close().await;
 }
+
+/// CPU time this process has used, user and system, from /proc in clock ticks (USER_HZ, 100 a
+/// second on Linux). nextest runs each test in a process of its own, so it is this test's.
+fn cpu_used() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    // After the command's closing parenthesis (field 2): the state is field 3, utime and stime
+    // are fields 14 and 15.
+    let fields: Vec<&str> = stat.rsplit_once(')').expect("a stat line").1.split_whitespace().collect();
+    let ticks = |field: usize| fields[field - 3].parse::<u64>().expect("clock ticks");
+    Duration::from_millis((ticks(14) + ticks(15)) * 10)
+}
+
+/// A message waiting out its backoff costs the embedded dispatcher nothing: it sleeps until the
+/// message is due rather than spinning to check (which would give the same outcomes while a core
+/// burns for the whole backoff).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_waiting_its_backoff_keeps_the_dispatcher_asleep() {
+    let t = Embedded::new().await;
+    let recorder = Arc::new(Recorder { fail_first: 1, ..Recorder::default() });
+    let stop = CancellationToken::new();
+    let backoff = Duration::from_secs(3);
+    let retry = RetryPolicy { max_attempts: 5, first_backoff: backoff, max_backoff: backoff };
+    let task = t.start_retrying(Consumer::new(created_rule(), recorder.clone()), retry, stop.clone());
+    publish(&t.store(), Envelope::wrap(&order_event(900), &TraceContext::new_root())).await;
+    wait_for("the first, failed try", || !recorder.tried_at.lock().expect("lock").is_empty()).await;
+    let before = cpu_used();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let spent = cpu_used() - before;
+    assert_eq!(recorder.count(), 0, "still waiting");
+    assert!(spent < Duration::from_millis(300), "{spent:?} of CPU in 1.5 s of waiting");
+    wait_for("the retry to succeed", || recorder.count() == 1).await;
+    stop.cancel();
+    task.await.expect("stops");
+}

@@ -237,8 +237,7 @@ impl Backend {
                         }
                         // Asked of the broker only while it is there, and briefly: metrics must
                         // answer while NATS is down (that is when they are read).
-                        let connected =
-                            bus.client().connection_state() == async_nats::connection::State::Connected;
+                        let connected = bus.client().connection_state() == async_nats::connection::State::Connected;
                         let queues = match connected {
                             true => tokio::time::timeout(BROKER_WITHIN, bus.queue_stats(&consumers)).await.ok(),
                             false => None,
