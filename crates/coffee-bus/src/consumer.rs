@@ -14,6 +14,7 @@ use coffee_domain::IllegalTransition;
 use crate::envelope::{Envelope, EnvelopeError};
 use crate::rule::Rule;
 use crate::store::{Change, Committed, Decision, Handled, Store, StoreError, commit_deciding_again};
+use crate::trace::TraceContext;
 
 /// What a consumer does with an event: it reads what it needs and returns the change to
 /// commit. It does not commit itself: the transport adds the inbox mark and commits, so the
@@ -122,12 +123,32 @@ pub async fn handle_delivery(
     delivery_seq: Option<i64>,
 ) -> Result<Committed, HandlerError> {
     let handled = &Handled { consumer: consumer.to_owned(), event_id: event.id.clone(), delivery_seq };
-    let ((), committed) = commit_deciding_again(store, || async move {
-        let mut change = AssertUnwindSafe(handler.handle(event)).catch_unwind().await.map_err(panicked)??;
+    // The handling is a span of the event's trace (its order's); the handler sees the event as
+    // delivered within it, so what it publishes is that span's child.
+    let within = event.trace();
+    let handling = TraceContext { span_id: within.child().span_id, ..within };
+    let span = crate::trace::spans::start(
+        format!("process {}", event.event_type),
+        crate::trace::spans::Kind::Consumer,
+        &handling,
+        Some(&within),
+        None,
+        vec![
+            opentelemetry::KeyValue::new("messaging.operation.type", "process"),
+            opentelemetry::KeyValue::new("messaging.consumer.group.name", consumer.to_owned()),
+            opentelemetry::KeyValue::new("messaging.message.id", event.id.clone()),
+        ],
+    );
+    let delivered = &Envelope { traceparent: handling.to_traceparent(), ..event.clone() };
+    let result = commit_deciding_again(store, || async move {
+        let mut change = AssertUnwindSafe(handler.handle(delivered)).catch_unwind().await.map_err(panicked)??;
         change.handled = Some(handled.clone());
         Ok::<_, HandlerError>(Decision::Commit(change, ()))
     })
-    .await?;
+    .await;
+    crate::trace::spans::end(span, result.as_ref().err().map(ToString::to_string));
+    let ((), committed) = result?;
+    let event = delivered;
     if committed == Some(Committed::Applied)
         && let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| handler.committed(event)))
     {

@@ -31,14 +31,19 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// Wraps a domain event for publishing. The caller supplies the trace it belongs to.
+    /// Wraps a domain event for publishing, in its order's trace (see
+    /// [`TraceContext::of_order`]): under `trace` when that is already the order's (a handler
+    /// reacting to one of its events), else as a new span of the order's trace (the store's
+    /// commit span links it to `trace`, the request that caused it).
     pub fn wrap(event: &DomainEvent, trace: &TraceContext) -> Self {
+        let order = TraceContext::of_order(event.order_id().as_uuid());
+        let parent = if trace.trace_id == order.trace_id { *trace } else { order };
         Self::of(
             event.source().as_str(),
             event.event_type().as_str(),
             &event.order_id().to_string(),
             event.to_json(),
-            trace,
+            &parent,
         )
     }
 
@@ -140,7 +145,12 @@ mod tests {
         assert_eq!(json["subject"], event.order_id().to_string());
         assert_eq!(json["data"]["orderStatus"], "ORDER_CREATED");
         assert!(json["time"].as_str().expect("time").ends_with('Z'));
-        assert_eq!(env.trace().trace_id, trace.trace_id, "the event continues its trace");
+        let order_trace = *event.order_id().as_uuid().as_bytes();
+        assert_eq!(env.trace().trace_id, order_trace, "the event is in its order's trace");
+        // A reaction to it, in the order's trace already, continues under it.
+        let reaction = Envelope::wrap(&event, &env.trace());
+        assert_eq!(reaction.trace().trace_id, order_trace);
+        assert_ne!(reaction.trace().span_id, env.trace().span_id, "a span of its own");
         let back = Envelope::from_bytes(&env.to_bytes()).expect("parses");
         assert_eq!(back.domain_event().expect("domain event"), event);
     }

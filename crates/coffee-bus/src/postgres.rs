@@ -408,8 +408,10 @@ impl Store for PgStore {
 
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
         let started = std::time::Instant::now();
+        let spans = crate::store::CommitSpans::of(&change);
         let committed = self.apply(&change).await?;
         if committed == Committed::Applied {
+            spans.committed(&self.schema);
             self.commits.count(started.elapsed(), change.events.iter().map(|e| e.envelope.event_type.as_str()));
             if !change.events.is_empty() {
                 self.outbox.notify_one();

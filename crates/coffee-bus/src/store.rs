@@ -144,12 +144,47 @@ pub struct Handled {
 pub struct Outgoing {
     pub envelope: Arc<Envelope>,
     pub json: String,
+    /// What caused it (a request's trace, or the handling it reacts in): the parent, or the
+    /// link, of the span its commit is exported as.
+    pub cause: Option<TraceContext>,
 }
 
 impl Outgoing {
     pub fn new(envelope: Envelope) -> Self {
         let json = String::from_utf8(envelope.to_bytes()).unwrap_or_default();
-        Self { envelope: Arc::new(envelope), json }
+        Self { envelope: Arc::new(envelope), json, cause: None }
+    }
+}
+
+/// The spans of a commit's events, taken before the commit (the change moves into it) and
+/// exported once it is durable: each event's span is its publication, timed from the commit's
+/// start.
+pub(crate) struct CommitSpans(Vec<(String, TraceContext, Option<TraceContext>)>, std::time::SystemTime);
+
+impl CommitSpans {
+    pub(crate) fn of(change: &Change) -> Self {
+        let events = change.events.iter().map(|o| (o.envelope.event_type.clone(), o.envelope.trace(), o.cause));
+        Self(events.collect(), std::time::SystemTime::now())
+    }
+
+    pub(crate) fn committed(self, store: &str) {
+        use opentelemetry::KeyValue;
+        for (event_type, this, cause) in self.0 {
+            let attributes = vec![
+                KeyValue::new("messaging.operation.type", "publish"),
+                KeyValue::new("messaging.destination.name", event_type.clone()),
+                KeyValue::new("db.namespace", store.to_owned()),
+            ];
+            let span = crate::trace::spans::start(
+                format!("commit {event_type}"),
+                crate::trace::spans::Kind::Producer,
+                &this,
+                cause.as_ref(),
+                Some(self.1),
+                attributes,
+            );
+            crate::trace::spans::end(span, None);
+        }
     }
 }
 
@@ -177,7 +212,7 @@ impl Timer {
     pub(crate) fn read(id: String, due_at: i64, json: String) -> Result<Self, StoreError> {
         let envelope =
             Envelope::from_bytes(json.as_bytes()).map_err(|e| StoreError::Corrupt(format!("timer {id}: {e}")))?;
-        Ok(Self { id, due_at, event: Outgoing { envelope: Arc::new(envelope), json } })
+        Ok(Self { id, due_at, event: Outgoing { envelope: Arc::new(envelope), json, cause: None } })
     }
 }
 
@@ -217,8 +252,9 @@ impl Change {
     }
 
     /// Publishes an event with the change.
-    pub fn emit(self, event: &coffee_domain::DomainEvent, trace: &TraceContext) -> Self {
-        self.publish(Envelope::wrap(event, trace))
+    pub fn emit(mut self, event: &coffee_domain::DomainEvent, trace: &TraceContext) -> Self {
+        self.events.push(Outgoing { cause: Some(*trace), ..Outgoing::new(Envelope::wrap(event, trace)) });
+        self
     }
 
     /// Commits only if no record of `table` is found `by` at commit time, else

@@ -34,6 +34,10 @@ macro_rules! uuid_id {
                 Self(id)
             }
 
+            pub fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+
             pub fn parse(input: &str) -> Result<Self, InvalidInput> {
                 Uuid::try_parse(input.trim())
                     .map(Self)

@@ -133,8 +133,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 
 /// The operation's context for a request (see [`Ctx`]).
 pub fn context_of(parts: &Parts) -> Context {
-    let parsed = parts.headers.get("traceparent").and_then(|v| v.to_str().ok()).and_then(TraceContext::parse);
-    let mut ctx = Context::new(parsed.unwrap_or_else(TraceContext::new_root));
+    // The request's span (see `traced`); without that layer, the caller's trace or a new one.
+    let trace = match parts.extensions.get::<crate::RequestTrace>() {
+        Some(crate::RequestTrace(this)) => *this,
+        None => parts
+            .headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .and_then(TraceContext::parse)
+            .unwrap_or_else(TraceContext::new_root),
+    };
+    let mut ctx = Context::new(trace);
     if let Some(who) = parts.extensions.get::<Authenticated>() {
         ctx.caller = who.caller.clone();
         ctx.credential = who.credential.clone();

@@ -19,6 +19,7 @@ pub mod idempotency;
 mod mount;
 mod rate;
 mod streams;
+mod trace;
 
 pub use guard::{Guards, guarded};
 pub use rate::DEFAULT_RATE_LIMIT;
@@ -31,3 +32,4 @@ pub use client::{HttpClient, decode_error, segment};
 pub use error::{ApiError, ErrorBody, ErrorDetail, status_of};
 pub use extract::{ApiJson, ApiPath, ApiQuery, Ctx, IdPath, PathId, context_of, fallback, method_not_allowed};
 pub use mount::Mount;
+pub use trace::{RequestTrace, traced};

@@ -326,7 +326,9 @@ fn layers(router: Router, metrics: &Prometheus) -> Router {
     };
     // One stack in one `layer` call: each call boxes every route again (see coffee_http::guarded).
     // Each route counted and timed (a route layer: it knows the route's declared path).
-    let router = router.route_layer(axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::record));
+    let router = router
+        .route_layer(axum::middleware::from_fn(coffee_http::traced))
+        .route_layer(axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::record));
     router.method_not_allowed_fallback(coffee_http::method_not_allowed).layer(
         tower::ServiceBuilder::new()
             // Every request gets an id (or keeps the one a proxy gave it), sent back in

@@ -61,7 +61,9 @@ pub fn markdown() -> String {
         out,
         "Every event travels in a CloudEvents 1.0 envelope (JSON structured mode): `specversion`, `id` (UUIDv7), \
          `source` (the producing service), `type`, `subject` (the order id: the FIFO group), `time` (RFC 3339, UTC), \
-         `datacontenttype`, `traceparent` (W3C trace context) and `data`, the entity as it is after the change.\n"
+         `datacontenttype`, `traceparent` (W3C trace context: its trace id is the order's id, so one order is one \
+         trace in every service; its span is the commit that published the event) and `data`, the entity as it is \
+         after the change.\n"
     );
     let _ = writeln!(out, "| type | producer | consumers | meaning |");
     let _ = writeln!(out, "|---|---|---|---|");

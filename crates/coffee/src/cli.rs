@@ -58,3 +58,23 @@ pub enum Command {
     /// Print the event catalogue (docs/events.md): every event, its producer and consumers.
     Events,
 }
+
+impl Command {
+    /// The command's name, as typed (`serve`, `order`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Serve(_) => "serve",
+            Command::Order(_) => "order",
+            Command::Payment(_) => "payment",
+            Command::Fulfilment(_) => "fulfilment",
+            Command::Gateway(_) => "gateway",
+            Command::Bench(_) => "bench",
+            Command::Dlq(_) => "dlq",
+            Command::Staff(_) => "staff",
+            Command::Backup(_) => "backup",
+            Command::Restore(_) => "restore",
+            Command::Health(_) => "health",
+            Command::Events => "events",
+        }
+    }
+}

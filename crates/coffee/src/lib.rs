@@ -20,3 +20,4 @@ pub mod operator;
 pub mod page_policy;
 pub mod services;
 pub mod staff;
+pub mod telemetry;

@@ -10,9 +10,18 @@ use tokio_util::sync::CancellationToken;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() {
-    if let Err(e) = run(Cli::parse()).await {
+fn main() {
+    let cli = Cli::parse();
+    let result = coffee::telemetry::init(cli.command.name()).and_then(|telemetry| {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+        let result = runtime.block_on(run(cli));
+        // The runtime's tasks end first; the spans they left are exported after.
+        drop(runtime);
+        telemetry.shutdown();
+        result
+    });
+    if let Err(e) = result {
         // The whole chain of context, without a backtrace: this is for people.
         eprintln!("error: {e:#}");
         std::process::exit(1);

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::{BusError, js_err, sleep_or_stop};
 use crate::envelope::Envelope;
 use crate::postgres::PgStore;
+use crate::trace::TraceContext;
 
 /// How long the relay waits for new outbox rows before looking again anyway.
 const RELAY_IDLE_POLL: Duration = Duration::from_millis(500);
@@ -126,19 +127,36 @@ async fn wait_for_commits(store: &PgStore, listener: Option<&mut PgListener>, sh
 
 /// Publishes a batch in order and waits for the broker to acknowledge every message.
 async fn publish_batch(js: &jetstream::Context, batch: &[(i64, String)]) -> Result<(), BusError> {
+    use crate::trace::spans;
     let mut acks = Vec::with_capacity(batch.len());
     for (_, json) in batch {
         let env = Envelope::from_bytes(json.as_bytes()).map_err(|e| BusError::JetStream(e.to_string()))?;
         let mut headers = HeaderMap::new();
         headers.insert(async_nats::header::NATS_MESSAGE_ID, env.id.as_str());
+        // The relay's hand-off to the broker: a span under the event's own (its commit).
+        let event = env.trace();
+        let span = spans::start(
+            format!("send {}", env.event_type),
+            spans::Kind::Producer,
+            &TraceContext { span_id: event.child().span_id, ..event },
+            Some(&event),
+            None,
+            vec![
+                opentelemetry::KeyValue::new("messaging.system", "nats"),
+                opentelemetry::KeyValue::new("messaging.operation.type", "send"),
+                opentelemetry::KeyValue::new("messaging.destination.name", env.event_type.clone()),
+            ],
+        );
         let ack = js
             .publish_with_headers(env.event_type.clone(), headers, json.clone().into_bytes().into())
             .await
             .map_err(js_err)?;
-        acks.push(ack);
+        acks.push((ack, span));
     }
-    for ack in acks {
-        ack.await.map_err(js_err)?;
+    for (ack, span) in acks {
+        let acked = ack.await.map_err(js_err);
+        spans::end(span, acked.as_ref().err().map(ToString::to_string));
+        acked?;
     }
     Ok(())
 }

@@ -46,7 +46,7 @@ use crate::envelope::Envelope;
 use crate::migrate::Migration;
 use crate::retention::{self, Retention};
 use crate::rule::Rules;
-use crate::store::{By, Change, Committed, Lookup, Row, Store, StoreError, Table, Timer};
+use crate::store::{By, Change, CommitSpans, Committed, Lookup, Row, Store, StoreError, Table, Timer};
 
 /// Prepared statements kept per connection. Each record table has its own statements, and one
 /// store in `serve` holds every service's tables: rusqlite's default of 16 made the writer
@@ -269,9 +269,14 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
+        let spans = CommitSpans::of(&change);
         let (tx, rx) = oneshot::channel();
         self.jobs.send(Job::Commit(change, tx)).await.map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        let committed = rx.await.map_err(|_| StoreError::Closed)??;
+        if committed == Committed::Applied {
+            spans.committed("sqlite");
+        }
+        Ok(committed)
     }
 
     async fn prune_inbox(&self, cutoff_ms: i64) -> Result<(), StoreError> {

@@ -36,12 +36,18 @@ pub(crate) fn gateway_args(bus: &str, database: &str, [order, payment, fulfilmen
 
 impl Process {
     pub(crate) async fn start(args: &[&str], log: &std::path::Path) -> Self {
+        Self::start_with_env(args, log, &[]).await
+    }
+
+    /// As [`Self::start`], with more environment variables.
+    pub(crate) async fn start_with_env(args: &[&str], log: &std::path::Path, env: &[(&str, &str)]) -> Self {
         use tokio::io::AsyncBufReadExt;
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_coffee"))
             .args(args)
             .args(["--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "info,sqlx=warn")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .stderr(log_file)
             .kill_on_drop(true)

@@ -20,3 +20,4 @@ mod saga_property;
 mod serve_nats;
 mod shop;
 mod stripe;
+mod traces;
