@@ -18,10 +18,17 @@ use crate::metrics::{Prometheus, SchemaLabels};
 /// Counters of the process's work, as JSON.
 pub type Metrics = Arc<dyn Fn() -> futures::future::BoxFuture<'static, Value> + Send + Sync>;
 
+/// What `/readyz` looks at: the databases this process needs, and (a gateway on its own) the
+/// services it calls.
+#[derive(Clone)]
+pub struct Readiness {
+    pub stores: Vec<Arc<dyn Store>>,
+    pub upstreams: Vec<(&'static str, String)>,
+}
+
 #[derive(Clone)]
 struct Admin {
-    /// The databases this process needs to be ready.
-    stores: Vec<Arc<dyn Store>>,
+    ready: Readiness,
     /// NATS, in the distributed mode: reported by `/readyz`, not required by it.
     bus: Option<async_nats::Client>,
     dead_letters: Arc<dyn DeadLetters>,
@@ -30,7 +37,7 @@ struct Admin {
 }
 
 pub fn routes(
-    stores: Vec<Arc<dyn Store>>,
+    ready: Readiness,
     bus: Option<async_nats::Client>,
     dead_letters: Arc<dyn DeadLetters>,
     metrics: Metrics,
@@ -43,7 +50,7 @@ pub fn routes(
         .route("/api/admin/metrics", get(metrics_of))
         .route("/api/admin/dead-letters", get(list))
         .route("/api/admin/dead-letters/redrive", post(redrive))
-        .with_state(Admin { stores, bus, dead_letters, metrics, prometheus })
+        .with_state(Admin { ready, bus, dead_letters, metrics, prometheus })
 }
 
 async fn metrics_of(State(a): State<Admin>, Ctx(ctx): Ctx) -> Result<Json<Value>, ApiError> {
@@ -83,22 +90,51 @@ const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(800);
 /// NATS is connected, but a lost connection does not make the process unready: writes still
 /// commit (their events wait in the outbox, relayed on reconnection) and reads still answer, and
 /// an outage of the one broker would otherwise take every replica out of service at once.
+///
+/// A gateway on its own also reports each service it calls (`services`: `ready`, or why not), and
+/// stays ready while one is down, for the same reason: every gateway replica sees the same
+/// services, so failing readiness would take the web app and the parts that still work away
+/// from everyone, where a service's outage should cost only what needs that service (its calls
+/// answer 503). The service's own `/readyz` takes it out of its load balancer.
 async fn readyz(State(a): State<Admin>) -> (StatusCode, Json<Value>) {
     let bus = match a.bus.as_ref().map(|c| c.connection_state()) {
         None => "embedded",
         Some(async_nats::connection::State::Connected) => "connected",
         Some(_) => "disconnected",
     };
-    for store in &a.stores {
+    let mut body = json!({ "status": "ready", "bus": bus });
+    if !a.ready.upstreams.is_empty() {
+        body["services"] = upstreams(&a.ready.upstreams).await;
+    }
+    for store in &a.ready.stores {
         let reason = match tokio::time::timeout(READY_WITHIN, store.ping()).await {
             Ok(Ok(())) => continue,
             Ok(Err(e)) => e.to_string(),
             Err(_) => format!("the database did not answer within {} ms", READY_WITHIN.as_millis()),
         };
-        let body = json!({ "status": "unavailable", "reason": reason, "bus": bus });
+        body["status"] = json!("unavailable");
+        body["reason"] = json!(reason);
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
     }
-    (StatusCode::OK, Json(json!({ "status": "ready", "bus": bus })))
+    (StatusCode::OK, Json(body))
+}
+
+/// Each service's own readiness, asked at once, each within [`READY_WITHIN`].
+async fn upstreams(services: &[(&'static str, String)]) -> Value {
+    let http = reqwest::Client::new();
+    let asks = services.iter().map(|(name, url)| {
+        let request = http.get(format!("{}/readyz", url.trim_end_matches('/'))).timeout(READY_WITHIN).send();
+        async move {
+            let state = match request.await {
+                Ok(r) if r.status().is_success() => "ready".to_owned(),
+                Ok(r) => format!("unavailable: its /readyz answered {}", r.status()),
+                Err(e) if e.is_timeout() => format!("unavailable: no answer within {} ms", READY_WITHIN.as_millis()),
+                Err(_) => "unavailable: cannot reach it".to_owned(),
+            };
+            (name.to_string(), Value::String(state))
+        }
+    });
+    Value::Object(futures::future::join_all(asks).await.into_iter().collect())
 }
 
 #[derive(Debug, Deserialize)]

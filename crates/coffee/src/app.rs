@@ -42,6 +42,8 @@ pub struct Node {
     pub delivery: DeliveryOptions,
     /// How long the journal keeps a closed order's events (`--retain-days`).
     pub retain: Duration,
+    /// The services a gateway on its own calls, by name, for its `/readyz` to report.
+    pub upstreams: Vec<(&'static str, String)>,
     pub auth: AuthSettings,
 }
 
@@ -140,9 +142,15 @@ impl Application {
             None => None,
         };
         let key_store = stores.first().cloned().or_else(|| identity.as_ref().map(|i| i.store().clone()));
+        // A gateway on its own needs its identity store to serve (logins, sessions).
+        if let Some(identity) = &identity
+            && !stores.iter().any(|s| Arc::ptr_eq(s, identity.store()))
+        {
+            stores.push(identity.store().clone());
+        }
         router = router
             .merge(admin::routes(
-                stores,
+                admin::Readiness { stores, upstreams: node.upstreams.clone() },
                 backend.bus_client(),
                 backend.dead_letters(),
                 backend.metrics(running.iter().map(|s| s.mount.consumer.name().to_owned()).collect()),

@@ -424,6 +424,7 @@ impl ServeConfig {
             },
             delivery: self.delivery.options(),
             retain: self.delivery.retain(),
+            upstreams: Vec::new(),
             auth: self.auth.kept_in(&self.data_dir)?,
         })
     }
@@ -541,8 +542,29 @@ pub struct ServiceConfig {
 }
 
 impl ServiceConfig {
+    /// The flags given that `kind` does not use (the payment service's, on another service):
+    /// warned about at start rather than silently ignored.
+    pub fn unused_by(&self, kind: ServiceKind) -> Vec<&'static str> {
+        let mut unused = Vec::new();
+        if kind != ServiceKind::Payment {
+            let p = &self.payment;
+            let given = [
+                ("--webhook-secret", self.webhook_secret.is_some()),
+                ("--payment-provider", p.payment_provider != ProviderKind::Simulated),
+                ("--stripe-secret-key", p.stripe_secret_key.is_some()),
+                ("--stripe-publishable-key", p.stripe_publishable_key.is_some()),
+                ("--stripe-webhook-secret", p.stripe_webhook_secret.is_some()),
+            ];
+            unused.extend(given.into_iter().filter(|(_, given)| *given).map(|(flag, _)| flag));
+        }
+        unused
+    }
+
     /// One service in this process.
     pub fn node(&self, kind: ServiceKind) -> anyhow::Result<Node> {
+        for flag in self.unused_by(kind) {
+            tracing::warn!(flag, service = kind.name(), "this flag is the payment service's; ignored here");
+        }
         let Backends::Distributed { bus, database } = Backends::parse(&self.bus, &self.database)? else {
             anyhow::bail!(
                 "a service on its own needs --bus nats://... and --database postgres://... (or use `coffee serve`)"
@@ -563,6 +585,7 @@ impl ServiceConfig {
             },
             delivery: self.delivery.options(),
             retain: self.delivery.retain(),
+            upstreams: Vec::new(),
             auth: self.auth.required()?,
         })
     }
@@ -623,6 +646,11 @@ impl GatewayConfig {
             },
             delivery: DeliveryOptions::default(),
             retain: Duration::from_secs(30 * DAY_SECS),
+            upstreams: vec![
+                ("order", self.order_url.clone()),
+                ("payment", self.payment_url.clone()),
+                ("fulfilment", self.fulfilment_url.clone()),
+            ],
             auth: self.auth.required()?,
         })
     }
@@ -650,11 +678,32 @@ mod tests {
     use super::{Backends, Provider};
     use crate::backend::BackendConfig;
     use crate::cli::{Cli, Command};
+    use crate::config::ServiceConfig;
+    use crate::services::ServiceKind;
 
     fn serve(args: &[&str]) -> crate::app::Node {
         let cli = Cli::try_parse_from(["coffee", "serve"].iter().chain(args)).unwrap_or_else(|e| panic!("{e}"));
         let Command::Serve(config) = cli.command else { panic!("not serve") };
         config.node().expect("a node")
+    }
+
+    #[test]
+    fn the_payment_services_flags_given_to_another_service_are_named_as_unused() {
+        let config = |command: &str, args: &[&str]| -> ServiceConfig {
+            let base = ["coffee", command, "--bus", "nats://127.0.0.1:4222", "--database", "postgres://db/coffee"];
+            let cli = Cli::try_parse_from(base.iter().chain(args)).unwrap_or_else(|e| panic!("{e}"));
+            match cli.command {
+                Command::Order(c) | Command::Payment(c) | Command::Fulfilment(c) => c,
+                _ => panic!("a service"),
+            }
+        };
+        let secret = ["--webhook-secret", "whsec_x", "--stripe-publishable-key", "pk_test_x"];
+        assert_eq!(
+            config("order", &secret).unused_by(ServiceKind::Order),
+            ["--webhook-secret", "--stripe-publishable-key"]
+        );
+        assert!(config("payment", &secret).unused_by(ServiceKind::Payment).is_empty());
+        assert!(config("fulfilment", &[]).unused_by(ServiceKind::Fulfilment).is_empty());
     }
 
     #[test]

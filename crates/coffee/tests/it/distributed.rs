@@ -507,3 +507,23 @@ async fn finish_payment(http: &Http, urls: &Urls, order_id: &str) {
         .expect("confirm");
     assert_eq!(paid["paymentStatus"], "PAYMENT_SUCCESSFUL");
 }
+
+/// The gateway's `/readyz` says how each service it calls stands, and stays ready while one is
+/// down: the web app and what does not need that service still work (see admin.rs's readyz).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateways_readiness_reports_each_service_and_stays_ready_while_one_is_down() {
+    let mut r = Running::start().await;
+    let readyz = format!("{}/readyz", r.cluster.gateway.url);
+    let all_ready =
+        |v: &serde_json::Value| ["order", "payment", "fulfilment"].iter().all(|s| v["services"][s] == "ready");
+    let ready = r.http.until(&readyz, "every service ready", all_ready).await;
+    assert_eq!(ready["status"], "ready");
+    r.cluster.payment.kill().await;
+    let down = r
+        .http
+        .until(&readyz, "the payment service reported down", |v| {
+            v["services"]["payment"].as_str().is_some_and(|s| s.starts_with("unavailable"))
+        })
+        .await;
+    assert_eq!((&down["status"], &down["services"]["order"]), (&json!("ready"), &json!("ready")), "{down}");
+}
