@@ -7,6 +7,7 @@ use crate::backup::{BackupArgs, RestoreArgs};
 use crate::bench::BenchArgs;
 use crate::config::{GatewayConfig, ServeConfig, ServiceConfig};
 use crate::dlq::DlqArgs;
+use crate::doctor::DoctorArgs;
 use crate::health::HealthArgs;
 use crate::staff::StaffArgs;
 
@@ -55,6 +56,9 @@ pub enum Command {
     /// Ask a running process whether it is ready (its `/readyz`): exit 0 if so, for health
     /// checks.
     Health(HealthArgs),
+    /// Check the configuration, the data directory or database, NATS and its streams, the
+    /// clock and free disk; say what is wrong and how to fix it (exit 1 when a check fails).
+    Doctor(DoctorArgs),
     /// Print the event catalogue (docs/events.md): every event, its producer and consumers.
     Events,
 }
@@ -74,6 +78,7 @@ impl Command {
             Command::Backup(_) => "backup",
             Command::Restore(_) => "restore",
             Command::Health(_) => "health",
+            Command::Doctor(_) => "doctor",
             Command::Events => "events",
         }
     }

@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod dlq;
+pub mod doctor;
 pub mod health;
 pub mod identity;
 pub mod live;

@@ -52,6 +52,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Staff(args) => return coffee::staff::run(args).await,
         // Blocking file work, and nothing else runs in this process meanwhile.
         Command::Health(args) => return coffee::health::run(args).await,
+        Command::Doctor(args) => return coffee::doctor::run(args).await,
         Command::Backup(args) => return coffee::backup::backup(args),
         Command::Restore(args) => return coffee::backup::restore(args),
         Command::Events => {

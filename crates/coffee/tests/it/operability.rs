@@ -257,3 +257,39 @@ async fn the_grafana_dashboard_graphs_only_metrics_the_server_exports() {
         assert!(graphed.contains(needed), "the dashboard graphs {needed}");
     }
 }
+
+/// `coffee doctor` on a data directory a server ran on says all is well (exit 0); on a damaged
+/// database, and against a NATS that is not there, it fails naming the fix (exit 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_doctor_passes_a_healthy_setup_and_names_the_fix_for_a_broken_one() {
+    use crate::helpers::run_cli;
+    let app = TestApp::spawn().await;
+    id(&app.place_order("1", "doctor").await, "orderId");
+    let dir = app.stop().await;
+    let data = dir.path().to_str().expect("utf-8");
+    let (ok, said) = run_cli(&["doctor", "--data-dir", data]).await;
+    assert!(ok, "{said}");
+    for line in ["ok    database", "ok    session key", "ok    free disk", "everything checked is in order"] {
+        assert!(said.contains(line), "{line}: {said}");
+    }
+
+    let broken = tempfile::tempdir().expect("dir");
+    std::fs::write(broken.path().join(coffee::backend::DATABASE_FILE), vec![7u8; 8192]).expect("write");
+    let (ok, said) = run_cli(&["doctor", "--data-dir", broken.path().to_str().expect("utf-8")]).await;
+    assert!(!ok, "{said}");
+    assert!(said.contains("FAIL  database") && said.contains("coffee restore"), "{said}");
+
+    // The distributed mode: a real nats-server with JetStream and a fresh database pass (the
+    // schemas and streams not made yet are warnings); a NATS nobody listens on fails.
+    let (nats, db) = (coffee_testkit::NatsServer::start(), coffee_testkit::TestDatabase::create());
+    let (bus, database) = (nats.url(), db.url());
+    let key = coffee_testkit::AUTH_KEY;
+    let (ok, said) = run_cli(&["doctor", "--bus", &bus, "--database", &database, "--auth-key", key]).await;
+    assert!(ok, "{said}");
+    for line in ["ok    PostgreSQL", "ok    clock", "ok    JetStream", "warn  stream COFFEE_EVENTS: not created yet"] {
+        assert!(said.contains(line), "{line}: {said}");
+    }
+    let nobody = "nats://127.0.0.1:1";
+    let (ok, said) = run_cli(&["doctor", "--bus", nobody, "--database", &database, "--auth-key", key]).await;
+    assert!(!ok && said.contains("FAIL  NATS: cannot connect"), "{said}");
+}
