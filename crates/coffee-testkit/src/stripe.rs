@@ -361,6 +361,12 @@ impl FakeStripe {
         self.shared().state().faults.extend(std::iter::repeat_n(fault, n));
     }
 
+    /// Forgets the failures [`fail_next`](Self::fail_next) queued and not yet answered: Stripe
+    /// is back.
+    pub fn recover(&self) {
+        self.shared().state().faults.clear();
+    }
+
     /// The customer pays for `intent_id` in the browser with the test payment method
     /// `payment_method` (see the module documentation). The events made are delivered, in order,
     /// when `deliver` is true and a webhook URL is set. Returns each event made with the

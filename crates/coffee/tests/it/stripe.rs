@@ -188,6 +188,46 @@ async fn a_rejected_coffee_is_refunded_once_through_an_outage_and_stripe_s_refun
     app.stop().await;
 }
 
+/// A refund Stripe refuses (a 400, not an outage) is never lost: the message asking for it is
+/// tried its attempts, then set aside as a dead letter the admin sees with Stripe's words; the
+/// payment stays paid meanwhile, and a redrive once Stripe takes it refunds once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_stripe_refuses_is_a_dead_letter_the_admin_sees_and_redrives() {
+    let (stripe, app) = stripe_shop().await;
+    let (order_id, payment) = order_with_intent(&app, "3", "stripe-refused").await;
+    pay_with(&stripe, &payment, "pm_card_visa").await;
+    let fulfilment_id = id(&app.fulfilment_of(&order_id).await, "fulfilmentId");
+    // More refusals than the consumer's attempts (5).
+    stripe.fail_next(20, Fault::Status(400));
+    let reject = json!({"status": "FULFILMENT_REJECTED", "note": "no beans"});
+    assert_eq!(app.patch(&format!("/api/fulfilment/{fulfilment_id}"), reject).await.0, StatusCode::OK);
+    let letters = app
+        .eventually("/api/admin/dead-letters", "the refused refund set aside", |v| {
+            v.as_array().is_some_and(|a| a.iter().any(|l| l["consumer"] == "payment-service"))
+        })
+        .await;
+    let letter = letters.as_array().into_iter().flatten().find(|l| l["consumer"] == "payment-service").expect("one");
+    assert_eq!(letter["event"]["subject"], order_id.as_str(), "{letter}");
+    assert!(letter["lastError"].as_str().is_some_and(|e| e.contains("told to fail")), "Stripe's words: {letter}");
+    assert_eq!(app.payment_of(&order_id).await["paymentStatus"], "PAYMENT_SUCCESSFUL", "not refunded, not lost");
+    let intent_id = id(&payment, "paymentIntentId");
+    let refunded = |stripe: &FakeStripe| {
+        stripe.refunds().into_iter().filter(|r| r["payment_intent"] == intent_id.as_str()).count()
+    };
+    assert_eq!(refunded(&stripe), 0);
+
+    // Stripe takes refunds again: the redriven message refunds, once.
+    stripe.recover();
+    let (status, redriven) = app.post("/api/admin/dead-letters/redrive", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{redriven}");
+    app.eventually(&format!("/api/payment?orderId={order_id}"), "the refund", |v| {
+        v[0]["paymentStatus"] == "PAYMENT_REFUNDED"
+    })
+    .await;
+    assert_eq!(refunded(&stripe), 1);
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unpaid_order_cancelled_by_its_customer_cancels_its_intent_at_stripe() {
     let (stripe, app) = stripe_shop().await;
