@@ -149,7 +149,7 @@ async fn graphql_get(State(gateway): State<Gateway>, request: Request) -> Respon
     }
     let html = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     match (html, gateway.dev) {
-        (true, true) => return Html(GRAPHIQL).into_response(),
+        (true, true) => return ([(header::CONTENT_SECURITY_POLICY, GRAPHIQL_POLICY)], Html(GRAPHIQL)).into_response(),
         (true, false) => return refuse(StatusCode::NOT_FOUND, "GraphiQL is served by a server started with --dev"),
         _ => {}
     }
@@ -269,7 +269,9 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     response
 }
 
-/// GraphiQL, loaded from a CDN by the browser that opens it (the server downloads nothing).
+/// GraphiQL, from this server: the web app's build carries GraphiQL and React
+/// (`frontend/scripts/graphiql.mjs`), so it works with no internet. Scripts from this server only
+/// (the start is `init.js`, not inline); styles inline too, as GraphiQL sets its own.
 const GRAPHIQL: &str = r#"<!DOCTYPE html>
 <html lang="en">
   <head>
@@ -278,24 +280,19 @@ const GRAPHIQL: &str = r#"<!DOCTYPE html>
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>Event Driven Coffee — GraphiQL</title>
     <style>body { margin: 0; } #graphiql { height: 100vh; }</style>
-    <script crossorigin src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
-    <script crossorigin src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
-    <link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css">
+    <link rel="stylesheet" href="/graphiql/vendor/graphiql.min.css">
+    <script src="/graphiql/vendor/react.production.min.js"></script>
+    <script src="/graphiql/vendor/react-dom.production.min.js"></script>
   </head>
   <body>
     <div id="graphiql">Loading GraphiQL…</div>
-    <script crossorigin src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
-    <script>
-      const http = new URL('/graphql', window.location.origin);
-      const ws = new URL('/graphql', window.location.origin);
-      ws.protocol = ws.protocol === 'https:' ? 'wss:' : 'ws:';
-      ReactDOM.createRoot(document.getElementById('graphiql')).render(
-        React.createElement(GraphiQL, {
-          fetcher: GraphiQL.createFetcher({ url: http.toString(), subscriptionUrl: ws.toString() }),
-          defaultEditorToolsVisibility: true,
-        })
-      );
-    </script>
+    <script src="/graphiql/vendor/graphiql.min.js"></script>
+    <script src="/graphiql/init.js"></script>
   </body>
 </html>
 "#;
+
+/// GraphiQL's page may load and call this server only.
+const GRAPHIQL_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; object-src 'none'; \
+    base-uri 'self'; form-action 'self'";

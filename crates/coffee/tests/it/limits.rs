@@ -142,7 +142,13 @@ async fn introspection_and_graphiql_need_a_session_or_dev() {
         .await
         .expect("answer");
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.expect("html").contains("GraphiQL"));
+    let html = page.text().await.expect("html");
+    assert!(html.contains("GraphiQL") && !html.contains("://"), "GraphiQL from this server only: {html}");
+    // Its scripts are in the binary (the browser test runs it with no internet).
+    for script in ["/graphiql/vendor/graphiql.min.js", "/graphiql/init.js"] {
+        let served = anonymous.get(format!("{}{script}", app.base)).send().await.expect("answer");
+        assert_eq!(served.status(), StatusCode::OK, "{script}");
+    }
     app.stop().await;
 }
 
