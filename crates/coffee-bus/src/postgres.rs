@@ -440,6 +440,19 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn prune_expired(&self, table: Table, before_ms: i64) -> Result<u64, StoreError> {
+        let sql = retention::expired_sql(table);
+        let mut pruned = 0;
+        loop {
+            let done =
+                sqlx::query(AssertSqlSafe(sql.clone())).bind(before_ms).execute(&self.pool).await.map_err(db_err)?;
+            match done.rows_affected() {
+                0 => return Ok(pruned),
+                n => pruned += n,
+            }
+        }
+    }
+
     async fn prune_journal(&self, retention: &Retention) -> Result<u64, StoreError> {
         // Unpublished events are still in the outbox; the broker keeps the rest.
         let sql = retention::prune_window_sql(retention, "EXISTS (SELECT 1 FROM bus_outbox o WHERE o.seq = e.seq)");

@@ -34,6 +34,12 @@ pub struct Retention {
 /// Sequence numbers examined per transaction.
 pub(crate) const WINDOW: i64 = 500;
 
+/// Deletes up to a window of `table`'s records created before `$1`.
+pub(crate) fn expired_sql(table: Table) -> String {
+    let t = table.name();
+    format!("DELETE FROM {t} WHERE id IN (SELECT id FROM {t} WHERE created_at < $1 LIMIT {WINDOW})")
+}
+
 /// The first event at or after `$1`: where the next window starts, and how old it is.
 pub(crate) const WINDOW_START: &str = "SELECT seq, time FROM bus_events WHERE seq >= $1 ORDER BY seq LIMIT 1";
 

@@ -446,6 +446,9 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets the journal's events that `retention` lets go (see [`crate::retention`]), a
     /// window at a time; returns how many.
     async fn prune_journal(&self, retention: &crate::retention::Retention) -> Result<u64, StoreError>;
+    /// Forgets the records of `table` created before `before_ms` (kept for a while only, such
+    /// as idempotency keys' answers), [`crate::retention::WINDOW`] at a time; returns how many.
+    async fn prune_expired(&self, table: Table, before_ms: i64) -> Result<u64, StoreError>;
 }
 
 /// What an attempt at a change decided.

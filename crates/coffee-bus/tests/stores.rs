@@ -566,3 +566,19 @@ async fn the_journal_forgets_a_closed_orders_events_once_all_are_old_and_keeps_w
     }
     stores.close().await;
 }
+
+#[tokio::test]
+async fn records_kept_for_a_while_are_forgotten_once_created_before_the_cutoff() {
+    on_each_store(forgets_expired).await;
+}
+
+async fn forgets_expired(kind: &'static str, store: Arc<dyn Store>) {
+    // Notes are created at 0 (note_key), so a cutoff of 0 keeps them and one after forgets them.
+    for n in 0..3 {
+        let note = Note { id: format!("x{n}"), order_id: format!("xo{n}"), text: "old".into() };
+        store.commit(Change::new().put(NOTES, &note, Expect::New).expect("put")).await.expect("commit");
+    }
+    assert_eq!(store.prune_expired(NOTES.table, 0).await, Ok(0), "{kind}: none before the cutoff");
+    assert_eq!(store.prune_expired(NOTES.table, 1).await, Ok(3), "{kind}");
+    assert!(Records::new(store.clone(), NOTES).get("x0").await.expect("read").is_none(), "{kind}");
+}

@@ -124,6 +124,7 @@ impl Application {
             }
             running.push(service);
         }
+        let services_pruned = !kept.is_empty();
         for (store, open) in kept {
             tasks.push(tokio::spawn(prune(store, open, node.retain, shutdown.clone())));
         }
@@ -142,6 +143,10 @@ impl Application {
             None => None,
         };
         let key_store = stores.first().cloned().or_else(|| identity.as_ref().map(|i| i.store().clone()));
+        // A gateway alone keeps its idempotency keys (and sessions' events) in the identity store.
+        if let Some(store) = key_store.clone().filter(|_| !services_pruned) {
+            tasks.push(tokio::spawn(prune(store, Vec::new(), node.retain, shutdown.clone())));
+        }
         // A gateway on its own needs its identity store to serve (logins, sessions).
         if let Some(identity) = &identity
             && !stores.iter().any(|s| Arc::ptr_eq(s, identity.store()))
@@ -368,6 +373,13 @@ async fn prune(store: Arc<dyn Store>, open: Vec<OpenRecords>, retain: Duration, 
         let inbox = now - INBOX_RETENTION.min(retain).as_millis() as i64;
         if let Err(e) = store.prune_inbox(inbox).await {
             tracing::warn!(error = %e, "could not prune the inbox");
+        }
+        // Idempotency keys answer a retry for a day; after that they are only weight.
+        let kept_until = now - coffee_http::idempotency::KEPT_FOR.as_millis() as i64;
+        match store.prune_expired(coffee_http::idempotency::KEPT_ANSWERS.table, kept_until).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(keys = n, "forgot idempotency keys older than a day"),
+            Err(e) => tracing::warn!(error = %e, "could not prune the idempotency keys"),
         }
         let retention = Retention { cutoff_ms: now - retain.as_millis() as i64, open: open.clone() };
         tokio::select! {

@@ -283,6 +283,25 @@ impl Store for SqliteStore {
         self.prune_inbox_rows(cutoff_ms).await.map(|_| ())
     }
 
+    async fn prune_expired(&self, table: Table, before_ms: i64) -> Result<u64, StoreError> {
+        let sql = retention::expired_sql(table);
+        let mut pruned = 0;
+        loop {
+            let (sql, deleted) = (sql.clone(), Arc::new(AtomicU64::new(0)));
+            let counted = deleted.clone();
+            self.submit_admin(Box::new(move |c| {
+                let n = c.prepare_cached(&sql).and_then(|mut s| s.execute([before_ms])).map_err(db_err)?;
+                counted.store(n as u64, Ordering::Relaxed);
+                Ok(Vec::new())
+            }))
+            .await?;
+            match deleted.load(Ordering::Relaxed) {
+                0 => return Ok(pruned),
+                n => pruned += n,
+            }
+        }
+    }
+
     async fn prune_journal(&self, retention: &Retention) -> Result<u64, StoreError> {
         let sql = retention::prune_window_sql(retention, SQLITE_HELD);
         let cutoff = retention::cutoff_time(retention.cutoff_ms);

@@ -141,3 +141,36 @@ async fn the_journal_forgets_closed_orders_and_keeps_open_ones_at_the_retention_
     assert_eq!(app.payment_of(&completed).await["paymentStatus"], "PAYMENT_SUCCESSFUL", "records stay");
     app.stop().await;
 }
+
+/// Idempotency keys answer a retry for a day (README): a key older than that goes at the next
+/// retention round (at start, here), and a recent one stays.
+#[tokio::test]
+async fn idempotency_keys_older_than_a_day_are_forgotten_at_start() {
+    let app = TestApp::spawn().await;
+    let dir = app.stop().await;
+    let db = dir.path().join(coffee::backend::DATABASE_FILE);
+    let now = jiff::Timestamp::now().as_millisecond();
+    {
+        let c = rusqlite::Connection::open(&db).expect("open");
+        for (id, at) in [("old-key", now - 2 * 86_400_000), ("new-key", now - 60_000)] {
+            c.execute(
+                "INSERT INTO idempotency_keys (id, order_id, customer_id, day, created_at, status, version, body) \
+                 VALUES (?1, ?1, '', '2026-12-01', ?2, 'DONE', 1, '{}')",
+                rusqlite::params![id, at],
+            )
+            .expect("a kept answer");
+        }
+    }
+    let keys = |id: &str| -> i64 {
+        let c = rusqlite::Connection::open(&db).expect("open");
+        c.query_row("SELECT count(*) FROM idempotency_keys WHERE id = ?1", [id], |r| r.get(0)).expect("count")
+    };
+    let app = TestApp::spawn_in(dir, |_| {}).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while keys("old-key") > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the day-old key was not pruned at start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(keys("new-key"), 1, "a recent key stays");
+    app.stop().await;
+}
