@@ -582,3 +582,43 @@ async fn forgets_expired(kind: &'static str, store: Arc<dyn Store>) {
     assert_eq!(store.prune_expired(NOTES.table, 1).await, Ok(3), "{kind}");
     assert!(Records::new(store.clone(), NOTES).get("x0").await.expect("read").is_none(), "{kind}");
 }
+
+/// Group commit: commits that wait for the writer together go in one transaction (one fsync),
+/// not one each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_writer_commits_what_waits_together_in_one_batch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    let commits = (0..64).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let note = Note { id: format!("g{n}"), order_id: format!("go{n}"), text: "together".into() };
+            store.commit(Change::new().put(NOTES, &note, Expect::New).expect("put")).await.expect("commit");
+        })
+    });
+    for c in commits.collect::<Vec<_>>() {
+        c.await.expect("joined");
+    }
+    let stats = store.writer_stats();
+    assert_eq!(stats["units"], 64, "{stats}");
+    let batches = stats["batches"].as_u64().expect("batches");
+    assert!(batches < 64, "64 commits at once shared transactions: {stats}");
+    store.close().await;
+}
+
+/// The writer folds its log back into the data file only once it has grown (past 1,000
+/// frames): a few small commits stay in the log, and the data file is not rewritten for them.
+#[tokio::test]
+async fn the_sqlite_writer_leaves_a_small_write_ahead_log_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    let data_file = dir.path().join("bus.db");
+    let size = || std::fs::metadata(&data_file).expect("the data file").len();
+    let at_start = size();
+    for n in 0..20 {
+        let note = Note { id: format!("s{n}"), order_id: format!("so{n}"), text: "small".into() };
+        store.commit(Change::new().put(NOTES, &note, Expect::New).expect("put")).await.expect("commit");
+    }
+    assert_eq!(size(), at_start, "twenty small commits are in the log, not yet in the data file");
+    store.close().await;
+}
