@@ -124,29 +124,39 @@ pub async fn handle_delivery(
 ) -> Result<Committed, HandlerError> {
     let handled = &Handled { consumer: consumer.to_owned(), event_id: event.id.clone(), delivery_seq };
     // The handling is a span of the event's trace (its order's); the handler sees the event as
-    // delivered within it, so what it publishes is that span's child.
-    let within = event.trace();
-    let handling = TraceContext { span_id: within.child().span_id, ..within };
-    let span = crate::trace::spans::start(
-        format!("process {}", event.event_type),
-        crate::trace::spans::Kind::Consumer,
-        &handling,
-        Some(&within),
-        None,
-        vec![
-            opentelemetry::KeyValue::new("messaging.operation.type", "process"),
-            opentelemetry::KeyValue::new("messaging.consumer.group.name", consumer.to_owned()),
-            opentelemetry::KeyValue::new("messaging.message.id", event.id.clone()),
-        ],
-    );
-    let delivered = &Envelope { traceparent: handling.to_traceparent(), ..event.clone() };
+    // delivered within it, so what it publishes is that span's child. Without an exporter the
+    // event is handled as it came: no span, no copy.
+    let traced = crate::trace::spans::enabled().then(|| {
+        let within = event.trace();
+        let handling = TraceContext { span_id: within.child().span_id, ..within };
+        let span = crate::trace::spans::start(
+            format!("process {}", event.event_type),
+            crate::trace::spans::Kind::Consumer,
+            &handling,
+            Some(&within),
+            None,
+            vec![
+                opentelemetry::KeyValue::new("messaging.operation.type", "process"),
+                opentelemetry::KeyValue::new("messaging.consumer.group.name", consumer.to_owned()),
+                opentelemetry::KeyValue::new("messaging.message.id", event.id.clone()),
+            ],
+        );
+        (span, Envelope { traceparent: handling.to_traceparent(), ..event.clone() })
+    });
+    let (span, delivered) = match traced {
+        Some((span, envelope)) => (Some(span), std::borrow::Cow::Owned(envelope)),
+        None => (None, std::borrow::Cow::Borrowed(event)),
+    };
+    let delivered: &Envelope = &delivered;
     let result = commit_deciding_again(store, || async move {
         let mut change = AssertUnwindSafe(handler.handle(delivered)).catch_unwind().await.map_err(panicked)??;
         change.handled = Some(handled.clone());
         Ok::<_, HandlerError>(Decision::Commit(change, ()))
     })
     .await;
-    crate::trace::spans::end(span, result.as_ref().err().map(ToString::to_string));
+    if let Some(span) = span {
+        crate::trace::spans::end(span, result.as_ref().err().map(ToString::to_string));
+    }
     let ((), committed) = result?;
     let event = delivered;
     if committed == Some(Committed::Applied)

@@ -163,6 +163,9 @@ pub(crate) struct CommitSpans(Vec<(String, TraceContext, Option<TraceContext>)>,
 
 impl CommitSpans {
     pub(crate) fn of(change: &Change) -> Self {
+        if !crate::trace::spans::enabled() {
+            return Self(Vec::new(), std::time::SystemTime::UNIX_EPOCH);
+        }
         let events = change.events.iter().map(|o| (o.envelope.event_type.clone(), o.envelope.trace(), o.cause));
         Self(events.collect(), std::time::SystemTime::now())
     }

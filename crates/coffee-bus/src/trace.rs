@@ -97,6 +97,21 @@ pub mod spans {
     pub use opentelemetry::global::BoxedSpan as Span;
     pub use opentelemetry::trace::{SpanKind as Kind, Status};
 
+    static ENABLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+    /// Called by the binary once it has installed an exporter. Until then callers skip their
+    /// spans entirely: building a no-op span per commit, handling and request (names, attributes,
+    /// a copy of each delivered event) cost the embedded mode 4 to 17 % of its sagas a second
+    /// (BENCHMARKS.md, "Traces").
+    pub fn enable() {
+        ENABLED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether spans are exported (see [`enable`]).
+    pub fn enabled() -> bool {
+        ENABLED.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Starts the span `this` (its own trace and span id), under `parent` when it has one in
     /// the same trace, else as a root of `this`'s trace linked to `parent` (a request that
     /// caused an order's event: the request has its own trace).

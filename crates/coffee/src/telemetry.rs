@@ -58,6 +58,7 @@ pub fn init(command: &str) -> anyhow::Result<Telemetry> {
         .with_resource(resource.build())
         .build();
     opentelemetry::global::set_tracer_provider(provider.clone());
+    coffee_bus::trace::spans::enable();
     Ok(Telemetry(Some(provider)))
 }
 

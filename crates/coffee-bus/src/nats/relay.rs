@@ -134,19 +134,21 @@ async fn publish_batch(js: &jetstream::Context, batch: &[(i64, String)]) -> Resu
         let mut headers = HeaderMap::new();
         headers.insert(async_nats::header::NATS_MESSAGE_ID, env.id.as_str());
         // The relay's hand-off to the broker: a span under the event's own (its commit).
-        let event = env.trace();
-        let span = spans::start(
-            format!("send {}", env.event_type),
-            spans::Kind::Producer,
-            &TraceContext { span_id: event.child().span_id, ..event },
-            Some(&event),
-            None,
-            vec![
-                opentelemetry::KeyValue::new("messaging.system", "nats"),
-                opentelemetry::KeyValue::new("messaging.operation.type", "send"),
-                opentelemetry::KeyValue::new("messaging.destination.name", env.event_type.clone()),
-            ],
-        );
+        let span = spans::enabled().then(|| {
+            let event = env.trace();
+            spans::start(
+                format!("send {}", env.event_type),
+                spans::Kind::Producer,
+                &TraceContext { span_id: event.child().span_id, ..event },
+                Some(&event),
+                None,
+                vec![
+                    opentelemetry::KeyValue::new("messaging.system", "nats"),
+                    opentelemetry::KeyValue::new("messaging.operation.type", "send"),
+                    opentelemetry::KeyValue::new("messaging.destination.name", env.event_type.clone()),
+                ],
+            )
+        });
         let ack = js
             .publish_with_headers(env.event_type.clone(), headers, json.clone().into_bytes().into())
             .await
@@ -155,7 +157,9 @@ async fn publish_batch(js: &jetstream::Context, batch: &[(i64, String)]) -> Resu
     }
     for (ack, span) in acks {
         let acked = ack.await.map_err(js_err);
-        spans::end(span, acked.as_ref().err().map(ToString::to_string));
+        if let Some(span) = span {
+            spans::end(span, acked.as_ref().err().map(ToString::to_string));
+        }
         acked?;
     }
     Ok(())
