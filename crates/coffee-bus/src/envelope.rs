@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::trace::TraceContext;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Envelope {
     pub specversion: String,
     /// A UUIDv7: unique, and ordered by time of creation.

@@ -412,7 +412,7 @@ pub enum StoreError {
 }
 
 /// A dead letter: a message a consumer failed to handle on every attempt.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeadLetter {
     pub consumer: String,

@@ -9,9 +9,9 @@ use crate::error::InvalidInput;
 
 /// An amount of money in the smallest unit of the currency (Australian cents, as in the
 /// original).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
-pub struct Cents(pub u32);
+pub struct Cents(#[serde(deserialize_with = "crate::whole::deserialize")] pub u32);
 
 /// The currency every price is in.
 pub const CURRENCY: &str = "AUD";
@@ -20,6 +20,16 @@ pub const CURRENCY: &str = "AUD";
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CoffeeId(String);
+
+impl schemars::JsonSchema for CoffeeId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CoffeeId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        crate::schema::text_without_controls(Self::MAX_CHARS, "A drink's id on the menu (\"1\", \"2\", ...).")
+    }
+}
 
 impl CoffeeId {
     pub const MAX_CHARS: usize = 64;
@@ -49,7 +59,7 @@ impl fmt::Display for CoffeeId {
 
 /// A coffee as it was on the menu when it was ordered. Orders keep this snapshot, so a
 /// later price change does not rewrite history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Coffee {
     pub id: CoffeeId,
     pub name: String,
@@ -67,7 +77,7 @@ impl Coffee {
 
 /// A drink as the menu offers it: the coffee, its options with their price differences, and
 /// whether it can be ordered now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MenuItem {
     #[serde(flatten)]
@@ -94,7 +104,7 @@ pub fn menu() -> Vec<MenuItem> {
 }
 
 /// The shop's menu as its owner keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Menu {
     pub items: Vec<MenuItem>,
@@ -111,8 +121,9 @@ pub enum NotOrderable {
 }
 
 /// The owner's change to a drink: each field left out stays as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(schema_with = "crate::schema::coffee_change")]
 pub struct CoffeeChange {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

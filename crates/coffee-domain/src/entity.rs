@@ -103,7 +103,7 @@ macro_rules! wire {
             $(, $(#[$meta:meta])* $field:ident: $type:ty)* $(,)?
         }
     ) => {
-        #[derive(serde::Serialize, serde::Deserialize)]
+        #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
         #[serde(rename_all = "camelCase")]
         struct $wire {
             id: $id_type,

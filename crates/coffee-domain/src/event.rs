@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Fulfilment, FulfilmentStatus, Order, OrderId, OrderStatus, Payment, PaymentStatus};
 
 /// The service that produced an event (the CloudEvents `source`), named as in the original.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Source {
     #[serde(rename = "order-service")]
     Order,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Cents, CoffeeId, Day, Order, OrderStatus};
 
 /// One drink's line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DrinkFigures {
     pub coffee_id: CoffeeId,
@@ -27,7 +27,7 @@ pub struct DrinkFigures {
 }
 
 /// Why orders were cancelled, and how many for each reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Cancellations {
     pub by_customer: u32,
@@ -38,7 +38,7 @@ pub struct Cancellations {
 }
 
 /// The figures of one day (UTC).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DayFigures {
     pub date: Day,

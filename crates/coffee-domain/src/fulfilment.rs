@@ -10,7 +10,7 @@ use crate::{
     Payment, StaffName,
 };
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(into = "FulfilmentWire", from = "FulfilmentWire")]
 pub struct Fulfilment {
     pub id: FulfilmentId,

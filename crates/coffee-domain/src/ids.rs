@@ -11,8 +11,9 @@ use crate::error::InvalidInput;
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
         #[serde(into = "String", try_from = "String")]
+        #[schemars(extend("format" = "uuid"))]
         pub struct $name(Uuid);
 
         impl TryFrom<String> for $name {
@@ -109,6 +110,16 @@ macro_rules! text_value {
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                crate::schema::text($max, false, concat!("1 to ", stringify!($max), " characters, no control or invisible ones (trimmed)."))
+            }
+        }
+
         impl TryFrom<String> for $name {
             type Error = InvalidInput;
             fn try_from(input: String) -> Result<Self, InvalidInput> {
@@ -172,6 +183,20 @@ impl CustomerName {
 #[serde(transparent)]
 pub struct Note(String);
 
+impl schemars::JsonSchema for Note {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Note".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        crate::schema::text(
+            Self::MAX_CHARS,
+            true,
+            "At most 500 characters, no control or invisible ones; empty: no note.",
+        )
+    }
+}
+
 impl Note {
     pub const MAX_CHARS: usize = 500;
 
@@ -203,6 +228,16 @@ impl fmt::Display for Note {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct CardNumber(String);
+
+impl schemars::JsonSchema for CardNumber {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CardNumber".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        crate::schema::card_number()
+    }
+}
 
 impl TryFrom<String> for CardNumber {
     type Error = InvalidInput;

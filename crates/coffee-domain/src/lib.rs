@@ -17,9 +17,11 @@ pub mod order;
 pub mod payment;
 pub mod people;
 pub mod saga;
+pub mod schema;
 pub mod shop;
 pub mod status;
 pub mod time;
+pub mod whole;
 
 #[cfg(test)]
 mod testing;

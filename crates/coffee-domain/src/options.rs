@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::{Cents, InvalidInput};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Size {
     Small,
@@ -16,7 +16,7 @@ pub enum Size {
     Large,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Milk {
     Full,
@@ -50,7 +50,7 @@ impl Milk {
 
 /// What the customer chose. Left out, an option is its default: regular, full milk, no extra
 /// shot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DrinkOptions {
     pub size: Size,
@@ -79,7 +79,7 @@ impl DrinkOptions {
             match key.as_str() {
                 "size" => options.size = parse_choice("options.size", value, &Size::ALL, Size::as_str)?,
                 "milk" => options.milk = parse_choice("options.milk", value, &Milk::ALL, Milk::as_str)?,
-                "extraShots" => options.extra_shots = Self::parse_shots(value.as_i64())?,
+                "extraShots" => options.extra_shots = Self::parse_shots(crate::whole::of_value(value))?,
                 other => {
                     return Err(InvalidInput::new(
                         "options",
@@ -140,21 +140,25 @@ impl fmt::Display for DrinkOptions {
 }
 
 /// One choice of an option and what it adds to the price (negative: it costs less).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "{T}Choice")]
 pub struct Choice<T> {
     pub value: T,
+    #[serde(deserialize_with = "crate::whole::deserialize")]
     pub price_delta: i32,
 }
 
 /// A drink's options as the menu offers them, with their price differences in cents.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OptionPrices {
     pub size: Vec<Choice<Size>>,
     pub milk: Vec<Choice<Milk>>,
     /// What each extra shot adds.
+    #[serde(deserialize_with = "crate::whole::deserialize")]
     pub extra_shot: i32,
+    #[serde(deserialize_with = "crate::whole::deserialize")]
     pub max_extra_shots: u8,
 }
 

@@ -7,7 +7,7 @@ use crate::saga::OrderInput;
 pub use crate::status::OrderStatus;
 use crate::{Cents, Coffee, CustomerId, CustomerName, Day, DrinkOptions, IllegalTransition, Millis, Note, OrderId};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(into = "OrderWire", from = "OrderWire")]
 pub struct Order {
     pub id: OrderId,

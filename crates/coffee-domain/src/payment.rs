@@ -12,7 +12,7 @@ use crate::{
     PaymentId,
 };
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(into = "PaymentWire", from = "PaymentWire")]
 pub struct Payment {
     pub id: PaymentId,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::InvalidInput;
 
 /// What a member of staff may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StaffRole {
     /// Sees the orders and the queue, completes and rejects fulfilments.
@@ -47,6 +47,16 @@ impl fmt::Display for StaffRole {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct StaffName(String);
+
+impl schemars::JsonSchema for StaffName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "StaffName".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        crate::schema::staff_name()
+    }
+}
 
 impl StaffName {
     pub const MAX_CHARS: usize = 40;

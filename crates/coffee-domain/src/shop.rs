@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::{InvalidInput, Millis};
 
 /// What the shop's owner set. A shop that was never set is open, with no limit and no message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Shop {
     pub open: bool,
@@ -75,6 +75,16 @@ impl Shop {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ShopMessage(String);
+
+impl schemars::JsonSchema for ShopMessage {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ShopMessage".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        crate::schema::text(Self::MAX_CHARS, true, "At most 200 characters, no control or invisible ones; empty: none.")
+    }
+}
 
 impl ShopMessage {
     pub const MAX_CHARS: usize = 200;

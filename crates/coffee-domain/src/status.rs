@@ -11,10 +11,22 @@ use crate::error::InvalidInput;
 /// What every status has: its text, exactly the original system's, parsed back with a message
 /// naming the field.
 pub trait Status:
-    Copy + PartialEq + Eq + fmt::Debug + fmt::Display + Serialize + for<'de> Deserialize<'de> + Send + Sync + 'static
+    Copy
+    + PartialEq
+    + Eq
+    + fmt::Debug
+    + fmt::Display
+    + Serialize
+    + for<'de> Deserialize<'de>
+    + schemars::JsonSchema
+    + Send
+    + Sync
+    + 'static
 {
     fn as_str(self) -> &'static str;
     fn parse(input: &str) -> Result<Self, InvalidInput>;
+    /// Every status, in the machine's order.
+    fn all() -> &'static [Self];
 }
 
 macro_rules! status_enum {
@@ -25,7 +37,7 @@ macro_rules! status_enum {
         terminal [$($end:ident),*]
     ) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
         pub enum $name {
             $(#[serde(rename = $text)] $variant),+
         }
@@ -65,6 +77,9 @@ macro_rules! status_enum {
         impl Status for $name {
             fn as_str(self) -> &'static str {
                 $name::as_str(self)
+            }
+            fn all() -> &'static [Self] {
+                Self::ALL
             }
             fn parse(input: &str) -> Result<Self, InvalidInput> {
                 $name::parse(input)

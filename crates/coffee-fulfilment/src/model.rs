@@ -30,7 +30,7 @@ impl Listed for Fulfilments {
 
 /// An order the fulfilment service learnt was closed (cancelled, or its payment refunded)
 /// before any fulfilment existed for it: a late payment success then starts no coffee.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClosedOrder {
     pub order_id: OrderId,
@@ -49,7 +49,7 @@ pub const CLOSED_ORDERS: Kind<ClosedOrder> = Kind::new(Table::new("closed_orders
 
 /// `PUT` (claim) or `DELETE` (release) `/api/fulfilment/:id/claim`, `claimFulfilment`,
 /// `releaseFulfilment`: the barista signed in takes a waiting coffee to make, or lets it go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Claim {
     /// true: claim it; false: release it.

@@ -67,6 +67,7 @@ pub fn routes(
     let schema = schema::build(services, Notifier::new(live, shutdown.clone()), dev);
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/api/docs", get(api_docs))
         .with_state(Gateway { schema, shutdown, auth, dev })
         .fallback(web::fallback)
 }
@@ -270,7 +271,7 @@ fn refuse(status: StatusCode, message: &str) -> Response {
 }
 
 /// GraphiQL, from this server: the web app's build carries GraphiQL and React
-/// (`frontend/scripts/graphiql.mjs`), so it works with no internet. Scripts from this server only
+/// (`frontend/scripts/vendor.mjs`), so it works with no internet. Scripts from this server only
 /// (the start is `init.js`, not inline); styles inline too, as GraphiQL sets its own.
 const GRAPHIQL: &str = r#"<!DOCTYPE html>
 <html lang="en">
@@ -292,7 +293,31 @@ const GRAPHIQL: &str = r#"<!DOCTYPE html>
 </html>
 "#;
 
-/// GraphiQL's page may load and call this server only.
+/// `GET /api/docs` (anyone): Swagger UI over this server's `/api/openapi.json`, from this server
+/// (the web app's build carries it), so it works with no internet.
+async fn api_docs() -> Response {
+    ([(header::CONTENT_SECURITY_POLICY, GRAPHIQL_POLICY)], Html(API_DOCS)).into_response()
+}
+
+/// Swagger UI's page: its script and styles from this server, started by `init.js`.
+const API_DOCS: &str = r#"<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta name="robots" content="noindex">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>Event Driven Coffee — REST API</title>
+    <link rel="stylesheet" href="/api-docs/vendor/swagger-ui.css">
+  </head>
+  <body>
+    <div id="swagger-ui">Loading the API's description…</div>
+    <script src="/api-docs/vendor/swagger-ui-bundle.js"></script>
+    <script src="/api-docs/init.js"></script>
+  </body>
+</html>
+"#;
+
+/// GraphiQL's and Swagger UI's pages may load and call this server only.
 const GRAPHIQL_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; object-src 'none'; \
     base-uri 'self'; form-action 'self'";

@@ -6,6 +6,7 @@
 //!   [`ApiPath`], [`IdPath`] (an entity id: 404 when it names nothing), [`Ctx`] (the
 //!   operation's context: who calls, and the trace); authentication: who each request's
 //!   credential proves, found once before any route, with the other [`guarded`] layers.
+//! - [`openapi`]: routes declared once, for the router and for the OpenAPI document.
 //! - [`Mount`]: what a service brings to the process that runs it.
 //! - [`HttpClient`]: the plumbing of the services' typed HTTP clients, which turns answers back
 //!   into values or the service's own errors.
@@ -17,6 +18,7 @@ mod extract;
 mod guard;
 pub mod idempotency;
 mod mount;
+pub mod openapi;
 mod rate;
 mod streams;
 mod trace;
@@ -32,4 +34,5 @@ pub use client::{HttpClient, decode_error, segment};
 pub use error::{ApiError, ErrorBody, ErrorDetail, status_of};
 pub use extract::{ApiJson, ApiPath, ApiQuery, Ctx, IdPath, PathId, context_of, fallback, method_not_allowed};
 pub use mount::Mount;
+pub use openapi::{ApiRouter, Created};
 pub use trace::{RequestTrace, traced};

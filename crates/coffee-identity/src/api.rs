@@ -10,15 +10,15 @@
 
 use std::net::SocketAddr;
 
+use axum::Json;
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use coffee_domain::StaffName;
-use coffee_http::{ApiError, ApiJson, ApiPath, Ctx};
+use coffee_http::openapi::api_routing::{delete_with, get_with, post_with};
+use coffee_http::{ApiError, ApiJson, ApiPath, ApiRouter, Created, Ctx};
 use coffee_service::ServiceError;
 
 use crate::model::{AddStaff, Login, SessionAnswer, StaffSummary, StartSession};
@@ -31,18 +31,86 @@ struct Identity {
     secure_cookies: bool,
 }
 
-pub fn routes(service: IdentityService, secure_cookies: bool) -> Router {
-    Router::new()
-        .route("/api/session", post(start).get(current).delete(logout))
-        .route("/api/session/renew", post(renew))
-        .route("/api/staff/login", post(login))
-        .route("/api/staff", get(list).post(add))
-        .route("/api/staff/{name}", delete(remove))
-        .with_state(Identity { service, secure_cookies })
+pub fn routes(service: IdentityService, secure_cookies: bool) -> ApiRouter {
+    declared().with_state(Identity { service, secure_cookies })
+}
+
+/// The identity service's OpenAPI paths and schemas, added to `api`.
+pub fn describe(api: &mut coffee_http::openapi::OpenApi) {
+    let _ = declared().finish_api(api);
+}
+
+/// Each route with its OpenAPI description. The answers that set the cookie are built by hand
+/// (a `Response`), so their bodies are declared here.
+fn declared() -> ApiRouter<Identity> {
+    ApiRouter::new()
+        .api_route(
+            "/api/session",
+            post_with(start, |op| {
+                op.id("startSession")
+                    .tag(TAG)
+                    .summary("Start a customer's session; also sets the session cookie (anyone).")
+                    .response::<201, Json<SessionAnswer>>()
+            })
+            .get_with(current, |op| {
+                op.id("getSession")
+                    .tag(TAG)
+                    .summary("Who the caller is (the session's holder).")
+                    .response::<200, Json<SessionAnswer>>()
+            })
+            .delete_with(logout, |op| {
+                op.id("endSession")
+                    .tag(TAG)
+                    .summary("Log out: the session's tokens stop working (the session's holder).")
+                    .response::<204, ()>()
+            }),
+        )
+        .api_route(
+            "/api/session/renew",
+            post_with(renew, |op| {
+                op.id("renewSession")
+                    .tag(TAG)
+                    .summary("Extend the session (the session's holder).")
+                    .response::<200, Json<SessionAnswer>>()
+            }),
+        )
+        .api_route(
+            "/api/staff/login",
+            post_with(login, |op| {
+                op.id("staffLogin")
+                    .tag(TAG)
+                    .summary("A barista or admin logs in (anyone; throttled after failures).")
+                    .response::<200, Json<SessionAnswer>>()
+            }),
+        )
+        .api_route(
+            "/api/staff",
+            get_with(list, |op| op.id("getStaff").tag(TAG).summary("The shop's staff (admins)."))
+                .post_with(add, |op| op.id("addStaff").tag(TAG).summary("Add a barista or admin (admins).")),
+        )
+        .api_route(
+            "/api/staff/{name}",
+            delete_with(remove, |op| {
+                op.id("removeStaff").tag(TAG).summary("Remove a member of staff (admins).").response::<204, ()>()
+            }),
+        )
+}
+
+const TAG: &str = "identity";
+
+/// `/api/staff/{name}`.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+struct StaffPath {
+    /// The member of staff's name; one that names nobody is 404.
+    name: String,
 }
 
 /// The address the request came from, when the server knows it (for login throttling).
 struct ClientAddr(Option<String>);
+
+/// Not a parameter: the connection's.
+impl coffee_http::openapi::OperationInput for ClientAddr {}
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
@@ -120,14 +188,14 @@ async fn add(
     State(id): State<Identity>,
     Ctx(ctx): Ctx,
     ApiJson(request): ApiJson<AddStaff>,
-) -> Result<(StatusCode, Json<StaffSummary>), ApiError> {
-    Ok((StatusCode::CREATED, Json(id.service.add_staff(&ctx, &request).await?)))
+) -> Result<Created<StaffSummary>, ApiError> {
+    Ok(Created(id.service.add_staff(&ctx, &request).await?))
 }
 
 async fn remove(
     State(id): State<Identity>,
     Ctx(ctx): Ctx,
-    ApiPath(name): ApiPath<String>,
+    ApiPath(StaffPath { name }): ApiPath<StaffPath>,
 ) -> Result<StatusCode, ApiError> {
     let name =
         StaffName::parse(&name).map_err(|_| ServiceError::NotFound(format!("no member of staff named {name}")))?;

@@ -7,7 +7,7 @@ use coffee_domain::{CustomerName, InvalidInput, Millis, StaffName, StaffRole};
 use serde::{Deserialize, Serialize};
 
 /// A member of staff.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StaffMember {
     pub name: StaffName,
@@ -29,7 +29,7 @@ pub const STAFF: Kind<StaffMember> = Kind::new(Table::new("staff"), |s| RecordKe
 
 /// A session that ended, or every session of a member of staff (see `coffee_auth::session_key`
 /// and `staff_key`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EndedSession {
     pub key: String,
@@ -48,14 +48,14 @@ pub const ENDED_SESSIONS: Kind<EndedSession> = Kind::new(Table::new("ended_sessi
 });
 
 /// `POST /api/session`: a customer gives their name.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StartSession {
     pub customer_name: CustomerName,
 }
 
 /// `POST /api/staff/login`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     /// Not parsed as a [`StaffName`]: a malformed name is refused like an unknown one.
@@ -70,7 +70,7 @@ impl std::fmt::Debug for Login {
 }
 
 /// `POST /api/staff`: an admin adds a member of staff.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, try_from = "AddStaffBody")]
 pub struct AddStaff {
     pub name: StaffName,
@@ -84,12 +84,24 @@ impl std::fmt::Debug for AddStaff {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "AddStaff")]
 struct AddStaffBody {
+    #[schemars(with = "StaffName")]
     name: String,
+    #[schemars(schema_with = "role_request")]
     role: String,
+    #[schemars(schema_with = "password_request")]
     password: String,
+}
+
+fn role_request(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    coffee_domain::schema::word_of(&["barista", "admin"], false, "barista or admin.")
+}
+
+fn password_request(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    coffee_domain::schema::password(coffee_auth::password::MIN_CHARS, coffee_auth::password::MAX_CHARS)
 }
 
 impl TryFrom<AddStaffBody> for AddStaff {
@@ -101,7 +113,7 @@ impl TryFrom<AddStaffBody> for AddStaff {
 
 /// A session, as its holder sees it: the token (also set as the browser's cookie), who it is
 /// for, and until when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionAnswer {
     pub token: String,
@@ -118,7 +130,7 @@ pub struct SessionAnswer {
 }
 
 /// A member of staff, as an admin sees the list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StaffSummary {
     pub name: String,

@@ -61,8 +61,9 @@ pub fn unless_unpaid(change: coffee_bus::Change, before: &Order, after: &Order) 
 }
 
 /// `GET /api/shop/figures?date=YYYY-MM-DD`, `getDayFigures(date)`: the day's figures (admins).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(inline)]
 pub struct FiguresQuery {
     pub date: coffee_domain::Day,
 }
@@ -73,7 +74,7 @@ pub const SHOP_UPDATED: &str = "coffee.shop.updated";
 /// `PUT /api/shop`, `setShop`: the owner opens or closes the shop, sets how many open orders it
 /// takes at once (left out or null: no limit) and its message to customers (left out, null or
 /// empty: none). Each call sets all three.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", try_from = "SetShopBody")]
 pub struct SetShop {
     pub open: bool,
@@ -83,13 +84,17 @@ pub struct SetShop {
     pub message: Option<ShopMessage>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "SetShop")]
 struct SetShopBody {
     open: bool,
-    #[serde(default)]
+    /// How many open orders the shop takes at once; null or left out: no limit.
+    #[serde(default, deserialize_with = "coffee_domain::whole::option")]
+    #[schemars(range(min = 1, max = 10_000))]
     capacity: Option<i64>,
     #[serde(default)]
+    #[schemars(with = "Option<ShopMessage>")]
     message: Option<String>,
 }
 
@@ -119,7 +124,7 @@ impl TryFrom<SetShopBody> for SetShop {
 }
 
 /// `GET /api/shop`, `getShop`: the shop as anyone sees it before ordering.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShopStatus {
     pub open: bool,
@@ -142,7 +147,7 @@ pub struct ShopStatus {
 /// `POST /api/order`, `createOrder`: a customer orders a coffee from the menu, with options. The customer is
 /// the session's: `customerId` may be left out, and when given must be the session's own (an
 /// admin ordering for someone names them); `customerName` defaults to the session's name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", try_from = "PlaceOrderBody")]
 pub struct PlaceOrder {
     pub coffee_id: CoffeeId,
@@ -158,23 +163,40 @@ pub struct PlaceOrder {
 /// The body as clients send it: `{"coffeeId": "2", ...}`, or the original's
 /// `{"coffee": {"id": "2", ...}, ...}`. Only the coffee's id is read; the rest of the coffee (its
 /// price above all) comes from the menu.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "PlaceOrder", extend("anyOf" = [
+    { "required": ["coffeeId"], "properties": { "coffeeId": { "not": { "type": "null" } } } },
+    { "required": ["coffee"], "properties": { "coffee": { "type": "object" } } },
+]))]
 struct PlaceOrderBody {
+    /// The drink's id on the menu (or the original's `coffee` with an id).
     #[serde(default)]
+    #[schemars(schema_with = "nullable_coffee_id")]
     coffee_id: Option<Value>,
     #[serde(default)]
     coffee: Option<CoffeeRef>,
+    /// The session's own when left out.
     #[serde(default)]
+    #[schemars(with = "Option<CustomerId>")]
     customer_id: Option<String>,
+    /// The session's name when left out.
     #[serde(default)]
+    #[schemars(with = "Option<CustomerName>")]
     customer_name: Option<String>,
     #[serde(default)]
+    #[schemars(schema_with = "coffee_domain::schema::drink_options_request")]
     options: Option<Value>,
 }
 
-#[derive(Debug, Deserialize)]
+fn nullable_coffee_id(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let id = coffee_domain::schema::coffee_id_request(generator);
+    schemars::json_schema!({ "anyOf": [id, { "type": "null" }] })
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct CoffeeRef {
+    #[schemars(schema_with = "coffee_domain::schema::coffee_id_request")]
     id: Value,
 }
 
@@ -190,7 +212,10 @@ impl TryFrom<PlaceOrderBody> for PlaceOrder {
         // The original's ids are numeric strings; numbers are taken too.
         let coffee_id = match raw {
             Value::String(s) => CoffeeId::parse(s)?,
-            Value::Number(n) if n.is_u64() => CoffeeId::parse(&n.to_string())?,
+            Value::Number(_) => match coffee_domain::whole::of_value(raw).filter(|n| *n >= 0) {
+                Some(n) => CoffeeId::parse(&n.to_string())?,
+                None => return Err(InvalidInput::new(field, format!("expected a string, got {raw}"))),
+            },
             other => return Err(InvalidInput::new(field, format!("expected a string, got {other}"))),
         };
         Ok(Self {
@@ -227,7 +252,7 @@ impl Listed for Orders {
 
 /// What the pickup board shows of an order, to anyone: its number and the customer's first
 /// name, and whether it is being made or ready (or gone: cancelled, which takes it off).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PickupOrder {
     pub number: String,

@@ -179,7 +179,8 @@ impl OrderClient for OrderService {
         let (customer_id, customer_name) = who_orders(ctx, request)?;
         let (menu, _) = self.stored_menu().await?;
         let item = menu.orderable(&request.coffee_id).map_err(|refused| match refused {
-            NotOrderable::Unknown(e) => ServiceError::from(e),
+            // A drink the menu never had is not found, as `/api/coffees/{id}` of one is.
+            NotOrderable::Unknown(e) => ServiceError::NotFound(e.to_string()),
             NotOrderable::SoldOut(why) => ServiceError::Refused(ShopRule::SoldOut, why),
         })?;
         // The price with the options, from the menu: the client never sets it.

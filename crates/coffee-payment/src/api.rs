@@ -1,13 +1,13 @@
 //! The payment service's REST routes: extract the operation's request, call, answer.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::http::HeaderMap;
 use coffee_bus::Envelope;
 use coffee_domain::{Payment, PaymentId};
-use coffee_http::{ApiError, ApiJson, ApiQuery, Ctx, IdPath};
+use coffee_http::openapi::api_routing::{get_with, post_with};
+use coffee_http::{ApiError, ApiJson, ApiQuery, ApiRouter, Created, Ctx, IdPath};
 use coffee_service::OfOrder;
 use serde_json::{Value, json};
 
@@ -16,16 +16,71 @@ use crate::model::{Checkout, ConfirmPayment, CreatePayment, PaymentList, Payment
 use crate::service::PaymentService;
 use crate::webhook::SIGNATURE_HEADER;
 
-pub fn routes(service: PaymentService) -> Router {
-    Router::new()
-        .route("/api/payment", get(list).post(create))
-        .route("/api/payment/webhook", post(webhook))
-        .route("/api/payment/events", get(events))
-        .route("/api/payment/checkout", get(checkout))
-        .route("/api/payment/{id}", get(one))
-        .route("/api/payment/{id}/confirm", post(confirm))
-        .with_state(service)
+pub fn routes(service: PaymentService) -> ApiRouter {
+    declared().with_state(service)
 }
+
+/// The payment service's OpenAPI paths and schemas, added to `api`.
+pub fn describe(api: &mut coffee_http::openapi::OpenApi) {
+    let _ = declared().finish_api(api);
+}
+
+/// Each route with its OpenAPI description; who may call it is README's "Who may do what".
+fn declared() -> ApiRouter<PaymentService> {
+    ApiRouter::new()
+        .api_route(
+            "/api/payment",
+            get_with(list, |op| {
+                op.id("getPaymentList")
+                    .tag(TAG)
+                    .summary("Payments of a day or of an order (staff; an order's: its customer).")
+            })
+            .post_with(create, |op| {
+                op.id("createPayment").tag(TAG).summary("Start paying for an order (its customer, admins).")
+            }),
+        )
+        .api_route(
+            "/api/payment/webhook",
+            post_with(webhook, |op| {
+                let op = op.id("paymentWebhook").tag(TAG).summary("The provider's signed callback (the provider).");
+                coffee_http::openapi::header(
+                    op,
+                    SIGNATURE_HEADER,
+                    "Stripe's signature of the body (t=...,v1=...), made with the webhook secret.",
+                )
+            }),
+        )
+        .api_route(
+            "/api/payment/events",
+            get_with(events, |op| {
+                op.id("getPaymentEvents")
+                    .tag(TAG)
+                    .summary("What the payment service published about an order (who may read the order).")
+            }),
+        )
+        .api_route(
+            "/api/payment/checkout",
+            get_with(checkout, |op| {
+                op.id("getCheckout")
+                    .tag(TAG)
+                    .summary("How the browser pays: the provider and its publishable key (anyone).")
+            }),
+        )
+        .api_route(
+            "/api/payment/{id}",
+            get_with(one, |op| op.id("getPaymentById").tag(TAG).summary("One payment (its order's customer, staff).")),
+        )
+        .api_route(
+            "/api/payment/{id}/confirm",
+            post_with(confirm, |op| {
+                op.id("confirmPayment")
+                    .tag(TAG)
+                    .summary("Pay with a card on the simulated provider's form (its order's customer, admins).")
+            }),
+        )
+}
+
+const TAG: &str = "payment";
 
 type Answer<T> = Result<Json<T>, ApiError>;
 
@@ -33,8 +88,8 @@ async fn create(
     State(s): State<PaymentService>,
     Ctx(ctx): Ctx,
     ApiJson(request): ApiJson<CreatePayment>,
-) -> Result<(StatusCode, Json<PaymentWithSecret>), ApiError> {
-    Ok((StatusCode::CREATED, Json(s.create_payment(&ctx, &request).await?)))
+) -> Result<Created<PaymentWithSecret>, ApiError> {
+    Ok(Created(s.create_payment(&ctx, &request).await?))
 }
 
 async fn one(State(s): State<PaymentService>, Ctx(ctx): Ctx, IdPath(id): IdPath<PaymentId>) -> Answer<Payment> {

@@ -10,14 +10,14 @@ use serde::{Deserialize, Serialize};
 pub const PAYMENTS: Kind<Payment> = Kind::entity(Table::new("payments"));
 
 /// `POST /api/payment`, `makePayment`: start paying an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatePayment {
     pub order_id: OrderId,
 }
 
 /// `POST /api/payment/:id/confirm`, `confirmPayment`: the simulated provider's card form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfirmPayment {
     pub card_number: CardNumber,
@@ -40,7 +40,7 @@ impl Listed for Payments {
 /// A payment with the secret the customer's browser needs to pay it. Only the caller who
 /// creates (or re-requests) the payment gets this; the secret is never stored with the
 /// payment nor published in an event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentWithSecret {
     #[serde(flatten)]
@@ -50,7 +50,7 @@ pub struct PaymentWithSecret {
 
 /// `GET /api/payment/checkout`, `getCheckout`: how a customer's browser pays, for anyone (the
 /// publishable key is public by design: it can only start what the secret key allows).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Checkout {
     pub provider: CheckoutProvider,
@@ -59,7 +59,7 @@ pub struct Checkout {
 }
 
 /// Whose form takes the card.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckoutProvider {
     /// The app's own card form (`confirmPayment`), with Stripe's test card numbers.

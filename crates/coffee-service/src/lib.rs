@@ -35,6 +35,25 @@ pub struct StatusChange<S: coffee_domain::Status> {
     pub note: Option<coffee_domain::Note>,
 }
 
+/// The body as the entity's statuses make it: `OrderStatusChange`, `FulfilmentStatusChange`.
+impl<S: coffee_domain::Status> schemars::JsonSchema for StatusChange<S> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("{}Change", S::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = S::all().iter().map(|s| s.as_str()).collect();
+        let status = coffee_domain::schema::word_of(&names, false, "The status asked for.").to_value();
+        let note = generator.subschema_for::<Option<coffee_domain::Note>>().to_value();
+        schemars::json_schema!({
+            "description": "A change of status a person asks for, with a note; each entity says which steps are whose to take.",
+            "type": "object",
+            "properties": { "status": status, "note": note },
+            "required": ["status"],
+        })
+    }
+}
+
 /// A status change as clients send it.
 #[derive(Debug, serde::Deserialize)]
 struct StatusChangeBody {
@@ -53,8 +72,9 @@ impl<S: coffee_domain::Status> TryFrom<StatusChangeBody> for StatusChange<S> {
 }
 
 /// `?orderId=`: the order a read is about (every service's `GET /api/<service>/events`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(inline)]
 pub struct OfOrder {
     pub order_id: coffee_domain::OrderId,
 }

@@ -12,7 +12,7 @@ pub const DEFAULT_LIST: u32 = 500;
 pub const MAX_LIST: u32 = 5000;
 
 /// A list's size: between 1 and [`MAX_LIST`], [`DEFAULT_LIST`] when the caller does not say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "u32", into = "u32")]
 pub struct List(u32);
 
@@ -55,7 +55,7 @@ impl From<List> for u32 {
 
 /// A list's query string. Every service's list reads these keys (each takes some of them:
 /// [`ListQuery::only`]); unknown keys are refused.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,6 +104,52 @@ pub struct Listing<K: Listed> {
 impl<K: Listed> Listing<K> {
     pub fn of(of: Of<K::Status>) -> Self {
         Self { of, size: List::default(), kind: PhantomData }
+    }
+}
+
+/// The query string's keys as this kind's lists take them: `date`, `limit` and the filters of
+/// [`Listed::BY`] (one filter at most), so the OpenAPI document offers only what is accepted.
+impl<K: Listed> schemars::JsonSchema for Listing<K> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Listing_{}", K::WHAT).into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut properties = serde_json::Map::new();
+        properties.insert("date".to_owned(), generator.subschema_for::<Day>().to_value());
+        properties.insert(
+            "limit".to_owned(),
+            serde_json::json!({
+                "type": "integer", "minimum": 1, "maximum": MAX_LIST,
+                "description": format!("How many (default {DEFAULT_LIST})."),
+            }),
+        );
+        let filters: Vec<&str> = std::iter::once("date").chain(K::BY.iter().copied()).collect();
+        let pairs: Vec<serde_json::Value> = filters
+            .iter()
+            .enumerate()
+            .flat_map(|(i, a)| filters[i + 1..].iter().map(move |b| serde_json::json!({ "required": [a, b] })))
+            .collect();
+        for key in K::BY {
+            let schema = match *key {
+                "status" => generator.subschema_for::<K::Status>().to_value(),
+                "customerId" => generator.subschema_for::<CustomerId>().to_value(),
+                _ => generator.subschema_for::<OrderId>().to_value(),
+            };
+            properties.insert((*key).to_owned(), schema);
+        }
+        schemars::json_schema!({
+            "type": "object",
+            "description": format!("Which {} (at most one of date, {}; today's, UTC, when none).", K::WHAT, K::BY.join(", ")),
+            "properties": properties,
+            "additionalProperties": false,
+            "not": { "anyOf": pairs },
+            "x-parameter": "filter",
+        })
     }
 }
 

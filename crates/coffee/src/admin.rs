@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use coffee_bus::{DeadLetter, DeadLetters, Store};
-use coffee_http::{ApiError, ApiQuery, Ctx};
+use coffee_http::openapi::answers;
+use coffee_http::openapi::api_routing::{get_with, post_with};
+use coffee_http::{ApiError, ApiQuery, ApiRouter, Ctx};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -42,16 +43,63 @@ pub fn routes(
     dead_letters: Arc<dyn DeadLetters>,
     metrics: Metrics,
     prometheus: Prometheus,
-) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(prometheus_metrics))
-        .route("/api/admin/metrics", get(metrics_of))
-        .route("/api/admin/dead-letters", get(list))
-        .route("/api/admin/dead-letters/redrive", post(redrive))
-        .with_state(Admin { ready, bus, dead_letters, metrics, prometheus })
+) -> ApiRouter {
+    declared().with_state(Admin { ready, bus, dead_letters, metrics, prometheus })
 }
+
+/// The operations endpoints' OpenAPI paths, added to `api`.
+pub fn describe(api: &mut coffee_http::openapi::OpenApi) {
+    let _ = declared().finish_api(api);
+}
+
+fn declared() -> ApiRouter<Admin> {
+    ApiRouter::new()
+        .api_route(
+            "/healthz",
+            get_with(healthz, |op| op.id("healthz").tag(TAG).summary("The process answers (anyone).")),
+        )
+        .api_route(
+            "/readyz",
+            get_with(readyz, |op| {
+                op.id("readyz")
+                    .tag(TAG)
+                    .summary("Every database this process uses answers (anyone).")
+                    .response_with::<200, Json<Value>, _>(|r| {
+                        r.description("Ready; `bus` says whether NATS is connected.")
+                    })
+                    .response_with::<503, Json<Value>, _>(|r| {
+                        r.description("Not ready: the body says which dependency and why.")
+                    })
+            }),
+        )
+        .api_route(
+            "/metrics",
+            get_with(prometheus_metrics, |op| {
+                let op = op.id("prometheusMetrics").tag(TAG).summary("Prometheus's scrape (admins).");
+                answers(op, 200, crate::metrics::CONTENT_TYPE, "The metrics in the OpenMetrics text format.")
+            }),
+        )
+        .api_route(
+            "/api/admin/metrics",
+            get_with(metrics_of, |op| {
+                op.id("adminMetrics").tag(TAG).summary("Counters of the process's work, as JSON (admins).")
+            }),
+        )
+        .api_route(
+            "/api/admin/dead-letters",
+            get_with(list, |op| {
+                op.id("deadLetters").tag(TAG).summary("Messages a consumer failed on every attempt (admins).")
+            }),
+        )
+        .api_route(
+            "/api/admin/dead-letters/redrive",
+            post_with(redrive, |op| {
+                op.id("redriveDeadLetters").tag(TAG).summary("Put dead letters back on their queues (admins).")
+            }),
+        )
+}
+
+const TAG: &str = "operations";
 
 async fn metrics_of(State(a): State<Admin>, Ctx(ctx): Ctx) -> Result<Json<Value>, ApiError> {
     ctx.admin()?;
@@ -137,9 +185,11 @@ async fn upstreams(services: &[(&'static str, String)]) -> Value {
     Value::Object(futures::future::join_all(asks).await.into_iter().collect())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(inline)]
 struct ConsumerParam {
+    /// One consumer's (`order-service`, `payment-service`, `fulfilment-service`); all when left out.
     consumer: Option<String>,
 }
 

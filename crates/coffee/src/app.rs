@@ -84,7 +84,8 @@ impl Application {
         let key = node.auth.key().context("the key that signs sessions")?;
         let auth = Arc::new(Authenticator::new(&key, node.auth.allowed_origins.clone())?);
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
-        let mut router = Router::new();
+        // The REST routes this process serves, declared with their OpenAPI description.
+        let mut rest = coffee_http::ApiRouter::new();
         // Counted in the guards, reported in the metrics.
         let streams = coffee_http::Streams::new(node.auth.max_streams);
         let prometheus = Prometheus::new(streams.clone());
@@ -103,7 +104,7 @@ impl Application {
         for kind in &node.services {
             let store = backend.store_for(*kind, &shutdown, &mut tasks).await?;
             let mut service = kind.start(store.clone(), &options)?;
-            router = router.merge(service.mount.routes.clone());
+            rest = rest.merge(service.mount.routes.clone());
             tasks.push(backend.start_consumer(&store, service.mount.consumer.clone(), node.delivery, shutdown.clone()));
             if let Some(background) = service.background.take() {
                 tasks.push(tokio::spawn(background(shutdown.clone())));
@@ -153,7 +154,7 @@ impl Application {
         {
             stores.push(identity.store().clone());
         }
-        router = router
+        rest = rest
             .merge(admin::routes(
                 admin::Readiness { stores, upstreams: node.upstreams.clone() },
                 backend.bus_client(),
@@ -162,6 +163,10 @@ impl Application {
                 prometheus.clone(),
             ))
             .merge(live::routes(live.clone(), shutdown.clone()));
+        if let Some(identity) = &identity {
+            rest = rest.merge(coffee_identity::api::routes(identity.clone(), node.auth.secure_cookies));
+        }
+        let router = crate::openapi::served(rest);
         let router = match node.gateway {
             Gateway::None => finish(router, &prometheus),
             gateway => {
@@ -170,9 +175,6 @@ impl Application {
                     _ => services::in_process(&running)
                         .context("the gateway in this process needs the order, payment and fulfilment services")?,
                 };
-                if let Some(identity) = &identity {
-                    router = router.merge(coffee_identity::api::routes(identity.clone(), node.auth.secure_cookies));
-                }
                 // The pages' policy follows who takes the card (see page_policy).
                 let policy = crate::page_policy::PagePolicy::strict();
                 let following =

@@ -37,7 +37,7 @@ fn examples() -> (Order, Payment, Fulfilment) {
 }
 
 /// The consumers whose rules select events of this type.
-fn consumers_of(event_type: EventType) -> Vec<String> {
+pub(crate) fn consumers_of(event_type: EventType) -> Vec<String> {
     let (order, payment, fulfilment) = examples();
     let example = match event_type.source() {
         Source::Order => DomainEvent::Order(order),
@@ -55,7 +55,8 @@ pub fn markdown() -> String {
     let _ = writeln!(
         out,
         "Generated from the code by `coffee events`; a test fails when this file and the code differ \
-         (regenerate with `cargo run -p coffee -- events > docs/events.md`).\n"
+         (regenerate with `cargo run -p coffee -- events > docs/events.md`). The same events, with each \
+         payload's JSON Schema, are an AsyncAPI 3.0 document: `docs/asyncapi.json` (`coffee asyncapi`).\n"
     );
     let _ = writeln!(
         out,

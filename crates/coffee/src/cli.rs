@@ -61,6 +61,10 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Print the event catalogue (docs/events.md): every event, its producer and consumers.
     Events,
+    /// Print the events' AsyncAPI 3.0 document (docs/asyncapi.json): channels, payloads, producers, consumers.
+    Asyncapi,
+    /// Print the REST API's OpenAPI 3.1 document (docs/openapi.json), as `coffee serve` serves it.
+    Openapi,
 }
 
 impl Command {
@@ -80,6 +84,8 @@ impl Command {
             Command::Health(_) => "health",
             Command::Doctor(_) => "doctor",
             Command::Events => "events",
+            Command::Openapi => "openapi",
+            Command::Asyncapi => "asyncapi",
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod asyncapi;
 pub mod backend;
 pub mod backup;
 pub mod baseline;
@@ -17,6 +18,7 @@ pub mod health;
 pub mod identity;
 pub mod live;
 pub mod metrics;
+pub mod openapi;
 pub mod operator;
 pub mod page_policy;
 pub mod services;

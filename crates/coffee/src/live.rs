@@ -7,17 +7,17 @@
 
 use std::convert::Infallible;
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
+use axum::response::{IntoResponse, Response};
 use coffee_bus::{LiveFeed, Pattern};
-use coffee_http::{ApiError, ApiQuery, Ctx};
+use coffee_http::openapi::api_routing::get_with;
+use coffee_http::{ApiError, ApiQuery, ApiRouter, Ctx};
 use coffee_service::ServiceError;
 use std::sync::Arc;
 
 use coffee_http::Streams;
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use serde::Deserialize;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -32,13 +32,51 @@ struct Live {
 }
 
 /// `shutdown` ends open streams, so a clean stop does not wait for subscribers to leave.
-pub fn routes(subscribe: LiveFeed, shutdown: CancellationToken) -> Router {
-    Router::new().route("/api/events", get(events)).with_state(Live { subscribe, shutdown })
+pub fn routes(subscribe: LiveFeed, shutdown: CancellationToken) -> ApiRouter {
+    declared().with_state(Live { subscribe, shutdown })
 }
 
-#[derive(Debug, Deserialize)]
+/// `/api/events`'s OpenAPI path, added to `api`.
+pub fn describe(api: &mut coffee_http::openapi::OpenApi) {
+    let _ = declared().finish_api(api);
+}
+
+fn declared() -> ApiRouter<Live> {
+    ApiRouter::new().api_route(
+        "/api/events",
+        get_with(events, |op| {
+            let op = op
+                .id("liveEvents")
+                .tag("operations")
+                .summary("Every event as it commits, as Server-Sent Events (admins).");
+            coffee_http::openapi::answers(
+                op,
+                200,
+                "text/event-stream",
+                "One SSE message per event: `event:` its type, `id:`, `data:` the CloudEvents envelope.",
+            )
+        }),
+    )
+}
+
+/// The request's extensions (the stream limits and the connection), which are no parameter.
+struct RequestExtensions(axum::http::Extensions);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestExtensions {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Self(parts.extensions.clone()))
+    }
+}
+
+impl coffee_http::openapi::OperationInput for RequestExtensions {}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Params {
+#[schemars(inline)]
+struct EventsQuery {
+    /// An EventBridge pattern (JSON, at most 4 KiB): only the events it matches.
     pattern: Option<String>,
 }
 
@@ -46,9 +84,9 @@ struct Params {
 async fn events(
     State(live): State<Live>,
     Ctx(ctx): Ctx,
-    extensions: axum::http::Extensions,
-    ApiQuery(p): ApiQuery<Params>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    RequestExtensions(extensions): RequestExtensions,
+    ApiQuery(p): ApiQuery<EventsQuery>,
+) -> Result<Response, ApiError> {
     ctx.admin()?;
     if p.pattern.as_ref().is_some_and(|text| text.len() > MAX_PATTERN_BYTES) {
         return Err(ApiError(ServiceError::BadInput(format!(
@@ -82,11 +120,11 @@ async fn events(
                         .id(&env.id)
                         .json_data(&*env)
                         .unwrap_or_else(|_| Event::default().event("error").data("unserializable event"));
-                    return Some((Ok(event), (rx, pattern, stop)));
+                    return Some((Ok::<_, Infallible>(event), (rx, pattern, stop)));
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     let event = Event::default().event("lagged").data(missed.to_string());
-                    return Some((Ok(event), (rx, pattern, stop)));
+                    return Some((Ok::<_, Infallible>(event), (rx, pattern, stop)));
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
@@ -97,5 +135,5 @@ async fn events(
         let _held = &guard;
         event
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }

@@ -59,6 +59,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", coffee::catalogue::markdown());
             return Ok(());
         }
+        Command::Asyncapi => {
+            print!("{}", coffee::asyncapi::document());
+            return Ok(());
+        }
+        Command::Openapi => {
+            print!("{}", coffee::openapi::system());
+            return Ok(());
+        }
     };
     serve(node, what).await
 }

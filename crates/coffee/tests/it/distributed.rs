@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use coffee_testkit::{NatsServer, TestDatabase};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{EVERY_STEP_ONCE, GOOD_CARD, Http};
 
@@ -266,6 +266,18 @@ async fn every_service_in_its_own_process_walks_the_saga_and_the_gateway_sees_it
     assert!(sources.contains(&"order-service") && sources.contains(&"payment-service"), "{timeline}");
     let ready = http.get(&format!("{}/readyz", urls.payment)).await.expect("ready");
     assert_eq!(ready["status"], "ready");
+    // Each process describes the routes it serves, and only those.
+    let described =
+        |doc: Value| -> Vec<String> { doc["paths"].as_object().expect("paths").keys().cloned().collect::<Vec<_>>() };
+    let payment_paths = described(http.get(&format!("{}/api/openapi.json", urls.payment)).await.expect("doc"));
+    assert!(payment_paths.contains(&"/api/payment/{id}/confirm".to_owned()), "{payment_paths:?}");
+    assert!(
+        !payment_paths.iter().any(|p| p.starts_with("/api/order") || p.starts_with("/api/session")),
+        "{payment_paths:?}"
+    );
+    let gateway_paths = described(http.get(&format!("{}/api/openapi.json", cluster.gateway.url)).await.expect("doc"));
+    assert!(gateway_paths.contains(&"/api/session".to_owned()), "{gateway_paths:?}");
+    assert!(!gateway_paths.iter().any(|p| p.starts_with("/api/payment")), "{gateway_paths:?}");
     drop(cluster);
 }
 

@@ -13,7 +13,6 @@ fn code(v: &Value) -> &str {
 async fn bad_order_requests_are_refused_with_a_reason() {
     let app = TestApp::spawn().await;
     let cases = [
-        (json!({"coffeeId": "42", "customerId": "c", "customerName": "A"}), "coffeeId"),
         (json!({"coffeeId": "", "customerId": "c", "customerName": "A"}), "coffeeId"),
         (json!({"customerId": "c", "customerName": "A"}), "coffeeId"),
         (json!({"coffeeId": "1", "customerId": "c", "customerName": "   "}), "customerName"),
@@ -31,6 +30,10 @@ async fn bad_order_requests_are_refused_with_a_reason() {
         let message = err["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains(mentions), "{body}: message '{message}' should mention {mentions}");
     }
+    // A drink the menu never had is not found (as /api/coffees/42 is), not a malformed request.
+    let (status, err) = app.post("/api/order", json!({"coffeeId": "42", "customerId": "c", "customerName": "A"})).await;
+    assert_eq!((status, code(&err)), (StatusCode::NOT_FOUND, "NOT_FOUND"), "{err}");
+    assert!(err["error"]["message"].as_str().unwrap_or_default().contains("'42'"), "{err}");
     let (_, orders) = app.get("/api/order").await;
     assert_eq!(orders, json!([]), "no bad request created an order");
     app.stop().await;

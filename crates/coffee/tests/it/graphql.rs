@@ -532,7 +532,7 @@ async fn bad_input_gets_the_right_code_and_never_a_500() {
     let app = TestApp::spawn().await;
     let create = "mutation($c: ID!) { createOrder(coffeeId: $c, customerId: \"c\", customerName: \"A\") { id } }";
     let (code, message) = fails(&app, create, json!({ "c": "42" })).await;
-    assert_eq!(code, "BAD_USER_INPUT");
+    assert_eq!(code, "NOT_FOUND", "a drink the menu never had");
     assert!(message.contains("coffee"), "{message}");
     let (code, _) = fails(
         &app,

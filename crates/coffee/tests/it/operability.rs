@@ -293,3 +293,37 @@ async fn the_doctor_passes_a_healthy_setup_and_names_the_fix_for_a_broken_one() 
     let (ok, said) = run_cli(&["doctor", "--bus", nobody, "--database", &database, "--auth-key", key]).await;
     assert!(!ok && said.contains("FAIL  NATS: cannot connect"), "{said}");
 }
+
+/// `coffee serve` serves the OpenAPI document of every route it declares, the one
+/// `coffee openapi` prints and docs/openapi.json keeps, and Swagger UI over it from the binary.
+#[tokio::test]
+async fn the_served_openapi_document_is_the_committed_one_and_swagger_ui_shows_it() {
+    let app = TestApp::spawn().await;
+    let response = app.http.get(format!("{}/api/openapi.json", app.base)).send().await.expect("asked");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let served = response.text().await.expect("text");
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json"))
+        .expect("docs/openapi.json");
+    assert!(
+        served == committed,
+        "the served document differs from docs/openapi.json: run `cargo run -p coffee -- openapi > docs/openapi.json`"
+    );
+    // Each REST route answers where the document says: one read from each part of it.
+    let doc: Value = serde_json::from_str(&served).expect("JSON");
+    for path in ["/api/coffees", "/api/shop", "/api/order/board", "/api/payment/checkout", "/healthz"] {
+        assert!(doc["paths"][path]["get"].is_object(), "{path} is described");
+        let (status, _) = app.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
+    let page = app.http.get(format!("{}/api/docs", app.base)).send().await.expect("asked");
+    assert_eq!(page.status(), StatusCode::OK);
+    let policy = page.headers()["content-security-policy"].to_str().expect("a policy").to_owned();
+    assert!(policy.contains("script-src 'self'") && !policy.contains("https:"), "{policy}");
+    let html = page.text().await.expect("html");
+    for asset in ["/api-docs/vendor/swagger-ui-bundle.js", "/api-docs/vendor/swagger-ui.css", "/api-docs/init.js"] {
+        assert!(html.contains(asset), "the page loads {asset}");
+        let file = app.http.get(format!("{}{asset}", app.base)).send().await.expect("asked");
+        assert_eq!(file.status(), StatusCode::OK, "{asset} is served by the binary");
+    }
+}
