@@ -11,6 +11,7 @@ use coffee_bus::{DeadLetter, DeadLetters, Store};
 use coffee_http::openapi::answers;
 use coffee_http::openapi::api_routing::{get_with, post_with};
 use coffee_http::{ApiError, ApiQuery, ApiRouter, Ctx};
+use coffee_service::Coalesced;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -23,8 +24,46 @@ pub type Metrics = Arc<dyn Fn() -> futures::future::BoxFuture<'static, Value> + 
 /// services it calls.
 #[derive(Clone)]
 pub struct Readiness {
-    pub stores: Vec<Arc<dyn Store>>,
-    pub upstreams: Vec<(&'static str, String)>,
+    stores: Vec<Arc<dyn Store>>,
+    upstreams: Vec<(&'static str, String)>,
+    /// Anyone may ask, and each check pings every database and, for a gateway on its own, asks
+    /// every service: the callers that arrive while a check runs share the next one (each answer
+    /// is at least as new as its call), so a crowd of probes costs one check at a time.
+    checked: Arc<Coalesced<(StatusCode, Value)>>,
+    http: reqwest::Client,
+}
+
+impl Readiness {
+    pub fn new(stores: Vec<Arc<dyn Store>>, upstreams: Vec<(&'static str, String)>) -> Self {
+        Self { stores, upstreams, checked: Arc::default(), http: reqwest::Client::new() }
+    }
+
+    /// The answer of a check that started after this call.
+    async fn check(&self, bus: &'static str) -> (StatusCode, Value) {
+        let checked = self.checked.get(async { Ok::<_, std::convert::Infallible>(self.check_now(bus).await) }).await;
+        match checked {
+            Ok(answer) => (*answer).clone(),
+            Err(never) => match never {},
+        }
+    }
+
+    async fn check_now(&self, bus: &'static str) -> (StatusCode, Value) {
+        let mut body = json!({ "status": "ready", "bus": bus });
+        if !self.upstreams.is_empty() {
+            body["services"] = upstreams(&self.http, &self.upstreams).await;
+        }
+        for store in &self.stores {
+            let reason = match tokio::time::timeout(READY_WITHIN, store.ping()).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => format!("the database did not answer within {} ms", READY_WITHIN.as_millis()),
+            };
+            body["status"] = json!("unavailable");
+            body["reason"] = json!(reason);
+            return (StatusCode::SERVICE_UNAVAILABLE, body);
+        }
+        (StatusCode::OK, body)
+    }
 }
 
 #[derive(Clone)]
@@ -150,26 +189,12 @@ async fn readyz(State(a): State<Admin>) -> (StatusCode, Json<Value>) {
         Some(async_nats::connection::State::Connected) => "connected",
         Some(_) => "disconnected",
     };
-    let mut body = json!({ "status": "ready", "bus": bus });
-    if !a.ready.upstreams.is_empty() {
-        body["services"] = upstreams(&a.ready.upstreams).await;
-    }
-    for store in &a.ready.stores {
-        let reason = match tokio::time::timeout(READY_WITHIN, store.ping()).await {
-            Ok(Ok(())) => continue,
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => format!("the database did not answer within {} ms", READY_WITHIN.as_millis()),
-        };
-        body["status"] = json!("unavailable");
-        body["reason"] = json!(reason);
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
-    }
-    (StatusCode::OK, Json(body))
+    let (status, body) = a.ready.check(bus).await;
+    (status, Json(body))
 }
 
 /// Each service's own readiness, asked at once, each within [`READY_WITHIN`].
-async fn upstreams(services: &[(&'static str, String)]) -> Value {
-    let http = reqwest::Client::new();
+async fn upstreams(http: &reqwest::Client, services: &[(&'static str, String)]) -> Value {
     let asks = services.iter().map(|(name, url)| {
         let request = http.get(format!("{}/readyz", url.trim_end_matches('/'))).timeout(READY_WITHIN).send();
         async move {
@@ -210,4 +235,68 @@ async fn redrive(
     ctx.admin()?;
     let redriven = a.dead_letters.redrive(p.consumer.as_deref()).await?;
     Ok(Json(json!({ "redriven": redriven })))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A service whose `/readyz` counts its callers, takes 30 ms to answer, and answers 503
+    /// once `down` is set.
+    async fn counting_service(down: Arc<AtomicBool>) -> (String, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+        let asked = Arc::new(AtomicUsize::new(0));
+        let counter = asked.clone();
+        let app = axum::Router::new().route(
+            "/readyz",
+            axum::routing::get(move || {
+                let (counter, down) = (counter.clone(), down.clone());
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                    match down.load(Ordering::SeqCst) {
+                        true => StatusCode::SERVICE_UNAVAILABLE,
+                        false => StatusCode::OK,
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (url, asked, server)
+    }
+
+    /// Anyone may ask a gateway's `/readyz`, and each check asks every service: a crowd of 50
+    /// at once costs a few checks, not 50, and a call after a change sees the change.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_crowd_of_readiness_probes_shares_checks_and_each_answer_is_new() {
+        let down = Arc::new(AtomicBool::new(false));
+        let (url, asked, server) = counting_service(down.clone()).await;
+        let ready = Readiness::new(Vec::new(), vec![("order", url)]);
+        let crowd: Vec<_> = (0..50)
+            .map(|_| {
+                let ready = ready.clone();
+                tokio::spawn(async move { ready.check("embedded").await })
+            })
+            .collect();
+        for probe in crowd {
+            let (status, body) = probe.await.expect("answered");
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(body["services"]["order"], "ready", "{body}");
+        }
+        let checks = asked.load(Ordering::SeqCst);
+        assert!((1..=3).contains(&checks), "50 probes at once asked the service {checks} times");
+
+        down.store(true, Ordering::SeqCst);
+        let (_, body) = ready.check("embedded").await;
+        assert_eq!(
+            body["services"]["order"], "unavailable: its /readyz answered 503 Service Unavailable",
+            "a call after the change sees it: {body}"
+        );
+        server.abort();
+    }
 }

@@ -156,7 +156,7 @@ impl Application {
         }
         rest = rest
             .merge(admin::routes(
-                admin::Readiness { stores, upstreams: node.upstreams.clone() },
+                admin::Readiness::new(stores, node.upstreams.clone()),
                 backend.bus_client(),
                 backend.dead_letters(),
                 backend.metrics(running.iter().map(|s| s.mount.consumer.name().to_owned()).collect()),
