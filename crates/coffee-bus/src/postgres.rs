@@ -88,12 +88,13 @@ impl PgStore {
     async fn select<T>(
         &self,
         (sql, key, newest): (String, &str, bool),
-        limit: u32,
+        (limit, offset): (u32, u32),
         read: fn(&sqlx::postgres::PgRow) -> T,
     ) -> Result<Vec<T>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(key)
             .bind(i64::from(limit))
+            .bind(i64::from(offset))
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
@@ -391,12 +392,12 @@ impl Store for PgStore {
         Ok(row.map(|r| Row { version: r.get(0), body: r.get(1) }))
     }
 
-    async fn find(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<Row>, StoreError> {
-        self.select(lookup.sql(table), limit, |r| Row { version: r.get(0), body: r.get(1) }).await
+    async fn find(&self, table: Table, lookup: Lookup<'_>, limit: u32, offset: u32) -> Result<Vec<Row>, StoreError> {
+        self.select(lookup.sql(table), (limit, offset), |r| Row { version: r.get(0), body: r.get(1) }).await
     }
 
     async fn statuses(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<String>, StoreError> {
-        self.select(lookup.statuses_sql(table), limit, |r| r.get(0)).await
+        self.select(lookup.statuses_sql(table), (limit, 0), |r| r.get(0)).await
     }
 
     async fn next_number(&self, sequence: &str) -> Result<i64, StoreError> {

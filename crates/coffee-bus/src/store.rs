@@ -368,9 +368,10 @@ pub enum Lookup<'a> {
 }
 
 impl<'a> Lookup<'a> {
-    /// The query, its key (`$1`; the limit is `$2`), and whether it reads newest first (the
-    /// rows are then reversed, so every list is oldest first), in SQL that SQLite and
-    /// PostgreSQL both take.
+    /// The query, its key (`$1`; the limit is `$2`, and `$3` how many to skip first, so that
+    /// a long list is read a page at a time), and whether it reads newest first (the rows are
+    /// then reversed, so every page is oldest first, and the next page is the older one), in SQL
+    /// that SQLite and PostgreSQL both take.
     pub fn sql(self, table: Table) -> (String, &'a str, bool) {
         self.select("version, body", table)
     }
@@ -383,14 +384,18 @@ impl<'a> Lookup<'a> {
     fn select(self, columns: &str, table: Table) -> (String, &'a str, bool) {
         let t = table.name();
         let newest = |column: &str| {
-            format!("SELECT {columns} FROM {t} WHERE {column} = $1 ORDER BY created_at DESC, id DESC LIMIT $2")
+            format!(
+                "SELECT {columns} FROM {t} WHERE {column} = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+            )
         };
         match self {
             Lookup::Day(d) => (newest("day"), d, true),
             Lookup::Customer(c) => (newest("customer_id"), c, true),
-            Lookup::Status(s) => {
-                (format!("SELECT {columns} FROM {t} WHERE status = $1 ORDER BY created_at, id LIMIT $2"), s, false)
-            }
+            Lookup::Status(s) => (
+                format!("SELECT {columns} FROM {t} WHERE status = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"),
+                s,
+                false,
+            ),
         }
     }
 }
@@ -429,7 +434,8 @@ pub struct DeadLetter {
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     async fn get(&self, table: Table, by: By<'_>) -> Result<Option<Row>, StoreError>;
-    async fn find(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<Row>, StoreError>;
+    /// The `limit` records of `lookup` after skipping `offset` of them (see [`Lookup::sql`]).
+    async fn find(&self, table: Table, lookup: Lookup<'_>, limit: u32, offset: u32) -> Result<Vec<Row>, StoreError>;
     /// The statuses of the records [`find`](Store::find) would return, in the same order, without
     /// reading their bodies: what a count by status needs, at a fraction of the cost.
     async fn statuses(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<String>, StoreError>;
@@ -528,7 +534,12 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Records<T> {
     }
 
     pub async fn find(&self, lookup: Lookup<'_>, limit: u32) -> Result<Vec<T>, StoreError> {
-        let rows = self.store.find(self.kind.table, lookup, limit).await?;
+        self.find_from(lookup, limit, 0).await
+    }
+
+    /// A page of a list: `limit` records after skipping `offset`.
+    pub async fn find_from(&self, lookup: Lookup<'_>, limit: u32, offset: u32) -> Result<Vec<T>, StoreError> {
+        let rows = self.store.find(self.kind.table, lookup, limit, offset).await?;
         rows.into_iter().map(|r| decode(self.kind.table, r).map(|v: Versioned<T>| v.value)).collect()
     }
 

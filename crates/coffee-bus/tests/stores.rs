@@ -144,7 +144,7 @@ async fn commits_records_and_events_together(kind: &str, store: Arc<dyn Store>) 
     assert_eq!(journal[0].domain_event().expect("an event"), order_event(1), "{kind}");
     let by_order = notes.by_order("o1").await.expect("read").expect("exists");
     assert_eq!((by_order.version, by_order.value.text.as_str()), (2, "second"), "{kind}");
-    assert_eq!(notes.find(Lookup::Status("OPEN"), 10).await.expect("list"), [edited], "{kind}");
+    assert_eq!(notes.find(Lookup::Status("OPEN"), 10).await.expect("list"), std::slice::from_ref(&edited), "{kind}");
 
     // Statuses alone: the same selection, bodies unread, at most the limit.
     let third = Note { id: "n3".into(), order_id: "o3".into(), text: "third".into() };
@@ -153,6 +153,13 @@ async fn commits_records_and_events_together(kind: &str, store: Arc<dyn Store>) 
     assert_eq!(notes.statuses(Lookup::Customer("c"), 10).await.expect("statuses"), ["OPEN", "OPEN"], "{kind}");
     assert_eq!(notes.statuses(Lookup::Customer("c"), 1).await.expect("statuses"), ["OPEN"], "{kind}");
     assert!(notes.statuses(Lookup::Customer("nobody"), 10).await.expect("statuses").is_empty(), "{kind}");
+
+    // A page at a time: the newest first, then the older, then nothing; each page oldest first.
+    let page = |offset| notes.find_from(Lookup::Customer("c"), 1, offset);
+    assert_eq!(page(0).await.expect("page"), std::slice::from_ref(&third), "{kind}: the newest page");
+    assert_eq!(page(1).await.expect("page"), std::slice::from_ref(&edited), "{kind}: the next, older page");
+    assert!(page(2).await.expect("page").is_empty(), "{kind}: past the end");
+    assert_eq!(notes.find_from(Lookup::Customer("c"), 5, 0).await.expect("page"), [edited, third], "{kind}");
 }
 
 #[tokio::test]

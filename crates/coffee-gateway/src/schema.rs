@@ -574,6 +574,15 @@ fn note(input: Option<&str>) -> Res<Option<Note>> {
 }
 
 /// The original's list shape: a nullable list of nullable items.
+/// A list's page from GraphQL's `Int`s: neither may be negative (the range of `limit` is the
+/// list's to check, as for REST).
+fn page(limit: Option<i32>, offset: Option<i32>) -> Result<(Option<u32>, Option<u32>), ServiceError> {
+    let whole = |name: &str, n: Option<i32>| {
+        n.map(|n| u32::try_from(n).map_err(|_| ServiceError::BadInput(format!("{name}: {n} is negative")))).transpose()
+    };
+    Ok((whole("limit", limit)?, whole("offset", offset)?))
+}
+
 fn list<T, D: for<'a> From<&'a T>>(items: &[T]) -> Option<Vec<Option<D>>> {
     Some(items.iter().map(|i| Some(D::from(i))).collect())
 }
@@ -589,36 +598,46 @@ impl Query {
     }
 
     /// The orders of a day (YYYY-MM-DD; today, UTC, when both arguments are absent) or of a
-    /// customer; not both.
+    /// customer; not both. A page: the newest `limit` (500 unless given, at most 5000) after
+    /// skipping `offset` (0); the next page is the older ones (every page is oldest first).
     async fn get_order_list(
         &self,
         ctx: &Context<'_>,
         date: Option<String>,
         customer_id: Option<String>,
+        limit: Option<i32>,
+        offset: Option<i32>,
     ) -> Res<Option<Vec<Option<OrderDetail>>>> {
-        let request = OrderList::try_from(ListQuery { date, customer_id, ..ListQuery::default() })?;
+        let (limit, offset) = page(limit, offset)?;
+        let request = OrderList::try_from(ListQuery { date, customer_id, limit, offset, ..ListQuery::default() })?;
         let orders = services(ctx)?.orders.orders(&op(ctx), &request).await?;
         Ok(list(&orders))
     }
 
-    /// The payments of a day (today, UTC, by default).
+    /// The payments of a day (today, UTC, by default), a page at a time as `getOrderList`.
     async fn get_payment_list(
         &self,
         ctx: &Context<'_>,
         date: Option<String>,
+        limit: Option<i32>,
+        offset: Option<i32>,
     ) -> Res<Option<Vec<Option<PaymentDetail>>>> {
-        let request = PaymentList::try_from(ListQuery { date, ..ListQuery::default() })?;
+        let (limit, offset) = page(limit, offset)?;
+        let request = PaymentList::try_from(ListQuery { date, limit, offset, ..ListQuery::default() })?;
         let payments = services(ctx)?.payments.payments(&op(ctx), &request).await?;
         Ok(list(&payments))
     }
 
-    /// The fulfilments of a day (today, UTC, by default).
+    /// The fulfilments of a day (today, UTC, by default), a page at a time as `getOrderList`.
     async fn get_fulfilment_list(
         &self,
         ctx: &Context<'_>,
         date: Option<String>,
+        limit: Option<i32>,
+        offset: Option<i32>,
     ) -> Res<Option<Vec<Option<FulfilmentDetail>>>> {
-        let request = FulfilmentList::try_from(ListQuery { date, ..ListQuery::default() })?;
+        let (limit, offset) = page(limit, offset)?;
+        let request = FulfilmentList::try_from(ListQuery { date, limit, offset, ..ListQuery::default() })?;
         let fulfilments = services(ctx)?.fulfilments.fulfilments(&op(ctx), &request).await?;
         Ok(list(&fulfilments))
     }

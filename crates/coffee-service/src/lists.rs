@@ -68,6 +68,8 @@ pub struct ListQuery {
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u32>,
 }
 
 /// What a list selects: the records created on a day, of a customer, of an order (one at most),
@@ -98,12 +100,15 @@ pub trait Listed: Clone + PartialEq + Eq + std::fmt::Debug + Send + Sync + 'stat
 pub struct Listing<K: Listed> {
     pub of: Of<K::Status>,
     pub size: List,
+    /// How many of the list to skip first: the next page of a day or a customer's is the
+    /// `size` older ones, of a status the `size` younger ones (every page is oldest first).
+    pub offset: u32,
     kind: PhantomData<K>,
 }
 
 impl<K: Listed> Listing<K> {
     pub fn of(of: Of<K::Status>) -> Self {
-        Self { of, size: List::default(), kind: PhantomData }
+        Self { of, size: List::default(), offset: 0, kind: PhantomData }
     }
 }
 
@@ -126,6 +131,13 @@ impl<K: Listed> schemars::JsonSchema for Listing<K> {
             serde_json::json!({
                 "type": "integer", "minimum": 1, "maximum": MAX_LIST,
                 "description": format!("How many (default {DEFAULT_LIST})."),
+            }),
+        );
+        properties.insert(
+            "offset".to_owned(),
+            serde_json::json!({
+                "type": "integer", "minimum": 0, "maximum": u32::MAX,
+                "description": "How many to skip first: the next page (default 0).",
             }),
         );
         let filters: Vec<&str> = std::iter::once("date").chain(K::BY.iter().copied()).collect();
@@ -179,13 +191,14 @@ impl<K: Listed> TryFrom<ListQuery> for Listing<K> {
             (_, _, Some(s)) => Of::Status(K::Status::parse(&s)?),
             (None, None, None) => Of::Day(list_day(q.date.as_deref())?),
         };
-        Ok(Self { of, size: List::parse(q.limit)?, kind: PhantomData })
+        Ok(Self { of, size: List::parse(q.limit)?, offset: q.offset.unwrap_or(0), kind: PhantomData })
     }
 }
 
 impl<K: Listed> From<Listing<K>> for ListQuery {
     fn from(list: Listing<K>) -> Self {
-        let mut q = Self { limit: Some(list.size.limit()), ..Self::default() };
+        let offset = (list.offset > 0).then_some(list.offset);
+        let mut q = Self { limit: Some(list.size.limit()), offset, ..Self::default() };
         match list.of {
             Of::Day(day) => q.date = Some(day.to_string()),
             Of::Customer(c) => q.customer_id = Some(c.to_string()),
@@ -217,5 +230,28 @@ mod tests {
             let Err(ServiceError::BadInput(message)) = List::parse(Some(bad)) else { panic!("{bad} is refused") };
             assert!(message.starts_with("limit:"), "{message}");
         }
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct Things;
+
+    impl Listed for Things {
+        const WHAT: &'static str = "things";
+        const BY: &'static [&'static str] = &["customerId"];
+        type Status = coffee_domain::OrderStatus;
+    }
+
+    /// A page is its filter, its size and where it starts, and it makes the same query string
+    /// back (what the services' HTTP clients send).
+    #[test]
+    fn a_page_round_trips_through_the_query_string() {
+        let q =
+            ListQuery { date: Some("2026-12-01".into()), limit: Some(50), offset: Some(100), ..ListQuery::default() };
+        let page = Listing::<Things>::try_from(q).expect("a page");
+        assert_eq!((page.size.limit(), page.offset), (50, 100));
+        let back = ListQuery::from(page);
+        assert_eq!((back.date.as_deref(), back.limit, back.offset), (Some("2026-12-01"), Some(50), Some(100)));
+        let first = Listing::<Things>::try_from(ListQuery::default()).expect("today's");
+        assert_eq!((first.offset, ListQuery::from(first).offset), (0, None));
     }
 }

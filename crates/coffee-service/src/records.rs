@@ -84,24 +84,25 @@ pub trait List<T> {
 
 impl<T: Entity + Serialize + DeserializeOwned> List<T> for Records<T> {
     async fn list<K: Listed>(&self, ctx: &Context, list: &Listing<K>) -> Result<Vec<T>, ServiceError> {
-        let limit = list.size.limit();
+        let (limit, offset) = (list.size.limit(), list.offset);
         Ok(match &list.of {
             Of::Day(day) => {
                 ctx.staff()?;
-                self.find(Lookup::Day(&day.to_string()), limit).await?
+                self.find_from(Lookup::Day(&day.to_string()), limit, offset).await?
             }
             Of::Status(status) => {
                 ctx.staff()?;
-                self.find(Lookup::Status(status.as_str()), limit).await?
+                self.find_from(Lookup::Status(status.as_str()), limit, offset).await?
             }
             Of::Customer(customer) => {
                 ctx.names_customer(customer)?;
-                self.find(Lookup::Customer(customer.as_str()), limit).await?
+                self.find_from(Lookup::Customer(customer.as_str()), limit, offset).await?
             }
+            // One record at most: a page past it is empty.
             Of::Order(order_id) => {
                 ctx.signed_in()?;
                 let found = self.by_order(&order_id.to_string()).await?.map(|v| v.value);
-                found.into_iter().filter(|record| ctx.may_read(record.customer_id())).collect()
+                found.into_iter().filter(|record| ctx.may_read(record.customer_id())).skip(offset as usize).collect()
             }
         })
     }

@@ -167,30 +167,54 @@ export async function getCoffees(): Promise<MenuCoffee[]> {
 	return present(data.getCoffees);
 }
 
+/** A page of a list: `limit` (the server's 500 when left out) after skipping `offset`. */
+export type Page = { limit?: number; offset?: number };
+
+/** How many a page of a whole day holds, and how many pages are read at most (a day of up to
+ * 20,000 records), so a day that outgrows the lists' page is still shown whole. */
+export const DAY_PAGE = 500;
+const MAX_PAGES = 40;
+
+/** Every page of a list, newest page first, until a page comes back short. A record made
+ * between two reads pushes the older ones along by one, so one may come twice: each is kept once. */
+export async function everyPage<T extends { id: string }>(page: (p: Required<Page>) => Promise<T[]>): Promise<T[]> {
+	const all = new Map<string, T>();
+	for (let n = 0; n < MAX_PAGES; n++) {
+		const items = await page({ limit: DAY_PAGE, offset: n * DAY_PAGE });
+		for (const item of items) all.set(item.id, item);
+		if (items.length < DAY_PAGE) break;
+	}
+	return [...all.values()];
+}
+
 export async function getOrderList(
 	filter: Schema.QueryGetOrderListArgs & ({ date: string } | { customerId: string })
 ): Promise<Order[]> {
 	const data = await request<{ getOrderList: (Order | null)[] | null }>(
-		`query($date: String, $customerId: String) {
-			getOrderList(date: $date, customerId: $customerId) { ${ORDER} }
+		`query($date: String, $customerId: String, $limit: Int, $offset: Int) {
+			getOrderList(date: $date, customerId: $customerId, limit: $limit, offset: $offset) { ${ORDER} }
 		}`,
 		filter
 	);
 	return present(data.getOrderList);
 }
 
-export async function getPaymentList(date: string): Promise<Payment[]> {
+export async function getPaymentList(date: string, page: Page = {}): Promise<Payment[]> {
 	const data = await request<{ getPaymentList: (Payment | null)[] | null }>(
-		`query($date: String) { getPaymentList(date: $date) { ${PAYMENT} } }`,
-		{ date } satisfies Schema.QueryGetPaymentListArgs
+		`query($date: String, $limit: Int, $offset: Int) {
+			getPaymentList(date: $date, limit: $limit, offset: $offset) { ${PAYMENT} }
+		}`,
+		{ date, ...page } satisfies Schema.QueryGetPaymentListArgs
 	);
 	return present(data.getPaymentList);
 }
 
-export async function getFulfilmentList(date: string): Promise<Fulfilment[]> {
+export async function getFulfilmentList(date: string, page: Page = {}): Promise<Fulfilment[]> {
 	const data = await request<{ getFulfilmentList: (Fulfilment | null)[] | null }>(
-		`query($date: String) { getFulfilmentList(date: $date) { ${FULFILMENT} } }`,
-		{ date } satisfies Schema.QueryGetFulfilmentListArgs
+		`query($date: String, $limit: Int, $offset: Int) {
+			getFulfilmentList(date: $date, limit: $limit, offset: $offset) { ${FULFILMENT} }
+		}`,
+		{ date, ...page } satisfies Schema.QueryGetFulfilmentListArgs
 	);
 	return present(data.getFulfilmentList);
 }

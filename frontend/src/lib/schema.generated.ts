@@ -350,12 +350,13 @@ export interface Query {
 	getCoffees: (Coffee | null)[] | null;
 	/**
 	 * The orders of a day (YYYY-MM-DD; today, UTC, when both arguments are absent) or of a
-	 * customer; not both.
+	 * customer; not both. A page: the newest `limit` (500 unless given, at most 5000) after
+	 * skipping `offset` (0); the next page is the older ones (every page is oldest first).
 	 */
 	getOrderList: (OrderDetail | null)[] | null;
-	/** The payments of a day (today, UTC, by default). */
+	/** The payments of a day (today, UTC, by default), a page at a time as `getOrderList`. */
 	getPaymentList: (PaymentDetail | null)[] | null;
-	/** The fulfilments of a day (today, UTC, by default). */
+	/** The fulfilments of a day (today, UTC, by default), a page at a time as `getOrderList`. */
 	getFulfilmentList: (FulfilmentDetail | null)[] | null;
 	/** An order; null when there is none with this id. */
 	getOrder: OrderDetail | null;
@@ -391,14 +392,20 @@ export type QueryGetCoffeesArgs = Record<string, never>;
 export interface QueryGetOrderListArgs {
 	date?: string | null;
 	customerId?: string | null;
+	limit?: number | null;
+	offset?: number | null;
 }
 
 export interface QueryGetPaymentListArgs {
 	date?: string | null;
+	limit?: number | null;
+	offset?: number | null;
 }
 
 export interface QueryGetFulfilmentListArgs {
 	date?: string | null;
+	limit?: number | null;
+	offset?: number | null;
 }
 
 export interface QueryGetOrderArgs {

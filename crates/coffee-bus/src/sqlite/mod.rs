@@ -181,7 +181,7 @@ impl SqliteStore {
     async fn select<T: Send + 'static>(
         &self,
         (sql, key, newest): (String, &str, bool),
-        limit: u32,
+        (limit, offset): (u32, u32),
         read: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, StoreError> {
         let key = key.to_owned();
@@ -189,7 +189,7 @@ impl SqliteStore {
             .readers
             .with(move |c| {
                 let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
-                let rows = stmt.query_map(params![key, limit], read).map_err(db_err)?;
+                let rows = stmt.query_map(params![key, limit, offset], read).map_err(db_err)?;
                 rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
             })
             .await?;
@@ -260,12 +260,12 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn find(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<Row>, StoreError> {
-        self.select(lookup.sql(table), limit, |r| Ok(Row { version: r.get(0)?, body: r.get(1)? })).await
+    async fn find(&self, table: Table, lookup: Lookup<'_>, limit: u32, offset: u32) -> Result<Vec<Row>, StoreError> {
+        self.select(lookup.sql(table), (limit, offset), |r| Ok(Row { version: r.get(0)?, body: r.get(1)? })).await
     }
 
     async fn statuses(&self, table: Table, lookup: Lookup<'_>, limit: u32) -> Result<Vec<String>, StoreError> {
-        self.select(lookup.statuses_sql(table), limit, |r| r.get(0)).await
+        self.select(lookup.statuses_sql(table), (limit, 0), |r| r.get(0)).await
     }
 
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {

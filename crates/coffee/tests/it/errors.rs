@@ -116,6 +116,8 @@ async fn list_filters_are_checked() {
         "/api/order?limit=0",
         "/api/order?limit=abc",
         "/api/order?limit=999999",
+        "/api/order?offset=-1",
+        "/api/order?offset=abc",
         "/api/payment?date=2026-11-25&orderId=0193f5a0-0000-7000-8000-000000000001",
         "/api/fulfilment?status=DONE",
         "/api/fulfilment?date=2026-11-25&status=FULFILMENT_CREATED",

@@ -830,3 +830,40 @@ async fn a_clean_stop_closes_open_subscriptions_instead_of_waiting_for_them() {
     let end = sub.receive().await;
     assert!(end.is_none(), "the socket is closed without completing the subscription: {end:?}");
 }
+
+/// A day longer than a page is read a page at a time, over REST and GraphQL alike: the newest
+/// page first, each page oldest first, every order on exactly one page.
+#[tokio::test]
+async fn a_day_is_read_a_page_at_a_time_over_rest_and_graphql() {
+    let app = TestApp::spawn().await;
+    let mut placed = Vec::new();
+    for n in 0..5 {
+        placed.push(text(&app.place_order("1", &format!("pager-{n}")).await, "orderId"));
+    }
+    let ids = |orders: &Value, key: &str| -> Vec<String> {
+        orders.as_array().expect("a list").iter().map(|o| text(o, key)).collect()
+    };
+    let mut seen = Vec::new();
+    for (offset, expected) in [(0, 2), (2, 2), (4, 1), (6, 0)] {
+        let (status, page) = app.get(&format!("/api/order?limit=2&offset={offset}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let rest = ids(&page, "orderId");
+        assert_eq!(rest.len(), expected, "offset {offset}: {page}");
+        let query = "query($o: Int) { getOrderList(limit: 2, offset: $o) { id } }";
+        let body = gql(&app, query, json!({ "o": offset })).await;
+        assert_eq!(ids(&body["data"]["getOrderList"], "id"), rest, "the same page over GraphQL: {body}");
+        seen.extend(rest);
+    }
+    // The pages, newest first, are the whole list (oldest first) read from its end.
+    let (_, whole) = app.get("/api/order").await;
+    let whole = ids(&whole, "orderId");
+    let newest_first: Vec<&[String]> = whole.rchunks(2).collect();
+    let pages: Vec<&[String]> = seen.chunks(2).collect();
+    assert_eq!(pages, newest_first, "{seen:?} against {whole:?}");
+    seen.sort();
+    placed.sort();
+    assert_eq!(seen, placed, "every order on exactly one page");
+    let (code, message) = fails(&app, "{ getOrderList(offset: -1) { id } }", json!({})).await;
+    assert_eq!(code, "BAD_USER_INPUT", "{message}");
+    assert!(message.contains("offset"), "{message}");
+}
