@@ -16,7 +16,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response as HttpResponse};
 use indexmap::IndexMap;
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema};
 
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Ctx, IdPath, PathId};
 use crate::{ApiError, ErrorBody};
@@ -44,20 +44,9 @@ impl<T: JsonSchema> OperationInput for ApiQuery<T> {
         let mut json_schema = resolved;
         json_schema.remove("x-parameter");
         operation.parameters.push(ReferenceOr::Item(Parameter::Query {
-            parameter_data: ParameterData {
-                name,
-                description: json_schema.get("description").and_then(|d| d.as_str()).map(str::to_owned),
-                required: false,
-                format: ParameterSchemaOrContent::Schema(SchemaObject {
-                    json_schema,
-                    example: None,
-                    external_docs: None,
-                }),
-                extensions: IndexMap::default(),
-                deprecated: None,
-                example: None,
-                examples: IndexMap::default(),
-                explode: Some(true),
+            parameter_data: {
+                let description = json_schema.get("description").and_then(|d| d.as_str()).map(str::to_owned);
+                ParameterData { explode: Some(true), ..parameter(name, description, false, json_schema) }
             },
             allow_reserved: false,
             style: aide::openapi::QueryStyle::Form,
@@ -73,21 +62,12 @@ pub fn header<'t>(
     description: &str,
 ) -> aide::transform::TransformOperation<'t> {
     op.inner_mut().parameters.push(ReferenceOr::Item(Parameter::Header {
-        parameter_data: ParameterData {
-            name: name.to_owned(),
-            description: Some(description.to_owned()),
-            required: true,
-            format: ParameterSchemaOrContent::Schema(SchemaObject {
-                json_schema: schemars::json_schema!({ "type": "string" }),
-                example: None,
-                external_docs: None,
-            }),
-            extensions: IndexMap::default(),
-            deprecated: None,
-            example: None,
-            examples: IndexMap::default(),
-            explode: None,
-        },
+        parameter_data: parameter(
+            name.to_owned(),
+            Some(description.to_owned()),
+            true,
+            schemars::json_schema!({ "type": "string" }),
+        ),
         style: aide::openapi::HeaderStyle::Simple,
     }));
     op
@@ -105,24 +85,29 @@ impl<T: PathId + JsonSchema> OperationInput for IdPath<T> {
         let schema = ctx.schema.subschema_for::<T>();
         let description = Some(format!("The {}'s id; one that names none is 404.", T::ENTITY));
         operation.parameters.push(ReferenceOr::Item(Parameter::Path {
-            parameter_data: ParameterData {
-                name: "id".to_owned(),
-                description,
-                required: true,
-                format: ParameterSchemaOrContent::Schema(SchemaObject {
-                    json_schema: schema,
-                    example: None,
-                    external_docs: None,
-                }),
-                extensions: IndexMap::default(),
-                deprecated: None,
-                example: None,
-                examples: IndexMap::default(),
-                explode: None,
-            },
+            parameter_data: parameter("id".to_owned(), description, true, schema),
             style: PathStyle::Simple,
         }));
     }
+}
+
+/// A parameter with its schema; the rest of OpenAPI's fields left out.
+fn parameter(name: String, description: Option<String>, required: bool, json_schema: Schema) -> ParameterData {
+    ParameterData {
+        name,
+        description,
+        required,
+        format: ParameterSchemaOrContent::Schema(schema_object(json_schema)),
+        extensions: IndexMap::default(),
+        deprecated: None,
+        example: None,
+        examples: IndexMap::default(),
+        explode: None,
+    }
+}
+
+fn schema_object(json_schema: Schema) -> SchemaObject {
+    SchemaObject { json_schema, example: None, external_docs: None }
 }
 
 /// Who calls is the request's credential (see [`document`]'s security schemes), not a parameter.
@@ -152,10 +137,7 @@ fn json_response<T: JsonSchema>(ctx: &mut GenContext, description: &str) -> Resp
         description: description.to_owned(),
         content: IndexMap::from_iter([(
             "application/json".to_owned(),
-            MediaType {
-                schema: Some(SchemaObject { json_schema, example: None, external_docs: None }),
-                ..Default::default()
-            },
+            MediaType { schema: Some(schema_object(json_schema)), ..Default::default() },
         )]),
         ..Default::default()
     }
@@ -251,11 +233,7 @@ pub fn answers<'t>(
         content: IndexMap::from_iter([(
             media_type.to_owned(),
             MediaType {
-                schema: Some(SchemaObject {
-                    json_schema: schemars::json_schema!({ "type": "string" }),
-                    example: None,
-                    external_docs: None,
-                }),
+                schema: Some(schema_object(schemars::json_schema!({ "type": "string" }))),
                 ..Default::default()
             },
         )]),
