@@ -83,7 +83,8 @@ pub fn drink_options_request(_: &mut schemars::SchemaGenerator) -> schemars::Sch
 /// are numeric strings).
 pub fn coffee_id_request(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
-        "anyOf": [generator.subschema_for::<crate::CoffeeId>(), { "type": "integer", "minimum": 0 }],
+        // A number is read as a whole number within i64 (coffee_domain::whole); beyond that, refused.
+        "anyOf": [generator.subschema_for::<crate::CoffeeId>(), { "type": "integer", "minimum": 0, "maximum": i64::MAX }],
     })
 }
 
